@@ -1,0 +1,564 @@
+// Package catalog replays migrations into a model of the schema. Every object
+// remembers the change set that created it, so rules can tell a table that
+// already holds production rows from one created moments earlier in the same
+// change. What the catalog cannot model it marks unknown instead of guessing.
+package catalog
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+)
+
+// Column is a table column.
+type Column struct {
+	Name      string
+	Type      ir.Type
+	NotNull   bool
+	Default   *ir.Expr
+	Identity  string
+	Generated *ir.Expr
+	Collation string
+	created   int
+}
+
+// Constraint is a table constraint; Validated is false for NOT VALID ones.
+type Constraint struct {
+	ir.Constraint
+	Validated bool
+}
+
+// Index is an index; Constraint names the constraint it backs, if any.
+type Index struct {
+	Def        ir.IndexDef
+	Valid      bool
+	Constraint string
+	created    int
+}
+
+// Table is a table (or view or materialized view, by Kind).
+type Table struct {
+	Name        ir.QName // schema always set
+	Kind        ir.ObjectKind
+	Columns     []*Column
+	Constraints []*Constraint
+	// Unknown is set when a statement the catalog cannot model touched the
+	// table, or the table was never created in the replayed history: its
+	// columns and constraints may be incomplete.
+	Unknown bool
+	created int
+}
+
+// Enum is an enum type.
+type Enum struct {
+	Name    ir.QName
+	Values  []string
+	created int
+}
+
+// Catalog is the schema state at one point of the replay.
+type Catalog struct {
+	tables  map[ir.QName]*Table
+	indexes map[ir.QName]*Index
+	enums   map[ir.QName]*Enum
+	schemas map[string]int
+	// Opaque lists statements (DO blocks, procedure calls) whose effect is
+	// invisible: anything may have changed in ways the catalog cannot see.
+	Opaque []string
+	gen    int // the current change set; objects with created == gen are new
+}
+
+// New returns an empty catalog with the public schema.
+func New() *Catalog {
+	return &Catalog{
+		tables:  map[ir.QName]*Table{},
+		indexes: map[ir.QName]*Index{},
+		enums:   map[ir.QName]*Enum{},
+		schemas: map[string]int{"public": 0},
+	}
+}
+
+// BeginChange starts a new change set: objects created from now on are new,
+// and everything created before is existing.
+func (c *Catalog) BeginChange() { c.gen++ }
+
+// Resolve qualifies an unqualified name with the default schema.
+func Resolve(q ir.QName) ir.QName {
+	if q.Schema == "" {
+		q.Schema = "public"
+	}
+	return q
+}
+
+// Table returns the table, view or materialized view named q, or nil.
+func (c *Catalog) Table(q ir.QName) *Table { return c.tables[Resolve(q)] }
+
+// Index returns the index named q, or nil.
+func (c *Catalog) Index(q ir.QName) *Index { return c.indexes[Resolve(q)] }
+
+// Enum returns the enum type named q, or nil.
+func (c *Catalog) Enum(q ir.QName) *Enum { return c.enums[Resolve(q)] }
+
+// IsNew reports whether the table named q was created in the current change
+// set, so that nothing outside the change can be using it yet.
+func (c *Catalog) IsNew(q ir.QName) bool {
+	t := c.Table(q)
+	return t != nil && c.gen > 0 && t.created == c.gen
+}
+
+// IsNewColumn reports whether the column was added in the current change set.
+func (c *Catalog) IsNewColumn(q ir.QName, col string) bool {
+	t := c.Table(q)
+	if t == nil {
+		return false
+	}
+	k := t.Column(col)
+	return k != nil && c.gen > 0 && k.created == c.gen
+}
+
+// IsNewIndex reports whether the index was created in the current change set.
+func (c *Catalog) IsNewIndex(q ir.QName) bool {
+	i := c.Index(q)
+	return i != nil && c.gen > 0 && i.created == c.gen
+}
+
+// IndexesOn lists the indexes of a table, by name.
+func (c *Catalog) IndexesOn(q ir.QName) []*Index {
+	q = Resolve(q)
+	var out []*Index
+	for _, i := range c.indexes {
+		if Resolve(i.Def.Table) == q {
+			out = append(out, i)
+		}
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Def.Name < out[b].Def.Name })
+	return out
+}
+
+// Column returns the named column, or nil.
+func (t *Table) Column(name string) *Column {
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// PrimaryKey returns the primary key's columns, or nil when there is none
+// or it is not known.
+func (t *Table) PrimaryKey() []*Column {
+	for _, k := range t.Constraints {
+		if k.Kind != ir.PrimaryKey {
+			continue
+		}
+		var cols []*Column
+		for _, n := range k.Columns {
+			col := t.Column(n)
+			if col == nil {
+				return nil
+			}
+			cols = append(cols, col)
+		}
+		return cols
+	}
+	return nil
+}
+
+// Constraint returns the named constraint, or nil.
+func (t *Table) Constraint(name string) *Constraint {
+	for _, k := range t.Constraints {
+		if k.Name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// table returns the table, creating an unknown placeholder when a statement
+// refers to a table the replayed history never created.
+func (c *Catalog) table(q ir.QName) *Table {
+	q = Resolve(q)
+	if t := c.tables[q]; t != nil {
+		return t
+	}
+	t := &Table{Name: q, Kind: ir.KindTable, Unknown: true}
+	c.tables[q] = t
+	return t
+}
+
+// Apply replays one op.
+func (c *Catalog) Apply(op ir.Op) {
+	switch o := op.(type) {
+	case ir.CreateTable:
+		c.createTable(o)
+	case ir.AlterTable:
+		c.alterTable(o)
+	case ir.CreateIndex:
+		q := Resolve(ir.QName{Schema: Resolve(o.Index.Table).Schema, Name: o.Index.Name})
+		if c.indexes[q] == nil {
+			c.indexes[q] = &Index{Def: o.Index, Valid: true, created: c.gen}
+		}
+	case ir.Drop:
+		c.drop(o)
+	case ir.RenameIndex:
+		c.renameIndex(o)
+	case ir.CreateEnum:
+		q := Resolve(o.Name)
+		c.enums[q] = &Enum{Name: q, Values: slices.Clone(o.Values), created: c.gen}
+	case ir.AddEnumValue:
+		if e := c.Enum(o.Name); e != nil && !slices.Contains(e.Values, o.Value) {
+			e.Values = append(e.Values, o.Value)
+		}
+	case ir.CreateView:
+		q := Resolve(o.Name)
+		kind := ir.KindView
+		if o.Materialized {
+			kind = ir.KindMatView
+		}
+		c.tables[q] = &Table{Name: q, Kind: kind, Unknown: true, created: c.gen}
+	case ir.CreateSchema:
+		if _, ok := c.schemas[o.Name]; !ok {
+			c.schemas[o.Name] = c.gen
+		}
+	case ir.Opaque:
+		c.Opaque = append(c.Opaque, o.Kind)
+	}
+}
+
+func (c *Catalog) createTable(o ir.CreateTable) {
+	q := Resolve(o.Table)
+	if c.tables[q] != nil && o.IfNotExists {
+		return
+	}
+	t := &Table{Name: q, Kind: ir.KindTable, created: c.gen, Unknown: o.AsSelect}
+	if o.PartitionOf != nil {
+		if parent := c.Table(*o.PartitionOf); parent != nil {
+			for _, col := range parent.Columns {
+				k := *col
+				k.created = c.gen
+				t.Columns = append(t.Columns, &k)
+			}
+			t.Unknown = parent.Unknown
+		} else {
+			t.Unknown = true
+		}
+	}
+	c.tables[q] = t
+	for _, def := range o.Columns {
+		c.addColumn(t, def)
+	}
+	for _, k := range o.Constraints {
+		c.addConstraint(t, k)
+	}
+}
+
+func (c *Catalog) addColumn(t *Table, def ir.ColumnDef) {
+	if t.Column(def.Name) != nil {
+		return
+	}
+	col := &Column{Name: def.Name, Type: def.Type, NotNull: def.NotNull, Default: def.Default,
+		Identity: def.Identity, Generated: def.Generated, Collation: def.Collation, created: c.gen}
+	if def.Serial {
+		// serial is int4/int8/int2 with a sequence default.
+		col.Type = serialType(def.Type.Name)
+		col.Default = &ir.Expr{SQL: fmt.Sprintf("nextval('%s_%s_seq'::regclass)", t.Name.Name, def.Name), Volatility: ir.Volatile}
+	}
+	t.Columns = append(t.Columns, col)
+	for _, k := range def.Constraints {
+		c.addConstraint(t, k)
+	}
+}
+
+func serialType(name string) ir.Type {
+	switch name {
+	case "bigserial", "serial8":
+		return ir.Type{SQL: "bigint", Name: "int8"}
+	case "smallserial", "serial2":
+		return ir.Type{SQL: "smallint", Name: "int2"}
+	}
+	return ir.Type{SQL: "int", Name: "int4"}
+}
+
+func (c *Catalog) addConstraint(t *Table, k ir.Constraint) {
+	if t.Constraint(k.Name) != nil {
+		return
+	}
+	t.Constraints = append(t.Constraints, &Constraint{Constraint: k, Validated: !k.NotValid})
+	if k.Kind == ir.PrimaryKey {
+		for _, n := range k.Columns {
+			if col := t.Column(n); col != nil {
+				col.NotNull = true
+			}
+		}
+	}
+	if k.Kind != ir.PrimaryKey && k.Kind != ir.Unique && k.Kind != ir.Exclude {
+		return
+	}
+	idxName := ir.QName{Schema: t.Name.Schema, Name: k.Name}
+	if k.UsingIndex != "" {
+		// USING INDEX renames the existing index to the constraint's name.
+		old := ir.QName{Schema: t.Name.Schema, Name: k.UsingIndex}
+		if i := c.indexes[old]; i != nil {
+			delete(c.indexes, old)
+			i.Def.Name, i.Constraint = k.Name, k.Name
+			c.indexes[idxName] = i
+		}
+		return
+	}
+	elems := make([]string, len(k.Columns))
+	for i, n := range k.Columns {
+		elems[i] = quoteIdent(n)
+	}
+	c.indexes[idxName] = &Index{Def: ir.IndexDef{Name: k.Name, Table: t.Name, Unique: k.Kind != ir.Exclude, Method: "btree",
+		Elems: elems, Columns: slices.Clone(k.Columns)}, Valid: true, Constraint: k.Name, created: c.gen}
+}
+
+// quoteIdent quotes a name unless it is a plain lower-case identifier; the
+// catalog only needs a faithful element text, not PostgreSQL's exact choice.
+func quoteIdent(s string) string {
+	for i, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || i > 0 && r >= '0' && r <= '9') {
+			return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+		}
+	}
+	return s
+}
+
+// harmlessAlters are ALTER TABLE subcommands that change nothing modelled.
+var harmlessAlters = map[string]bool{
+	"ChangeOwner": true, "SetStatistics": true, "SetOptions": true, "ResetOptions": true, "SetStorage": true,
+	"SetCompression": true, "ClusterOn": true, "DropCluster": true, "SetLogged": true, "SetUnLogged": true,
+	"SetTableSpace": true, "SetRelOptions": true, "ResetRelOptions": true, "ReplaceRelOptions": true,
+	"EnableTrig": true, "EnableAlwaysTrig": true, "EnableReplicaTrig": true, "DisableTrig": true,
+	"EnableTrigAll": true, "DisableTrigAll": true, "EnableTrigUser": true, "DisableTrigUser": true,
+	"EnableRule": true, "EnableAlwaysRule": true, "EnableReplicaRule": true, "DisableRule": true,
+	"ReplicaIdentity": true, "EnableRowSecurity": true, "DisableRowSecurity": true, "ForceRowSecurity": true,
+	"NoForceRowSecurity": true, "GenericOptions": true, "AttachPartition": true, "DetachPartition": true,
+	"DetachPartitionFinalize": true, "SetAccessMethod": true,
+}
+
+func (c *Catalog) alterTable(o ir.AlterTable) {
+	q := Resolve(o.Table)
+	if c.tables[q] == nil && o.IfExists {
+		return
+	}
+	t := c.table(q)
+	for _, cmd := range o.Cmds {
+		switch x := cmd.(type) {
+		case ir.AddColumn:
+			c.addColumn(t, x.Column)
+		case ir.DropColumn:
+			c.dropColumn(t, x.Column)
+		case ir.AlterColumnType:
+			if col := t.Column(x.Column); col != nil {
+				col.Type = x.Type
+			}
+		case ir.SetNotNull:
+			if col := t.Column(x.Column); col != nil {
+				col.NotNull = true
+			}
+		case ir.DropNotNull:
+			if col := t.Column(x.Column); col != nil {
+				col.NotNull = false
+			}
+		case ir.SetDefault:
+			if col := t.Column(x.Column); col != nil {
+				col.Default = x.Default
+			}
+		case ir.AddConstraint:
+			c.addConstraint(t, x.Constraint)
+		case ir.ValidateConstraint:
+			if k := t.Constraint(x.Name); k != nil {
+				k.Validated = true
+			}
+		case ir.DropConstraint:
+			c.dropConstraint(t, x.Name)
+		case ir.RenameColumn:
+			c.renameColumn(t, x.Old, x.New)
+		case ir.RenameTable:
+			c.moveTable(t, ir.QName{Schema: t.Name.Schema, Name: x.New})
+		case ir.SetSchema:
+			c.moveTable(t, ir.QName{Schema: x.Schema, Name: t.Name.Name})
+		case ir.OtherAlter:
+			if !harmlessAlters[x.Kind] {
+				t.Unknown = true
+			}
+		}
+	}
+}
+
+// dropColumn removes a column with the indexes and constraints that use it,
+// as PostgreSQL does.
+func (c *Catalog) dropColumn(t *Table, name string) {
+	t.Columns = slices.DeleteFunc(t.Columns, func(col *Column) bool { return col.Name == name })
+	for _, k := range slices.Clone(t.Constraints) {
+		if slices.Contains(k.Columns, name) {
+			c.dropConstraint(t, k.Name)
+		}
+	}
+	for _, i := range c.IndexesOn(t.Name) {
+		if slices.Contains(i.Def.Columns, name) {
+			delete(c.indexes, ir.QName{Schema: t.Name.Schema, Name: i.Def.Name})
+		}
+	}
+}
+
+func (c *Catalog) dropConstraint(t *Table, name string) {
+	t.Constraints = slices.DeleteFunc(t.Constraints, func(k *Constraint) bool { return k.Name == name })
+	q := ir.QName{Schema: t.Name.Schema, Name: name}
+	if i := c.indexes[q]; i != nil && i.Constraint == name {
+		delete(c.indexes, q)
+	}
+}
+
+func (c *Catalog) renameColumn(t *Table, old, new string) {
+	if col := t.Column(old); col != nil {
+		col.Name = new
+	}
+	rename := func(names []string) {
+		for i, n := range names {
+			if n == old {
+				names[i] = new
+			}
+		}
+	}
+	for _, k := range t.Constraints {
+		rename(k.Columns)
+	}
+	for _, i := range c.IndexesOn(t.Name) {
+		rename(i.Def.Columns)
+	}
+}
+
+func (c *Catalog) moveTable(t *Table, to ir.QName) {
+	for _, i := range c.IndexesOn(t.Name) {
+		i.Def.Table = to
+	}
+	delete(c.tables, t.Name)
+	t.Name = to
+	c.tables[to] = t
+}
+
+func (c *Catalog) drop(o ir.Drop) {
+	for _, n := range o.Names {
+		q := Resolve(n)
+		switch o.Kind {
+		case ir.KindTable, ir.KindView, ir.KindMatView:
+			for _, i := range c.IndexesOn(q) {
+				delete(c.indexes, ir.QName{Schema: q.Schema, Name: i.Def.Name})
+			}
+			delete(c.tables, q)
+		case ir.KindIndex:
+			delete(c.indexes, q)
+		case ir.KindType:
+			delete(c.enums, q)
+		case ir.KindSchema:
+			delete(c.schemas, n.Name)
+			for k := range c.tables {
+				if k.Schema == n.Name {
+					c.drop(ir.Drop{Kind: ir.KindTable, Names: []ir.QName{k}})
+				}
+			}
+		}
+	}
+}
+
+func (c *Catalog) renameIndex(o ir.RenameIndex) {
+	q := Resolve(o.Index)
+	i := c.indexes[q]
+	if i == nil {
+		return
+	}
+	delete(c.indexes, q)
+	i.Def.Name = o.New
+	c.indexes[ir.QName{Schema: q.Schema, Name: o.New}] = i
+	if i.Constraint != "" {
+		if t := c.Table(i.Def.Table); t != nil {
+			if k := t.Constraint(i.Constraint); k != nil {
+				k.Name = o.New
+			}
+		}
+		i.Constraint = o.New
+	}
+}
+
+// Clone returns a deep copy, used to evaluate a down migration without
+// letting it change the history that follows.
+func (c *Catalog) Clone() *Catalog {
+	n := New()
+	n.gen = c.gen
+	n.Opaque = slices.Clone(c.Opaque)
+	for k, v := range c.schemas {
+		n.schemas[k] = v
+	}
+	for k, t := range c.tables {
+		t2 := *t
+		t2.Columns = make([]*Column, len(t.Columns))
+		for i, col := range t.Columns {
+			cc := *col
+			t2.Columns[i] = &cc
+		}
+		t2.Constraints = make([]*Constraint, len(t.Constraints))
+		for i, k := range t.Constraints {
+			kk := *k
+			kk.Columns = slices.Clone(k.Columns)
+			t2.Constraints[i] = &kk
+		}
+		n.tables[k] = &t2
+	}
+	for k, i := range c.indexes {
+		i2 := *i
+		i2.Def.Columns = slices.Clone(i.Def.Columns)
+		i2.Def.Elems = slices.Clone(i.Def.Elems)
+		n.indexes[k] = &i2
+	}
+	for k, e := range c.enums {
+		e2 := *e
+		e2.Values = slices.Clone(e.Values)
+		n.enums[k] = &e2
+	}
+	return n
+}
+
+// String renders the catalog deterministically, for tests and debugging.
+func (c *Catalog) String() string {
+	var b strings.Builder
+	var names []ir.QName
+	for q := range c.tables {
+		names = append(names, q)
+	}
+	sort.Slice(names, func(i, j int) bool { return names[i].String() < names[j].String() })
+	for _, q := range names {
+		t := c.tables[q]
+		fmt.Fprintf(&b, "%s %s", t.Kind, q)
+		if t.Unknown {
+			b.WriteString(" (unknown)")
+		}
+		b.WriteString("\n")
+		for _, col := range t.Columns {
+			fmt.Fprintf(&b, "  %s %s", col.Name, col.Type.SQL)
+			if col.NotNull {
+				b.WriteString(" not null")
+			}
+			if col.Default != nil {
+				fmt.Fprintf(&b, " default %s", col.Default.SQL)
+			}
+			b.WriteString("\n")
+		}
+		for _, k := range t.Constraints {
+			fmt.Fprintf(&b, "  constraint %s %s (%s)", k.Name, k.Kind, strings.Join(k.Columns, ", "))
+			if !k.Validated {
+				b.WriteString(" not valid")
+			}
+			b.WriteString("\n")
+		}
+		for _, i := range c.IndexesOn(q) {
+			fmt.Fprintf(&b, "  index %s (%s)\n", i.Def.Name, strings.Join(i.Def.Elems, ", "))
+		}
+	}
+	return b.String()
+}

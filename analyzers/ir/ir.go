@@ -1,0 +1,316 @@
+// Package ir is the engine-neutral model of a migration file: its statements
+// with exact byte ranges, the comments around them, and what each statement
+// does (an Op). Engine front ends (analyzers/pg, analyzers/mysql) fill it in;
+// the catalog and the rules only ever read it.
+package ir
+
+import "fmt"
+
+// Engine names a database engine.
+type Engine string
+
+const (
+	Postgres Engine = "postgres"
+	MySQL    Engine = "mysql"
+)
+
+// Pos is a position in a file: a byte offset and its 1-based line and column
+// (the column counts bytes, as go/token does).
+type Pos struct {
+	Offset int
+	Line   int
+	Col    int
+}
+
+func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
+
+// Comment is one comment in a file, with the text after its opening marker.
+type Comment struct {
+	Pos, End Pos
+	Text     string
+}
+
+// Stmt is one statement of a migration file.
+type Stmt struct {
+	Pos, End Pos    // [Pos, End) covers the statement text without its terminator
+	Text     string // the statement's source text
+	Down     bool   // in a rollback (down) section or file
+	InTx     bool   // runs inside a transaction (tool-wrapped, implicit or explicit BEGIN)
+	Ops      []Op   // what the statement does; nil when it did not parse
+	Err      *Error // syntax error, when the statement does not parse
+}
+
+// Error is a problem in the input at a position.
+type Error struct {
+	Pos Pos
+	Msg string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Pos, e.Msg) }
+
+// QName is a possibly schema-qualified object name, as written.
+type QName struct {
+	Schema string // "" when unqualified
+	Name   string
+}
+
+func (q QName) String() string {
+	if q.Schema == "" {
+		return q.Name
+	}
+	return q.Schema + "." + q.Name
+}
+
+// Type is a column type.
+type Type struct {
+	SQL   string // as PostgreSQL deparses it, e.g. "varchar(10)" or "numeric(10, 2)[]"
+	Name  string // canonical base name: int4, int8, varchar, numeric, timestamptz, text, ...
+	Mods  []int  // type modifiers (length, precision, scale)
+	Array bool
+}
+
+// Volatility classifies an expression like PostgreSQL's function volatility.
+type Volatility int
+
+const (
+	VolatilityUnknown Volatility = iota // calls a function fluxlint does not know
+	Immutable                           // constants and casts of constants
+	Stable                              // now(), current_timestamp, ...: one value per statement
+	Volatile                            // random(), clock_timestamp(), gen_random_uuid(), nextval(), ...
+)
+
+// Expr is an expression in its deparsed form.
+type Expr struct {
+	SQL        string
+	Volatility Volatility
+}
+
+// ColumnDef is a column definition in CREATE TABLE or ADD COLUMN.
+type ColumnDef struct {
+	Name        string
+	Type        Type
+	NotNull     bool
+	Default     *Expr
+	Identity    string // "", "always" or "by default"
+	Generated   *Expr  // GENERATED ALWAYS AS (expr) STORED
+	Serial      bool   // serial, bigserial, smallserial
+	Collation   string
+	Constraints []Constraint // inline PRIMARY KEY, UNIQUE, CHECK, REFERENCES
+}
+
+// ConstraintKind is a table constraint's kind.
+type ConstraintKind string
+
+const (
+	PrimaryKey ConstraintKind = "primary key"
+	Unique     ConstraintKind = "unique"
+	Check      ConstraintKind = "check"
+	ForeignKey ConstraintKind = "foreign key"
+	Exclude    ConstraintKind = "exclude"
+)
+
+// Constraint is a table constraint.
+type Constraint struct {
+	Kind       ConstraintKind
+	Name       string // "" when PostgreSQL picks the name
+	Columns    []string
+	Expr       string // CHECK expression
+	RefTable   QName
+	RefColumns []string
+	NotValid   bool
+	UsingIndex string
+}
+
+// IndexDef is an index definition. Elems, Include and Where hold SQL text.
+type IndexDef struct {
+	Name    string
+	Table   QName
+	Unique  bool
+	Method  string   // btree, gin, ...
+	Elems   []string // each element: a quoted column, or a parenthesised expression, with options
+	Columns []string // plain column names among the elements
+	Include []string
+	Where   string
+}
+
+// Op is one thing a statement does.
+type Op interface{ isOp() }
+
+// CreateTable is CREATE TABLE (also CREATE TABLE AS, marked AsSelect).
+type CreateTable struct {
+	Table       QName
+	IfNotExists bool
+	Columns     []ColumnDef
+	Constraints []Constraint
+	PartitionOf *QName
+	AsSelect    bool
+}
+
+// AlterTable is ALTER TABLE with its subcommands; RENAME statements on tables
+// and columns are folded in as RenameTable and RenameColumn commands.
+type AlterTable struct {
+	Table    QName
+	IfExists bool
+	Cmds     []AlterCmd
+}
+
+// AlterCmd is one ALTER TABLE subcommand.
+type AlterCmd interface{ isAlterCmd() }
+
+type (
+	AddColumn struct {
+		Column      ColumnDef
+		IfNotExists bool
+	}
+	DropColumn struct {
+		Column   string
+		IfExists bool
+		Cascade  bool
+	}
+	AlterColumnType struct {
+		Column string
+		Type   Type
+		Using  string
+	}
+	SetNotNull  struct{ Column string }
+	DropNotNull struct{ Column string }
+	SetDefault  struct {
+		Column  string
+		Default *Expr
+	} // Default nil: DROP DEFAULT
+	AddConstraint      struct{ Constraint Constraint }
+	ValidateConstraint struct{ Name string }
+	DropConstraint     struct {
+		Name     string
+		IfExists bool
+	}
+	RenameColumn struct{ Old, New string }
+	RenameTable  struct{ New string }
+	SetSchema    struct{ Schema string }
+	// OtherAlter is a subcommand the catalog does not model; Kind names it.
+	OtherAlter struct{ Kind string }
+)
+
+func (AddColumn) isAlterCmd()          {}
+func (DropColumn) isAlterCmd()         {}
+func (AlterColumnType) isAlterCmd()    {}
+func (SetNotNull) isAlterCmd()         {}
+func (DropNotNull) isAlterCmd()        {}
+func (SetDefault) isAlterCmd()         {}
+func (AddConstraint) isAlterCmd()      {}
+func (ValidateConstraint) isAlterCmd() {}
+func (DropConstraint) isAlterCmd()     {}
+func (RenameColumn) isAlterCmd()       {}
+func (RenameTable) isAlterCmd()        {}
+func (SetSchema) isAlterCmd()          {}
+func (OtherAlter) isAlterCmd()         {}
+
+// CreateIndex is CREATE INDEX.
+type CreateIndex struct {
+	Index        IndexDef
+	Concurrently bool
+	IfNotExists  bool
+	Only         bool // ON ONLY: a partitioned parent's index, built per partition later
+}
+
+// ObjectKind is the kind of object a DROP names.
+type ObjectKind string
+
+const (
+	KindTable    ObjectKind = "table"
+	KindIndex    ObjectKind = "index"
+	KindView     ObjectKind = "view"
+	KindMatView  ObjectKind = "materialized view"
+	KindType     ObjectKind = "type"
+	KindSchema   ObjectKind = "schema"
+	KindSequence ObjectKind = "sequence"
+	KindOther    ObjectKind = "other"
+)
+
+// Drop is DROP TABLE/INDEX/VIEW/TYPE/... .
+type Drop struct {
+	Kind         ObjectKind
+	Names        []QName
+	IfExists     bool
+	Cascade      bool
+	Concurrently bool
+}
+
+// RenameIndex is ALTER INDEX ... RENAME TO.
+type RenameIndex struct {
+	Index QName
+	New   string
+}
+
+// CreateEnum is CREATE TYPE ... AS ENUM.
+type CreateEnum struct {
+	Name   QName
+	Values []string
+}
+
+// AddEnumValue is ALTER TYPE ... ADD VALUE.
+type AddEnumValue struct {
+	Name        QName
+	Value       string
+	IfNotExists bool
+}
+
+// CreateView is CREATE [MATERIALIZED] VIEW.
+type CreateView struct {
+	Name         QName
+	Materialized bool
+}
+
+// CreateSchema is CREATE SCHEMA.
+type CreateSchema struct{ Name string }
+
+// TxControl is BEGIN, COMMIT, ROLLBACK and friends.
+type TxControl struct{ Kind TxKind }
+
+// TxKind is the kind of a transaction-control statement.
+type TxKind int
+
+const (
+	TxBegin TxKind = iota
+	TxCommit
+	TxRollback
+	TxOther // SAVEPOINT, RELEASE, ...
+)
+
+// SetVar is SET [LOCAL] name = value (and RESET, with Value "").
+type SetVar struct {
+	Name  string
+	Value string
+	Local bool
+}
+
+// Write is INSERT, UPDATE or DELETE on a table.
+type Write struct {
+	Kind     string // "insert", "update" or "delete"
+	Table    QName
+	HasWhere bool
+}
+
+// Opaque is a statement whose effect on the schema fluxlint cannot see, such
+// as a DO block or a function call; Kind names it. The catalog treats what it
+// may have changed as unknown.
+type Opaque struct{ Kind string }
+
+// Other is a statement that changes nothing the catalog models (GRANT,
+// COMMENT, CREATE FUNCTION, SELECT, ...); Kind names it.
+type Other struct{ Kind string }
+
+func (CreateTable) isOp()  {}
+func (AlterTable) isOp()   {}
+func (CreateIndex) isOp()  {}
+func (Drop) isOp()         {}
+func (RenameIndex) isOp()  {}
+func (CreateEnum) isOp()   {}
+func (AddEnumValue) isOp() {}
+func (CreateView) isOp()   {}
+func (CreateSchema) isOp() {}
+func (TxControl) isOp()    {}
+func (SetVar) isOp()       {}
+func (Write) isOp()        {}
+func (Opaque) isOp()       {}
+func (Other) isOp()        {}

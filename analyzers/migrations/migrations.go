@@ -1,0 +1,454 @@
+// Package migrations finds migration files, tells which tool's convention
+// they follow, puts them in the order the tool applies them, splits up from
+// down, and knows how each tool wraps a file in a transaction.
+package migrations
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Tool is a migration tool's convention.
+type Tool string
+
+const (
+	Plain         Tool = "plain"
+	GolangMigrate Tool = "golang-migrate"
+	Goose         Tool = "goose"
+	Dbmate        Tool = "dbmate"
+	Flyway        Tool = "flyway"
+	Prisma        Tool = "prisma"
+	Drizzle       Tool = "drizzle"
+	Diesel        Tool = "diesel"
+)
+
+// TxMode is how a tool runs a file with respect to transactions.
+type TxMode string
+
+const (
+	// TxWrapped: the tool runs the whole file in one transaction.
+	TxWrapped TxMode = "wrapped"
+	// TxImplicit: the tool sends the file as one multi-statement query, which
+	// PostgreSQL runs as one implicit transaction when it holds more than one
+	// statement (golang-migrate, Prisma).
+	TxImplicit TxMode = "implicit"
+	// TxAuto: wrapped unless every statement must run outside a transaction
+	// (Flyway detects CONCURRENTLY and the like).
+	TxAuto TxMode = "auto"
+	// TxNone: each statement commits on its own unless the file says BEGIN.
+	TxNone TxMode = "none"
+)
+
+// Migration is one migration file.
+type Migration struct {
+	Path    string // as found, relative to the working directory when given so
+	Set     string // the directory whose files form one ordered history
+	Tool    Tool
+	Version string // the ordering key the tool uses
+	Down    bool   // the whole file is a rollback
+	// Repeatable marks Flyway R__ scripts, applied after all versioned ones.
+	Repeatable bool
+	UpTx       TxMode // for the up statements
+	DownTx     TxMode // for statements in a down section or file
+	Src        []byte
+	Target     bool // reported on; the others are history
+}
+
+// Unit identifies the migration a file belongs to: up and down files of one
+// version form one unit, which is also the default change set.
+func (m *Migration) Unit() string { return m.Set + "\x00" + m.Version }
+
+// Set is an ordered history of migrations from one directory.
+type Set struct {
+	Dir        string
+	Migrations []*Migration
+}
+
+// FileError is a problem reading one input file; the others still run.
+type FileError struct {
+	Path string
+	Err  error
+}
+
+func (e *FileError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// ErrNoMigrations reports a directory without any .sql file.
+var ErrNoMigrations = errors.New("no .sql migration files found")
+
+// skipDirs are never migration directories.
+var skipDirs = map[string]bool{"node_modules": true, "vendor": true, ".git": true, "target": true, "dist": true, "build": true}
+
+// Discover finds the migrations named by args (directories are searched
+// recursively; a file is linted with its set's earlier migrations as
+// history) and returns them grouped into ordered sets.
+func Discover(args []string) ([]*Set, []*FileError) {
+	var errs []*FileError
+	targets := map[string]bool{}
+	setDirs := map[string]bool{}
+	var order []string
+	addSet := func(dir string) {
+		if !setDirs[dir] {
+			setDirs[dir] = true
+			order = append(order, dir)
+		}
+	}
+	for _, arg := range args {
+		st, err := os.Stat(arg)
+		if err != nil {
+			errs = append(errs, &FileError{Path: arg, Err: err})
+			continue
+		}
+		if !st.IsDir() {
+			p := filepath.Clean(arg)
+			targets[p] = true
+			addSet(setDir(p))
+			continue
+		}
+		files, werrs := walk(arg)
+		errs = append(errs, werrs...)
+		if len(files) == 0 && len(werrs) == 0 {
+			errs = append(errs, &FileError{Path: arg, Err: ErrNoMigrations})
+		}
+		for _, f := range files {
+			targets[f] = true
+			addSet(setDir(f))
+		}
+	}
+	var sets []*Set
+	for _, dir := range order {
+		files, werrs := walk(dir)
+		errs = append(errs, werrs...)
+		set := &Set{Dir: dir}
+		for _, f := range files {
+			if setDir(f) != dir {
+				continue
+			}
+			m, err := load(f)
+			if err != nil {
+				errs = append(errs, &FileError{Path: f, Err: err})
+				continue
+			}
+			m.Target = targets[f]
+			set.Migrations = append(set.Migrations, m)
+		}
+		// A named file that could not be read is already an error; a named
+		// file that walk skipped (not .sql, or in a skipped dir) is linted anyway.
+		for t := range targets {
+			if setDir(t) == dir && !contains(set.Migrations, t) && !strings.HasSuffix(t, ".sql") {
+				if m, err := load(t); err == nil {
+					m.Target = true
+					set.Migrations = append(set.Migrations, m)
+				}
+			}
+		}
+		sortSet(set)
+		if len(set.Migrations) > 0 {
+			sets = append(sets, set)
+		}
+	}
+	return sets, errs
+}
+
+func contains(ms []*Migration, path string) bool {
+	for _, m := range ms {
+		if m.Path == path {
+			return true
+		}
+	}
+	return false
+}
+
+// walk lists the .sql files under dir, following no symlinked directories
+// (so a symlink loop cannot trap it).
+func walk(dir string) ([]string, []*FileError) {
+	var files []string
+	var errs []*FileError
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			errs = append(errs, &FileError{Path: p, Err: err})
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			if p != dir && (skipDirs[d.Name()] || strings.HasPrefix(d.Name(), ".")) {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(strings.ToLower(d.Name()), ".sql") {
+			files = append(files, filepath.Clean(p))
+		}
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, &FileError{Path: dir, Err: err})
+	}
+	return files, errs
+}
+
+// setDir is the directory that holds a file's migration history: Prisma and
+// diesel keep one directory per migration, the others one file.
+func setDir(p string) string {
+	dir := filepath.Dir(p)
+	switch filepath.Base(p) {
+	case "migration.sql", "up.sql", "down.sql":
+		return filepath.Dir(dir)
+	}
+	return dir
+}
+
+func load(p string) (*Migration, error) {
+	src, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	m := &Migration{Path: p, Set: setDir(p), Src: src}
+	classify(m)
+	return m, nil
+}
+
+// classify sets the tool, version, direction and transaction mode of m.
+func classify(m *Migration) {
+	base := filepath.Base(m.Path)
+	lower := strings.ToLower(base)
+	dirName := filepath.Base(filepath.Dir(m.Path))
+	m.UpTx, m.DownTx = TxNone, TxNone
+	switch {
+	case base == "migration.sql":
+		m.Tool, m.Version = Prisma, dirName
+		m.UpTx = TxImplicit
+	case base == "up.sql" || base == "down.sql":
+		m.Tool, m.Version, m.Down = Diesel, dirName, base == "down.sql"
+		m.UpTx, m.DownTx = TxWrapped, TxWrapped
+		if dieselNoTx(filepath.Join(filepath.Dir(m.Path), "metadata.toml")) {
+			m.UpTx, m.DownTx = TxNone, TxNone
+		}
+	case hasJournal(m.Set):
+		m.Tool, m.Version = Drizzle, strings.TrimSuffix(base, filepath.Ext(base))
+		m.UpTx = TxWrapped
+	case isFlyway(base):
+		m.Tool = Flyway
+		kind := base[0]
+		rest := strings.TrimSuffix(base[1:], filepath.Ext(base))
+		ver, _, _ := strings.Cut(rest, "__")
+		m.Version = ver
+		m.Down = kind == 'U'
+		m.Repeatable = kind == 'R'
+		if m.Repeatable {
+			m.Version = rest
+		}
+		m.UpTx, m.DownTx = TxAuto, TxAuto
+		if flywayNoTx(m.Path + ".conf") {
+			m.UpTx, m.DownTx = TxNone, TxNone
+		}
+	case strings.HasSuffix(lower, ".up.sql") || strings.HasSuffix(lower, ".down.sql"):
+		m.Tool = GolangMigrate
+		m.Down = strings.HasSuffix(lower, ".down.sql")
+		m.Version = leadingVersion(base)
+		m.UpTx, m.DownTx = TxImplicit, TxImplicit
+	case hasMarker(m.Src, "+goose"):
+		m.Tool, m.Version = Goose, leadingVersion(base)
+		m.UpTx, m.DownTx = TxWrapped, TxWrapped
+	case hasMarker(m.Src, "migrate:"):
+		m.Tool, m.Version = Dbmate, leadingVersion(base)
+		m.UpTx, m.DownTx = TxWrapped, TxWrapped
+	default:
+		m.Tool, m.Version = Plain, leadingVersion(base)
+	}
+}
+
+// TxFromMarkers refines a goose or dbmate file's transaction mode with the
+// annotations its splitter found.
+func (m *Migration) TxFromMarkers(gooseNoTx, dbmateUpNoTx, dbmateDownNoTx bool) {
+	switch m.Tool {
+	case Goose:
+		if gooseNoTx {
+			m.UpTx, m.DownTx = TxNone, TxNone
+		}
+	case Dbmate:
+		if dbmateUpNoTx {
+			m.UpTx = TxNone
+		}
+		if dbmateDownNoTx {
+			m.DownTx = TxNone
+		}
+	}
+}
+
+// hasMarker reports whether a line comment of src starts with marker
+// ("+goose", "migrate:"), as the tools' own annotation readers accept them.
+func hasMarker(src []byte, marker string) bool {
+	sc := bufio.NewScanner(bytes.NewReader(src))
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if rest, ok := strings.CutPrefix(line, "--"); ok && strings.HasPrefix(strings.ToLower(strings.TrimSpace(rest)), marker) {
+			return true
+		}
+	}
+	return false
+}
+
+func isFlyway(base string) bool {
+	if len(base) < 4 || !strings.Contains(base, "__") {
+		return false
+	}
+	switch base[0] {
+	case 'V', 'U':
+		return base[1] >= '0' && base[1] <= '9'
+	case 'R':
+		return strings.HasPrefix(base, "R__")
+	}
+	return false
+}
+
+// leadingVersion is the version prefix of a file name: everything before the
+// first underscore or dot that follows the leading digits.
+func leadingVersion(base string) string {
+	name := strings.TrimSuffix(base, filepath.Ext(base))
+	end := strings.IndexFunc(name, func(r rune) bool { return r == '_' || r == '.' })
+	if end < 0 {
+		return name
+	}
+	return name[:end]
+}
+
+func hasJournal(set string) bool {
+	_, err := os.Stat(filepath.Join(set, "meta", "_journal.json"))
+	return err == nil
+}
+
+// journalOrder reads drizzle's meta/_journal.json: the tags in apply order.
+func journalOrder(set string) map[string]int {
+	data, err := os.ReadFile(filepath.Join(set, "meta", "_journal.json"))
+	if err != nil {
+		return nil
+	}
+	var j struct {
+		Entries []struct {
+			Idx int    `json:"idx"`
+			Tag string `json:"tag"`
+		} `json:"entries"`
+	}
+	if json.Unmarshal(data, &j) != nil {
+		return nil
+	}
+	order := map[string]int{}
+	for _, e := range j.Entries {
+		order[e.Tag] = e.Idx
+	}
+	return order
+}
+
+// dieselNoTx reads run_in_transaction = false from a diesel metadata.toml.
+func dieselNoTx(path string) bool {
+	return keyIsFalse(path, "run_in_transaction")
+}
+
+// flywayNoTx reads executeInTransaction=false from a Flyway script config.
+func flywayNoTx(path string) bool {
+	return keyIsFalse(path, "executeInTransaction")
+}
+
+func keyIsFalse(path, key string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if ok && strings.TrimSpace(k) == key && strings.Trim(strings.TrimSpace(v), `"'`) == "false" {
+			return true
+		}
+	}
+	return false
+}
+
+// sortSet orders a set as its tool applies it: by version (numbers compared
+// as numbers, so V1_2 precedes V1_12), each up before its down, Flyway's
+// repeatable scripts last, drizzle by its journal.
+func sortSet(s *Set) {
+	journal := map[string]int(nil)
+	for _, m := range s.Migrations {
+		if m.Tool == Drizzle {
+			journal = journalOrder(s.Dir)
+			break
+		}
+	}
+	sort.SliceStable(s.Migrations, func(i, j int) bool {
+		a, b := s.Migrations[i], s.Migrations[j]
+		if a.Repeatable != b.Repeatable {
+			return b.Repeatable
+		}
+		if journal != nil {
+			ia, oka := journal[a.Version]
+			ib, okb := journal[b.Version]
+			if oka != okb {
+				return oka
+			}
+			if oka && ia != ib {
+				return ia < ib
+			}
+		}
+		if c := NaturalCompare(a.Version, b.Version); c != 0 {
+			return c < 0
+		}
+		if a.Down != b.Down {
+			return b.Down
+		}
+		return NaturalCompare(a.Path, b.Path) < 0
+	})
+}
+
+// NaturalCompare compares strings with runs of digits compared as numbers.
+func NaturalCompare(a, b string) int {
+	for a != "" && b != "" {
+		da, db := digitRun(a), digitRun(b)
+		if da > 0 && db > 0 {
+			na := strings.TrimLeft(a[:da], "0")
+			nb := strings.TrimLeft(b[:db], "0")
+			if len(na) != len(nb) {
+				return cmp(len(na), len(nb))
+			}
+			if na != nb {
+				return strings.Compare(na, nb)
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return cmp(int(a[0]), int(b[0]))
+		}
+		a, b = a[1:], b[1:]
+	}
+	return cmp(len(a), len(b))
+}
+
+func digitRun(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
+}
+
+func cmp(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,565 @@
+// Package pg is the PostgreSQL front end: the only importer of pg_query_go. It
+// parses one statement's text and turns its AST into ir ops.
+package pg
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	pgq "github.com/pganalyze/pg_query_go/v6"
+	"github.com/pganalyze/pg_query_go/v6/parser"
+
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+)
+
+// SyntaxError is a parse failure at a byte offset within the statement text.
+type SyntaxError struct {
+	Offset int
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string { return e.Msg }
+
+// Parse parses the text of one statement (which may hold several, as inside
+// a goose StatementBegin block) into ops.
+func Parse(text string) (ops []ir.Op, err error) {
+	defer func() {
+		// The front end walks trees of untrusted shape; a bug here must
+		// become an error on the statement, never a crash of the run.
+		if r := recover(); r != nil {
+			ops, err = nil, fmt.Errorf("internal error analysing statement: %v", r)
+		}
+	}()
+	tree, err := pgq.Parse(text)
+	if err != nil {
+		var pe *parser.Error
+		if errors.As(err, &pe) {
+			off := pe.Cursorpos - 1
+			if off < 0 {
+				off = 0
+			}
+			return nil, &SyntaxError{Offset: byteOffset(text, off), Msg: pe.Message}
+		}
+		return nil, &SyntaxError{Msg: err.Error()}
+	}
+	for _, raw := range tree.Stmts {
+		ops = append(ops, convert(raw.Stmt)...)
+	}
+	return ops, nil
+}
+
+// byteOffset turns PostgreSQL's cursor position (in characters) into a byte
+// offset in text.
+func byteOffset(text string, chars int) int {
+	n := 0
+	for i := range text {
+		if n == chars {
+			return i
+		}
+		n++
+	}
+	return len(text)
+}
+
+func convert(n *pgq.Node) []ir.Op {
+	switch x := n.Node.(type) {
+	case *pgq.Node_CreateStmt:
+		return []ir.Op{createTable(x.CreateStmt)}
+	case *pgq.Node_CreateTableAsStmt:
+		return createTableAs(x.CreateTableAsStmt)
+	case *pgq.Node_AlterTableStmt:
+		return alterTable(x.AlterTableStmt)
+	case *pgq.Node_RenameStmt:
+		return rename(x.RenameStmt)
+	case *pgq.Node_IndexStmt:
+		return []ir.Op{createIndex(x.IndexStmt)}
+	case *pgq.Node_DropStmt:
+		return []ir.Op{drop(x.DropStmt)}
+	case *pgq.Node_CreateEnumStmt:
+		return []ir.Op{ir.CreateEnum{Name: qnameList(x.CreateEnumStmt.TypeName), Values: strs(x.CreateEnumStmt.Vals)}}
+	case *pgq.Node_AlterEnumStmt:
+		e := x.AlterEnumStmt
+		if e.OldVal != "" {
+			return []ir.Op{ir.Other{Kind: "ALTER TYPE RENAME VALUE"}}
+		}
+		return []ir.Op{ir.AddEnumValue{Name: qnameList(e.TypeName), Value: e.NewVal, IfNotExists: e.SkipIfNewValExists}}
+	case *pgq.Node_ViewStmt:
+		return []ir.Op{ir.CreateView{Name: qname(x.ViewStmt.View)}}
+	case *pgq.Node_CreateSchemaStmt:
+		return []ir.Op{ir.CreateSchema{Name: x.CreateSchemaStmt.Schemaname}}
+	case *pgq.Node_TransactionStmt:
+		return []ir.Op{txControl(x.TransactionStmt)}
+	case *pgq.Node_VariableSetStmt:
+		return []ir.Op{setVar(x.VariableSetStmt)}
+	case *pgq.Node_InsertStmt:
+		return []ir.Op{ir.Write{Kind: "insert", Table: qname(x.InsertStmt.Relation)}}
+	case *pgq.Node_UpdateStmt:
+		return []ir.Op{ir.Write{Kind: "update", Table: qname(x.UpdateStmt.Relation), HasWhere: x.UpdateStmt.WhereClause != nil}}
+	case *pgq.Node_DeleteStmt:
+		return []ir.Op{ir.Write{Kind: "delete", Table: qname(x.DeleteStmt.Relation), HasWhere: x.DeleteStmt.WhereClause != nil}}
+	case *pgq.Node_DoStmt:
+		return []ir.Op{ir.Opaque{Kind: "DO block"}}
+	case *pgq.Node_CallStmt:
+		return []ir.Op{ir.Opaque{Kind: "CALL"}}
+	}
+	return []ir.Op{ir.Other{Kind: nodeKind(n)}}
+}
+
+// nodeKind names a statement node for messages: "CreateFunctionStmt" -> "CreateFunction".
+func nodeKind(n *pgq.Node) string {
+	name := fmt.Sprintf("%T", n.Node)
+	name = strings.TrimPrefix(name, "*pg_query.Node_")
+	return strings.TrimSuffix(name, "Stmt")
+}
+
+func qname(rv *pgq.RangeVar) ir.QName {
+	if rv == nil {
+		return ir.QName{}
+	}
+	return ir.QName{Schema: rv.Schemaname, Name: rv.Relname}
+}
+
+// qnameList reads a dotted name given as a list of String nodes.
+func qnameList(nodes []*pgq.Node) ir.QName {
+	parts := strs(nodes)
+	switch len(parts) {
+	case 0:
+		return ir.QName{}
+	case 1:
+		return ir.QName{Name: parts[0]}
+	default:
+		return ir.QName{Schema: parts[len(parts)-2], Name: parts[len(parts)-1]}
+	}
+}
+
+func strs(nodes []*pgq.Node) []string {
+	out := make([]string, 0, len(nodes))
+	for _, n := range nodes {
+		if s := n.GetString_(); s != nil {
+			out = append(out, s.Sval)
+		}
+	}
+	return out
+}
+
+func createTable(cs *pgq.CreateStmt) ir.Op {
+	t := ir.CreateTable{Table: qname(cs.Relation), IfNotExists: cs.IfNotExists}
+	if cs.Partbound != nil && len(cs.InhRelations) > 0 {
+		parent := qname(cs.InhRelations[0].GetRangeVar())
+		t.PartitionOf = &parent
+	}
+	for _, e := range cs.TableElts {
+		switch {
+		case e.GetColumnDef() != nil:
+			t.Columns = append(t.Columns, columnDef(e.GetColumnDef()))
+		case e.GetConstraint() != nil:
+			if c, ok := constraint(e.GetConstraint(), nil); ok {
+				t.Constraints = append(t.Constraints, c)
+			}
+		}
+	}
+	for _, c := range cs.Constraints {
+		if k, ok := constraint(c.GetConstraint(), nil); ok {
+			t.Constraints = append(t.Constraints, k)
+		}
+	}
+	nameConstraints(t.Table.Name, t.Columns, t.Constraints)
+	return t
+}
+
+func createTableAs(cs *pgq.CreateTableAsStmt) []ir.Op {
+	name := qname(cs.Into.GetRel())
+	if cs.Objtype == pgq.ObjectType_OBJECT_MATVIEW {
+		return []ir.Op{ir.CreateView{Name: name, Materialized: true}}
+	}
+	return []ir.Op{ir.CreateTable{Table: name, IfNotExists: cs.IfNotExists, AsSelect: true}}
+}
+
+// nameConstraints fills in the names PostgreSQL would choose for unnamed
+// constraints, so that plans and the catalog can refer to them.
+func nameConstraints(table string, cols []ir.ColumnDef, cons []ir.Constraint) {
+	for i := range cols {
+		for j := range cols[i].Constraints {
+			c := &cols[i].Constraints[j]
+			if len(c.Columns) == 0 && c.Kind != ir.Check {
+				c.Columns = []string{cols[i].Name}
+			}
+			if c.Name == "" {
+				c.Name = ConstraintName(table, c)
+			}
+		}
+	}
+	for i := range cons {
+		if cons[i].Name == "" {
+			cons[i].Name = ConstraintName(table, &cons[i])
+		}
+	}
+}
+
+// ConstraintName is the name PostgreSQL gives an unnamed constraint.
+func ConstraintName(table string, c *ir.Constraint) string {
+	switch c.Kind {
+	case ir.PrimaryKey:
+		return ObjectName(table, "", "pkey")
+	case ir.Unique:
+		return ObjectName(table, strings.Join(c.Columns, "_"), "key")
+	case ir.ForeignKey:
+		return ObjectName(table, strings.Join(c.Columns, "_"), "fkey")
+	case ir.Exclude:
+		return ObjectName(table, strings.Join(c.Columns, "_"), "excl")
+	default:
+		return ObjectName(table, strings.Join(c.Columns, "_"), "check")
+	}
+}
+
+// ObjectName mirrors PostgreSQL's makeObjectName: name1_name2_label,
+// shortened to fit 63 bytes by trimming the longer of the two names.
+func ObjectName(name1, name2, label string) string {
+	const maxLen = 63
+	overhead := len(label) + 1
+	if name2 != "" {
+		overhead++
+	}
+	n1, n2 := len(name1), len(name2)
+	for n1+n2 > maxLen-overhead {
+		if n1 > n2 {
+			n1--
+		} else {
+			n2--
+		}
+	}
+	out := name1[:n1]
+	if name2 != "" {
+		out += "_" + name2[:n2]
+	}
+	return out + "_" + label
+}
+
+func columnDef(cd *pgq.ColumnDef) ir.ColumnDef {
+	c := ir.ColumnDef{Name: cd.Colname, Type: typeOf(cd.TypeName), NotNull: cd.IsNotNull}
+	switch c.Type.Name {
+	case "serial", "serial4", "bigserial", "serial8", "smallserial", "serial2":
+		c.Serial = true
+		c.NotNull = true
+	}
+	if cd.CollClause != nil {
+		c.Collation = strings.Join(strs(cd.CollClause.Collname), ".")
+	}
+	if cd.RawDefault != nil {
+		c.Default = expr(cd.RawDefault)
+	}
+	for _, n := range cd.Constraints {
+		k := n.GetConstraint()
+		if k == nil {
+			continue
+		}
+		switch k.Contype {
+		case pgq.ConstrType_CONSTR_NOTNULL:
+			c.NotNull = true
+		case pgq.ConstrType_CONSTR_NULL:
+			c.NotNull = false
+		case pgq.ConstrType_CONSTR_DEFAULT:
+			c.Default = expr(k.RawExpr)
+		case pgq.ConstrType_CONSTR_IDENTITY:
+			c.Identity = map[string]string{"a": "always", "d": "by default"}[k.GeneratedWhen]
+			c.NotNull = true
+		case pgq.ConstrType_CONSTR_GENERATED:
+			c.Generated = expr(k.RawExpr)
+		case pgq.ConstrType_CONSTR_PRIMARY:
+			c.NotNull = true
+			fallthrough
+		default:
+			if con, ok := constraint(k, &c); ok {
+				c.Constraints = append(c.Constraints, con)
+			}
+		}
+	}
+	return c
+}
+
+// constraint converts a table or column constraint; col is set for inline
+// column constraints.
+func constraint(k *pgq.Constraint, col *ir.ColumnDef) (ir.Constraint, bool) {
+	c := ir.Constraint{Name: k.Conname, Columns: strs(k.Keys), NotValid: k.SkipValidation, UsingIndex: k.Indexname}
+	switch k.Contype {
+	case pgq.ConstrType_CONSTR_PRIMARY:
+		c.Kind = ir.PrimaryKey
+	case pgq.ConstrType_CONSTR_UNIQUE:
+		c.Kind = ir.Unique
+	case pgq.ConstrType_CONSTR_CHECK:
+		c.Kind = ir.Check
+		c.Expr = deparseExpr(k.RawExpr)
+		c.Columns = columnRefs(k.RawExpr)
+	case pgq.ConstrType_CONSTR_FOREIGN:
+		c.Kind = ir.ForeignKey
+		c.Columns = strs(k.FkAttrs)
+		c.RefTable = qname(k.Pktable)
+		c.RefColumns = strs(k.PkAttrs)
+	case pgq.ConstrType_CONSTR_EXCLUSION:
+		c.Kind = ir.Exclude
+		for _, ex := range k.Exclusions {
+			if l := ex.GetList(); l != nil && len(l.Items) > 0 {
+				if el := l.Items[0].GetIndexElem(); el != nil && el.Name != "" {
+					c.Columns = append(c.Columns, el.Name)
+				}
+			}
+		}
+	default:
+		return c, false
+	}
+	if col != nil && len(c.Columns) == 0 {
+		c.Columns = []string{col.Name}
+	}
+	return c, true
+}
+
+var typeAliases = map[string]string{
+	"int": "int4", "integer": "int4", "smallint": "int2", "bigint": "int8",
+	"real": "float4", "double precision": "float8", "decimal": "numeric",
+	"boolean": "bool", "character varying": "varchar", "character": "bpchar", "char": "bpchar",
+	"timestamp with time zone": "timestamptz", "timestamp without time zone": "timestamp",
+	"time with time zone": "timetz", "time without time zone": "time",
+}
+
+func typeOf(tn *pgq.TypeName) ir.Type {
+	if tn == nil {
+		return ir.Type{}
+	}
+	names := strs(tn.Names)
+	t := ir.Type{Array: len(tn.ArrayBounds) > 0}
+	if len(names) > 0 {
+		t.Name = names[len(names)-1]
+	}
+	if a, ok := typeAliases[t.Name]; ok {
+		t.Name = a
+	}
+	for _, m := range tn.Typmods {
+		if v, ok := intConst(m); ok {
+			t.Mods = append(t.Mods, v)
+		}
+	}
+	cast := &pgq.Node{Node: &pgq.Node_TypeCast{TypeCast: &pgq.TypeCast{Arg: pgq.MakeAConstIntNode(1, 0), TypeName: tn}}}
+	t.SQL = strings.TrimPrefix(deparseExpr(cast), "1::")
+	return t
+}
+
+func intConst(n *pgq.Node) (int, bool) {
+	c := n.GetAConst()
+	if c == nil || c.GetIval() == nil {
+		return 0, false
+	}
+	return int(c.GetIval().Ival), true
+}
+
+// treeVersion is the parse-tree version Deparse expects, read from the
+// parser itself so that it follows pg_query_go upgrades.
+var treeVersion = func() int32 {
+	t, err := pgq.Parse("SELECT 1")
+	if err != nil {
+		panic(err)
+	}
+	return t.Version
+}()
+
+// deparseExpr renders an expression node as SQL by deparsing SELECT <expr>.
+func deparseExpr(n *pgq.Node) string {
+	if n == nil {
+		return ""
+	}
+	sel := &pgq.SelectStmt{TargetList: []*pgq.Node{pgq.MakeResTargetNodeWithVal(n, 0)}}
+	tree := &pgq.ParseResult{Version: treeVersion, Stmts: []*pgq.RawStmt{{Stmt: &pgq.Node{Node: &pgq.Node_SelectStmt{SelectStmt: sel}}}}}
+	s, err := pgq.Deparse(tree)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(s, "SELECT ")
+}
+
+func expr(n *pgq.Node) *ir.Expr {
+	if n == nil {
+		return nil
+	}
+	return &ir.Expr{SQL: deparseExpr(n), Volatility: volatility(n)}
+}
+
+func createIndex(is *pgq.IndexStmt) ir.Op {
+	def := ir.IndexDef{
+		Name:   is.Idxname,
+		Table:  qname(is.Relation),
+		Unique: is.Unique,
+		Method: is.AccessMethod,
+		Where:  deparseExpr(is.WhereClause),
+	}
+	var nameParts []string
+	for _, p := range is.IndexParams {
+		el := p.GetIndexElem()
+		if el == nil {
+			continue
+		}
+		def.Elems = append(def.Elems, indexElem(el))
+		if el.Name != "" {
+			def.Columns = append(def.Columns, el.Name)
+			nameParts = append(nameParts, el.Name)
+		} else {
+			nameParts = append(nameParts, "expr")
+		}
+	}
+	for _, p := range is.IndexIncludingParams {
+		if el := p.GetIndexElem(); el != nil {
+			def.Include = append(def.Include, el.Name)
+		}
+	}
+	if def.Name == "" {
+		label := "idx"
+		if is.Unique {
+			label = "key"
+		}
+		def.Name = ObjectName(def.Table.Name, strings.Join(nameParts, "_"), label)
+	}
+	only := is.Relation != nil && !is.Relation.Inh
+	return ir.CreateIndex{Index: def, Concurrently: is.Concurrent, IfNotExists: is.IfNotExists, Only: only}
+}
+
+// indexElem renders one index element (column or expression with collation,
+// opclass and ordering) by deparsing a one-element CREATE INDEX.
+func indexElem(el *pgq.IndexElem) string {
+	is := &pgq.IndexStmt{Relation: pgq.MakeSimpleRangeVar("t", 0), AccessMethod: "btree", IndexParams: []*pgq.Node{{Node: &pgq.Node_IndexElem{IndexElem: el}}}}
+	tree := &pgq.ParseResult{Version: treeVersion, Stmts: []*pgq.RawStmt{{Stmt: &pgq.Node{Node: &pgq.Node_IndexStmt{IndexStmt: is}}}}}
+	s, err := pgq.Deparse(tree)
+	if err != nil {
+		return ""
+	}
+	s = strings.TrimPrefix(s, "CREATE INDEX ON t USING btree (")
+	return strings.TrimSuffix(s, ")")
+}
+
+func drop(d *pgq.DropStmt) ir.Op {
+	op := ir.Drop{IfExists: d.MissingOk, Cascade: d.Behavior == pgq.DropBehavior_DROP_CASCADE, Concurrently: d.Concurrent}
+	switch d.RemoveType {
+	case pgq.ObjectType_OBJECT_TABLE:
+		op.Kind = ir.KindTable
+	case pgq.ObjectType_OBJECT_INDEX:
+		op.Kind = ir.KindIndex
+	case pgq.ObjectType_OBJECT_VIEW:
+		op.Kind = ir.KindView
+	case pgq.ObjectType_OBJECT_MATVIEW:
+		op.Kind = ir.KindMatView
+	case pgq.ObjectType_OBJECT_TYPE, pgq.ObjectType_OBJECT_DOMAIN:
+		op.Kind = ir.KindType
+	case pgq.ObjectType_OBJECT_SCHEMA:
+		op.Kind = ir.KindSchema
+	case pgq.ObjectType_OBJECT_SEQUENCE:
+		op.Kind = ir.KindSequence
+	default:
+		op.Kind = ir.KindOther
+	}
+	for _, o := range d.Objects {
+		switch {
+		case o.GetList() != nil:
+			op.Names = append(op.Names, qnameList(o.GetList().Items))
+		case o.GetTypeName() != nil:
+			op.Names = append(op.Names, qnameList(o.GetTypeName().Names))
+		case o.GetString_() != nil:
+			op.Names = append(op.Names, ir.QName{Name: o.GetString_().Sval})
+		}
+	}
+	return op
+}
+
+func rename(r *pgq.RenameStmt) []ir.Op {
+	table := qname(r.Relation)
+	switch r.RenameType {
+	case pgq.ObjectType_OBJECT_TABLE:
+		return []ir.Op{ir.AlterTable{Table: table, IfExists: r.MissingOk, Cmds: []ir.AlterCmd{ir.RenameTable{New: r.Newname}}}}
+	case pgq.ObjectType_OBJECT_COLUMN:
+		if r.RelationType == pgq.ObjectType_OBJECT_TABLE {
+			return []ir.Op{ir.AlterTable{Table: table, IfExists: r.MissingOk, Cmds: []ir.AlterCmd{ir.RenameColumn{Old: r.Subname, New: r.Newname}}}}
+		}
+	case pgq.ObjectType_OBJECT_INDEX:
+		return []ir.Op{ir.RenameIndex{Index: table, New: r.Newname}}
+	case pgq.ObjectType_OBJECT_TABCONSTRAINT:
+		return []ir.Op{ir.AlterTable{Table: table, IfExists: r.MissingOk, Cmds: []ir.AlterCmd{ir.OtherAlter{Kind: "RENAME CONSTRAINT"}}}}
+	}
+	return []ir.Op{ir.Other{Kind: "Rename"}}
+}
+
+func alterTable(a *pgq.AlterTableStmt) []ir.Op {
+	if a.Objtype != pgq.ObjectType_OBJECT_TABLE {
+		return []ir.Op{ir.Other{Kind: "Alter" + strings.TrimPrefix(a.Objtype.String(), "OBJECT_")}}
+	}
+	op := ir.AlterTable{Table: qname(a.Relation), IfExists: a.MissingOk}
+	for _, n := range a.Cmds {
+		c := n.GetAlterTableCmd()
+		if c == nil {
+			continue
+		}
+		op.Cmds = append(op.Cmds, alterCmd(op.Table.Name, c))
+	}
+	return []ir.Op{op}
+}
+
+func alterCmd(table string, c *pgq.AlterTableCmd) ir.AlterCmd {
+	switch c.Subtype {
+	case pgq.AlterTableType_AT_AddColumn:
+		col := columnDef(c.Def.GetColumnDef())
+		nameConstraints(table, []ir.ColumnDef{col}, nil)
+		return ir.AddColumn{Column: col, IfNotExists: c.MissingOk}
+	case pgq.AlterTableType_AT_DropColumn:
+		return ir.DropColumn{Column: c.Name, IfExists: c.MissingOk, Cascade: c.Behavior == pgq.DropBehavior_DROP_CASCADE}
+	case pgq.AlterTableType_AT_AlterColumnType:
+		cd := c.Def.GetColumnDef()
+		return ir.AlterColumnType{Column: c.Name, Type: typeOf(cd.GetTypeName()), Using: deparseExpr(cd.GetRawDefault())}
+	case pgq.AlterTableType_AT_SetNotNull:
+		return ir.SetNotNull{Column: c.Name}
+	case pgq.AlterTableType_AT_DropNotNull:
+		return ir.DropNotNull{Column: c.Name}
+	case pgq.AlterTableType_AT_ColumnDefault:
+		return ir.SetDefault{Column: c.Name, Default: expr(c.Def)}
+	case pgq.AlterTableType_AT_AddConstraint:
+		k, ok := constraint(c.Def.GetConstraint(), nil)
+		if !ok {
+			return ir.OtherAlter{Kind: "ADD CONSTRAINT"}
+		}
+		if k.Name == "" {
+			k.Name = ConstraintName(table, &k)
+		}
+		return ir.AddConstraint{Constraint: k}
+	case pgq.AlterTableType_AT_ValidateConstraint:
+		return ir.ValidateConstraint{Name: c.Name}
+	case pgq.AlterTableType_AT_DropConstraint:
+		return ir.DropConstraint{Name: c.Name, IfExists: c.MissingOk}
+	}
+	kind := strings.TrimPrefix(c.Subtype.String(), "AT_")
+	return ir.OtherAlter{Kind: kind}
+}
+
+func txControl(t *pgq.TransactionStmt) ir.Op {
+	switch t.Kind {
+	case pgq.TransactionStmtKind_TRANS_STMT_BEGIN, pgq.TransactionStmtKind_TRANS_STMT_START:
+		return ir.TxControl{Kind: ir.TxBegin}
+	case pgq.TransactionStmtKind_TRANS_STMT_COMMIT:
+		return ir.TxControl{Kind: ir.TxCommit}
+	case pgq.TransactionStmtKind_TRANS_STMT_ROLLBACK:
+		return ir.TxControl{Kind: ir.TxRollback}
+	}
+	return ir.TxControl{Kind: ir.TxOther}
+}
+
+func setVar(v *pgq.VariableSetStmt) ir.Op {
+	op := ir.SetVar{Name: v.Name, Local: v.IsLocal}
+	var vals []string
+	for _, a := range v.Args {
+		c := a.GetAConst()
+		switch {
+		case c == nil:
+		case c.GetSval() != nil:
+			vals = append(vals, c.GetSval().Sval)
+		case c.GetIval() != nil:
+			vals = append(vals, strconv.Itoa(int(c.GetIval().Ival)))
+		}
+	}
+	op.Value = strings.Join(vals, ", ")
+	return op
+}

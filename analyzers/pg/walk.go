@@ -1,0 +1,112 @@
+package pg
+
+import (
+	"strings"
+
+	pgq "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+)
+
+// walk calls fn for every message in the tree under n, depth first, using
+// protobuf reflection so that no node type is forgotten.
+func walk(m protoreflect.Message, fn func(protoreflect.Message)) {
+	fn(m)
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList() && fd.Message() != nil:
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				walk(l.Get(i).Message(), fn)
+			}
+		case fd.Message() != nil && !fd.IsMap():
+			walk(v.Message(), fn)
+		}
+		return true
+	})
+}
+
+// Functions by volatility, as PostgreSQL's catalog marks them. Anything not
+// listed is unknown: fluxlint does not guess about user functions.
+var (
+	volatileFuncs = set("random", "random_normal", "clock_timestamp", "timeofday", "gen_random_uuid",
+		"uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4", "uuidv4", "uuidv7", "nextval", "setval",
+		"txid_current", "pg_current_xact_id", "statement_timestamp_volatile", "setseed", "gen_random_bytes")
+	stableFuncs = set("now", "statement_timestamp", "transaction_timestamp", "current_setting", "to_char",
+		"current_database", "current_schema", "pg_backend_pid", "to_timestamp", "age", "date_trunc")
+	immutableFuncs = set("lower", "upper", "length", "abs", "coalesce", "concat_ws", "md5", "jsonb_build_object",
+		"json_build_object", "jsonb_build_array", "array_length", "nullif", "greatest", "least", "trim",
+		"btrim", "ltrim", "rtrim", "replace", "substring", "substr", "left", "right", "round", "floor", "ceil",
+		"make_interval", "to_jsonb", "to_json", "int4", "int8", "text", "numeric", "bool", "uuid_nil")
+)
+
+func set(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// volatility classifies an expression: the most volatile function it calls
+// decides, and an unknown function makes the whole expression unknown.
+func volatility(n *pgq.Node) ir.Volatility {
+	v := ir.Immutable
+	raise := func(to ir.Volatility) {
+		switch {
+		case v == ir.Volatile || to == ir.Volatile:
+			v = ir.Volatile
+		case v == ir.VolatilityUnknown || to == ir.VolatilityUnknown:
+			v = ir.VolatilityUnknown
+		case to == ir.Stable:
+			v = ir.Stable
+		}
+	}
+	walk(n.ProtoReflect(), func(m protoreflect.Message) {
+		switch x := m.Interface().(type) {
+		case *pgq.FuncCall:
+			name := strings.ToLower(lastName(x.Funcname))
+			switch {
+			case volatileFuncs[name]:
+				raise(ir.Volatile)
+			case stableFuncs[name]:
+				raise(ir.Stable)
+			case immutableFuncs[name]:
+			default:
+				raise(ir.VolatilityUnknown)
+			}
+		case *pgq.SQLValueFunction:
+			raise(ir.Stable)
+		case *pgq.SubLink:
+			raise(ir.VolatilityUnknown)
+		}
+	})
+	return v
+}
+
+func lastName(nodes []*pgq.Node) string {
+	s := strs(nodes)
+	if len(s) == 0 {
+		return ""
+	}
+	return s[len(s)-1]
+}
+
+// columnRefs lists the column names an expression refers to, in order.
+func columnRefs(n *pgq.Node) []string {
+	if n == nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	walk(n.ProtoReflect(), func(m protoreflect.Message) {
+		if cr, ok := m.Interface().(*pgq.ColumnRef); ok {
+			if name := lastName(cr.Fields); name != "" && !seen[name] {
+				seen[name] = true
+				out = append(out, name)
+			}
+		}
+	})
+	return out
+}

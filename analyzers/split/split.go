@@ -1,0 +1,420 @@
+// Package split cuts a migration file into statements with exact byte ranges.
+// It is a lexer, not a parser: it knows quotes, dollar-quoted bodies, nested
+// comments, client commands (DELIMITER, psql backslash commands) and the
+// markers migration tools put in comments (goose, dbmate, drizzle).
+package split
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+)
+
+// Segment is one statement's source range.
+type Segment struct {
+	Start, End int  // [Start, End) without the terminator
+	Down       bool // inside a goose/dbmate down section
+	// Client is set for a client-side command (DELIMITER, \connect) that the
+	// server never sees; it names the command.
+	Client string
+	Err    string // lexical error, e.g. an unterminated quote; reported at ErrAt
+	ErrAt  int
+}
+
+// Markers are the tool annotations found in comments.
+type Markers struct {
+	Goose           bool // has -- +goose Up/Down
+	GooseNoTx       bool // -- +goose NO TRANSACTION
+	Dbmate          bool // has -- migrate:up/down
+	DbmateUpNoTx    bool // -- migrate:up transaction:false
+	DbmateDownNoTx  bool // -- migrate:down transaction:false
+	DrizzleBreakpts bool // has --> statement-breakpoint
+}
+
+// Result is a split file.
+type Result struct {
+	Segments []Segment
+	Comments []ir.Comment
+	Markers  Markers
+	Lines    *Lines
+}
+
+// Split splits src. MySQL mode adds # comments, backticks and backslash
+// escapes in every string; PostgreSQL mode adds dollar quotes, E” strings
+// and nested block comments.
+func Split(src []byte, engine ir.Engine) *Result {
+	s := &scanner{src: src, mysql: engine == ir.MySQL, delim: ";", res: &Result{Lines: NewLines(src)}}
+	s.run()
+	return s.res
+}
+
+type scanner struct {
+	src   []byte
+	mysql bool
+	res   *Result
+	delim string
+
+	i         int
+	start     int  // start of the current statement's first significant byte, -1 if none yet
+	lastSig   int  // end of the last significant byte of the current statement
+	down      bool // in a down section
+	block     bool // inside goose StatementBegin/End
+	words     []string
+	beginNest int // BEGIN ATOMIC / CASE nesting inside CREATE FUNCTION bodies
+}
+
+func (s *scanner) run() {
+	s.start = -1
+	// A UTF-8 byte order mark is not part of the SQL.
+	if bytes.HasPrefix(s.src, []byte("\xEF\xBB\xBF")) {
+		s.i = 3
+	}
+	for s.i < len(s.src) {
+		c := s.src[s.i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			s.i++
+		case c == '-' && s.peek(1) == '-' && (!s.mysql || isSpaceOrEnd(s.peekOr(2, ' '))):
+			s.lineComment(2)
+		case c == '#' && s.mysql:
+			s.lineComment(1)
+		case c == '/' && s.peek(1) == '*':
+			s.blockComment()
+		case s.start < 0 && !s.block && s.atLineStart() && s.clientCommand():
+		case !s.block && s.delim != ";" && bytes.HasPrefix(s.src[s.i:], []byte(s.delim)):
+			s.terminate(s.i)
+			s.i += len(s.delim)
+		case c == ';' && !s.block && s.delim == ";" && s.beginNest == 0:
+			s.terminate(s.i)
+			s.i++
+		case c == '\'':
+			s.mark()
+			s.quoted('\'', s.mysql || s.escapeString())
+		case c == '"':
+			s.mark()
+			s.quoted('"', s.mysql)
+		case c == '`' && s.mysql:
+			s.mark()
+			s.quoted('`', false)
+		case c == '$' && !s.mysql && s.dollarQuote():
+		case isIdentStart(c):
+			s.mark()
+			s.word()
+		default:
+			s.mark()
+			s.i++
+			s.lastSig = s.i
+		}
+	}
+	s.terminate(len(s.src))
+}
+
+func (s *scanner) peek(n int) byte { return s.peekOr(n, 0) }
+
+func (s *scanner) peekOr(n int, def byte) byte {
+	if s.i+n < len(s.src) {
+		return s.src[s.i+n]
+	}
+	return def
+}
+
+func isSpaceOrEnd(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func isIdentStart(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+}
+
+func isIdentChar(c byte) bool { return isIdentStart(c) || c >= '0' && c <= '9' || c == '$' }
+
+// mark records that the current statement has begun at s.i.
+func (s *scanner) mark() {
+	if s.start < 0 {
+		s.start = s.i
+		s.words = s.words[:0]
+		s.beginNest = 0
+	}
+}
+
+func (s *scanner) atLineStart() bool {
+	for j := s.i - 1; j >= 0; j-- {
+		switch s.src[j] {
+		case ' ', '\t':
+			continue
+		case '\n':
+			return true
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// terminate closes the current statement at end (exclusive), if it has one.
+func (s *scanner) terminate(end int) {
+	if s.start < 0 {
+		return
+	}
+	if end > s.lastSig {
+		end = s.lastSig
+	}
+	s.res.Segments = append(s.res.Segments, Segment{Start: s.start, End: end, Down: s.down})
+	s.start = -1
+}
+
+func (s *scanner) lineComment(open int) {
+	start := s.i
+	end := bytes.IndexByte(s.src[s.i:], '\n')
+	if end < 0 {
+		end = len(s.src)
+	} else {
+		end += s.i
+	}
+	s.i = end
+	body := strings.TrimRight(string(s.src[start+open:end]), "\r")
+	s.addComment(start, end, body)
+	s.marker(start, body)
+}
+
+func (s *scanner) addComment(start, end int, text string) {
+	s.res.Comments = append(s.res.Comments, ir.Comment{Pos: s.res.Lines.Pos(start), End: s.res.Lines.Pos(end), Text: text})
+}
+
+// marker interprets tool annotations in a line comment (the text after "--").
+func (s *scanner) marker(at int, body string) {
+	t := strings.TrimSpace(body)
+	low := strings.ToLower(t)
+	switch {
+	case strings.HasPrefix(low, "+goose"):
+		s.res.Markers.Goose = true
+		switch strings.Join(strings.Fields(low[len("+goose"):]), " ") {
+		case "up":
+			s.terminate(at)
+			s.down = false
+		case "down":
+			s.terminate(at)
+			s.down = true
+		case "statementbegin":
+			s.terminate(at)
+			s.block = true
+		case "statementend":
+			s.block = false
+			s.terminateBlock()
+		case "no transaction":
+			s.res.Markers.GooseNoTx = true
+		}
+	case strings.HasPrefix(low, "migrate:up"), strings.HasPrefix(low, "migrate:down"):
+		s.res.Markers.Dbmate = true
+		s.terminate(at)
+		s.down = strings.HasPrefix(low, "migrate:down")
+		if strings.Contains(low, "transaction:false") {
+			if s.down {
+				s.res.Markers.DbmateDownNoTx = true
+			} else {
+				s.res.Markers.DbmateUpNoTx = true
+			}
+		}
+	case strings.HasPrefix(t, "> statement-breakpoint"):
+		s.res.Markers.DrizzleBreakpts = true
+		s.terminate(at)
+	}
+}
+
+// terminateBlock ends a goose StatementBegin/End block, dropping one trailing
+// semicolon so the block's range matches a plain statement's.
+func (s *scanner) terminateBlock() {
+	if s.start < 0 {
+		return
+	}
+	end := s.lastSig
+	if end > s.start && s.src[end-1] == ';' {
+		end--
+		for end > s.start && isSpaceOrEnd(s.src[end-1]) {
+			end--
+		}
+	}
+	s.lastSig = end
+	s.terminate(end)
+}
+
+func (s *scanner) blockComment() {
+	start := s.i
+	depth := 0
+	for s.i < len(s.src) {
+		switch {
+		case s.src[s.i] == '/' && s.peek(1) == '*':
+			depth++
+			s.i += 2
+		case s.src[s.i] == '*' && s.peek(1) == '/':
+			depth--
+			s.i += 2
+			if depth == 0 || s.mysql {
+				s.addComment(start, s.i, string(s.src[start+2:s.i-2]))
+				return
+			}
+		default:
+			s.i++
+		}
+	}
+	s.fail(start, "unterminated /* comment")
+}
+
+// fail ends the file: an unterminated construct swallows the rest of it.
+func (s *scanner) fail(at int, msg string) {
+	if s.start < 0 {
+		s.start = at
+	}
+	s.res.Segments = append(s.res.Segments, Segment{Start: s.start, End: len(s.src), Down: s.down, Err: msg, ErrAt: at})
+	s.start = -1
+	s.i = len(s.src)
+}
+
+// escapeString reports whether the quote at s.i opens an E” string.
+func (s *scanner) escapeString() bool {
+	if s.i == 0 || (s.src[s.i-1] != 'E' && s.src[s.i-1] != 'e') {
+		return false
+	}
+	return s.i < 2 || !isIdentChar(s.src[s.i-2])
+}
+
+func (s *scanner) quoted(q byte, backslash bool) {
+	start := s.i
+	s.i++
+	for s.i < len(s.src) {
+		c := s.src[s.i]
+		switch {
+		case backslash && c == '\\':
+			s.i += 2
+		case c == q && s.peek(1) == q:
+			s.i += 2
+		case c == q:
+			s.i++
+			s.lastSig = s.i
+			return
+		default:
+			s.i++
+		}
+	}
+	kind := map[byte]string{'\'': "quoted string", '"': "quoted identifier", '`': "quoted identifier"}[q]
+	s.fail(start, "unterminated "+kind)
+}
+
+// dollarQuote consumes a $tag$...$tag$ body if one starts at s.i.
+func (s *scanner) dollarQuote() bool {
+	if s.i > 0 && isIdentChar(s.src[s.i-1]) {
+		return false
+	}
+	j := s.i + 1
+	for j < len(s.src) && s.src[j] != '$' {
+		c := s.src[j]
+		if !isIdentChar(c) || c == '$' || (j == s.i+1 && c >= '0' && c <= '9') {
+			return false
+		}
+		j++
+	}
+	if j >= len(s.src) {
+		return false
+	}
+	tag := s.src[s.i : j+1]
+	s.mark()
+	start := s.i
+	end := bytes.Index(s.src[j+1:], tag)
+	if end < 0 {
+		s.fail(start, fmt.Sprintf("unterminated dollar-quoted string %s", tag))
+		return true
+	}
+	s.i = j + 1 + end + len(tag)
+	s.lastSig = s.i
+	return true
+}
+
+// word consumes an identifier or keyword and tracks BEGIN ... END nesting in
+// SQL-standard function bodies (CREATE FUNCTION ... BEGIN ATOMIC ... END),
+// the way psql does, so their inner semicolons do not end the statement.
+func (s *scanner) word() {
+	start := s.i
+	for s.i < len(s.src) && isIdentChar(s.src[s.i]) {
+		s.i++
+	}
+	s.lastSig = s.i
+	w := strings.ToLower(string(s.src[start:s.i]))
+	if len(s.words) < 4 {
+		s.words = append(s.words, w)
+	}
+	if s.mysql || !s.inRoutine() {
+		return
+	}
+	switch w {
+	case "begin", "case":
+		s.beginNest++
+	case "end":
+		if s.beginNest > 0 {
+			s.beginNest--
+		}
+	}
+}
+
+func (s *scanner) inRoutine() bool {
+	w := s.words
+	if len(w) > 0 && w[0] == "create" {
+		w = w[1:]
+		if len(w) > 1 && w[0] == "or" && w[1] == "replace" {
+			w = w[2:]
+		}
+		return len(w) > 0 && (w[0] == "function" || w[0] == "procedure")
+	}
+	return false
+}
+
+// clientCommand consumes a client-side command at the start of a line:
+// MySQL's DELIMITER and psql's backslash commands.
+func (s *scanner) clientCommand() bool {
+	rest := s.src[s.i:]
+	eol := bytes.IndexByte(rest, '\n')
+	if eol < 0 {
+		eol = len(rest)
+	}
+	line := strings.TrimRight(string(rest[:eol]), "\r \t")
+	var name string
+	switch {
+	case len(line) > 10 && strings.EqualFold(line[:10], "delimiter ") && len(strings.Fields(line)) == 2:
+		name = "DELIMITER"
+		s.delim = strings.Fields(line)[1]
+	case strings.HasPrefix(line, "\\"):
+		name = strings.Fields(line)[0]
+	default:
+		return false
+	}
+	s.res.Segments = append(s.res.Segments, Segment{Start: s.i, End: s.i + len(line), Down: s.down, Client: name})
+	s.i += eol
+	return true
+}
+
+// Lines maps byte offsets to line and column.
+type Lines struct{ starts []int }
+
+// NewLines indexes the line starts of src.
+func NewLines(src []byte) *Lines {
+	l := &Lines{starts: []int{0}}
+	for i, c := range src {
+		if c == '\n' {
+			l.starts = append(l.starts, i+1)
+		}
+	}
+	return l
+}
+
+// Pos returns the position of a byte offset.
+func (l *Lines) Pos(off int) ir.Pos {
+	lo, hi := 0, len(l.starts)-1
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if l.starts[mid] <= off {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return ir.Pos{Offset: off, Line: lo + 1, Col: off - l.starts[lo] + 1}
+}

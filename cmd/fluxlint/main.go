@@ -1,0 +1,269 @@
+// Command fluxlint lints database migrations for changes that lock busy
+// tables, rewrite them or break deployed code, and writes the safe plan.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/internal/config"
+	"github.com/fluxlint/fluxlint/internal/lint"
+	"github.com/fluxlint/fluxlint/internal/report"
+	"github.com/fluxlint/fluxlint/rules"
+	pgrules "github.com/fluxlint/fluxlint/rules/pg"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFindings = 1
+	exitUsage    = 2
+	exitInternal = 3
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+const usage = `usage:
+  fluxlint [flags] PATH...        lint migration files or directories
+  fluxlint rules [--format json]  list the rules
+  fluxlint explain CODE           show a rule's documentation
+
+flags:
+`
+
+func run(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "fluxlint: internal error: %v\n%s", r, debug.Stack())
+			code = exitInternal
+		}
+	}()
+	if len(args) > 0 {
+		switch args[0] {
+		case "rules":
+			return listRules(args[1:], stdout, stderr)
+		case "explain":
+			return explain(args[1:], stdout, stderr)
+		}
+	}
+	return lintCmd(args, stdout, stderr)
+}
+
+// parseInterleaved parses flags that may come before or after paths.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+func lintCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("fluxlint", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	format := fs.String("format", "text", "output format: text or json")
+	failLevel := fs.String("fail-level", "warning", "exit 1 when a finding has at least this severity: info, warning or error")
+	engine := fs.String("engine", "", "database engine: postgres (default)")
+	version := fs.Int("server-version", 0, fmt.Sprintf("server major version the migrations run on (default %d)", pgrules.DefaultVersion))
+	configPath := fs.String("config", "", "config file (default: "+config.FileName+" found by walking up from the first path)")
+	verbose := fs.Bool("v", false, "text format: show the full SQL of every plan step")
+	paths, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(paths) == 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	var cfg *config.Config
+	if *configPath != "" {
+		cfg, err = config.Load(*configPath)
+	} else {
+		cfg, err = config.Find(paths[0])
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "fluxlint: %v\n", err)
+		return exitUsage
+	}
+	opt, err := options(cfg, *engine, *version)
+	if err != nil {
+		fmt.Fprintf(stderr, "fluxlint: %v\n", err)
+		return exitUsage
+	}
+	fail, err := rules.ParseSeverity(*failLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "fluxlint: --fail-level: %v\n", err)
+		return exitUsage
+	}
+	res := lint.Run(paths, opt)
+	switch *format {
+	case "text":
+		err = report.Text(stdout, res, *verbose)
+	case "json":
+		err = report.JSON(stdout, res)
+	default:
+		fmt.Fprintf(stderr, "fluxlint: unknown --format %q (want text or json)\n", *format)
+		return exitUsage
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "fluxlint: writing output: %v\n", err)
+		return exitInternal
+	}
+	return exitCode(res, fail)
+}
+
+// exitCode: input errors beat findings; findings count from the fail level.
+func exitCode(res *lint.Result, fail rules.Severity) int {
+	if len(res.Errors) > 0 {
+		return exitUsage
+	}
+	code := exitOK
+	for _, f := range res.Findings {
+		if f.Rule == rules.InputError {
+			return exitUsage
+		}
+		if f.Severity >= fail {
+			code = exitFindings
+		}
+	}
+	return code
+}
+
+// options merges the config file and the flags (flags win).
+func options(cfg *config.Config, engine string, version int) (lint.Options, error) {
+	opt := lint.Options{Engine: ir.Postgres, Version: pgrules.DefaultVersion, Severity: map[string]rules.Severity{}}
+	if cfg.Engine != "" {
+		engine = firstNonEmpty(engine, cfg.Engine)
+	}
+	switch engine {
+	case "", "postgres", "postgresql":
+	default:
+		return opt, fmt.Errorf("unknown engine %q (supported: postgres)", engine)
+	}
+	switch {
+	case version > 0:
+		opt.Version = version
+	case cfg.ServerVersion > 0:
+		opt.Version = cfg.ServerVersion
+	}
+	all := pgrules.Rules()
+	disabled := map[*rules.Rule]bool{}
+	for _, name := range cfg.Disable {
+		r := rules.Find(all, name)
+		if r == nil {
+			return opt, fmt.Errorf("%s: disable: unknown rule %q", cfg.Path, name)
+		}
+		disabled[r] = true
+	}
+	for name, level := range cfg.Severity {
+		r := rules.Find(append(all, rules.Tool()...), name)
+		if r == nil {
+			return opt, fmt.Errorf("%s: severity: unknown rule %q", cfg.Path, name)
+		}
+		sev, err := rules.ParseSeverity(level)
+		if err != nil {
+			return opt, fmt.Errorf("%s: severity of %s: %w", cfg.Path, name, err)
+		}
+		opt.Severity[r.Code] = sev
+	}
+	for _, r := range all {
+		if !disabled[r] {
+			opt.Rules = append(opt.Rules, r)
+		}
+	}
+	return opt, nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func allRules() []*rules.Rule {
+	rs := append(rules.Tool(), pgrules.Rules()...)
+	rules.Sort(rs)
+	return rs
+}
+
+func listRules(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("fluxlint rules", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", "text", "output format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	type entry struct {
+		Code     string `json:"code"`
+		Name     string `json:"name"`
+		Engine   string `json:"engine"`
+		Severity string `json:"severity"`
+		Title    string `json:"title"`
+	}
+	var list []entry
+	for _, r := range allRules() {
+		engine := string(r.Engine)
+		if engine == "" {
+			engine = "any"
+		}
+		list = append(list, entry{r.Code, r.Name, engine, r.Severity.String(), r.Doc.Title})
+	}
+	switch *format {
+	case "json":
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(list); err != nil {
+			return exitInternal
+		}
+	case "text":
+		for _, e := range list {
+			fmt.Fprintf(stdout, "%-6s %-38s %-8s %s\n", e.Code, e.Name, e.Severity, e.Title)
+		}
+	default:
+		fmt.Fprintf(stderr, "fluxlint rules: unknown --format %q\n", *format)
+		return exitUsage
+	}
+	return exitOK
+}
+
+func explain(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "usage: fluxlint explain CODE")
+		return exitUsage
+	}
+	r := rules.Find(allRules(), args[0])
+	if r == nil {
+		fmt.Fprintf(stderr, "fluxlint explain: unknown rule %q (fluxlint rules lists them)\n", args[0])
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "%s %s (%s)\n%s\n\n", r.Code, r.Name, r.Severity, r.Doc.Title)
+	section := func(title, body string) {
+		if body != "" {
+			fmt.Fprintf(stdout, "%s\n%s\n\n", title, indentText(body))
+		}
+	}
+	section("Why", r.Doc.Why)
+	section("Bad", r.Doc.Bad)
+	section("Safe plan", r.Doc.Good)
+	section("Versions", r.Doc.Versions)
+	return exitOK
+}
+
+func indentText(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}

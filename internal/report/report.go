@@ -1,0 +1,292 @@
+// Package report writes findings: a box-drawn text summary for people and
+// JSON for machines.
+package report
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/fluxlint/fluxlint/analyzers/migrations"
+	"github.com/fluxlint/fluxlint/internal/lint"
+	"github.com/fluxlint/fluxlint/rules"
+)
+
+// JSONStep is a plan step in JSON output.
+type JSONStep struct {
+	Kind           rules.StepKind `json:"kind"`
+	Title          string         `json:"title"`
+	Forward        string         `json:"forward"`
+	Rollback       string         `json:"rollback"`
+	File           string         `json:"file,omitempty"`
+	Lock           string         `json:"lock"`
+	NoTransaction  bool           `json:"no_transaction"`
+	SeparateDeploy bool           `json:"separate_deploy"`
+	Irreversible   bool           `json:"irreversible"`
+	Note           string         `json:"note,omitempty"`
+}
+
+// JSONPlan is a plan in JSON output.
+type JSONPlan struct {
+	Title string     `json:"title"`
+	Steps []JSONStep `json:"steps"`
+}
+
+// JSONFinding is a finding in JSON output.
+type JSONFinding struct {
+	Code      string          `json:"code"`
+	Name      string          `json:"name"`
+	Severity  string          `json:"severity"`
+	Path      string          `json:"path"`
+	Line      int             `json:"line"`
+	Column    int             `json:"column"`
+	EndLine   int             `json:"end_line"`
+	EndColumn int             `json:"end_column"`
+	Message   string          `json:"message"`
+	Plan      *JSONPlan       `json:"plan"`
+	Related   []rules.Related `json:"related"`
+}
+
+// JSONError is an input error in JSON output.
+type JSONError struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// JSONReport is the whole JSON document.
+type JSONReport struct {
+	Findings []JSONFinding   `json:"findings"`
+	Errors   []JSONError     `json:"errors"`
+	Files    []lint.FileInfo `json:"files"`
+}
+
+// ToJSON converts a result to its JSON form.
+func ToJSON(res *lint.Result) JSONReport {
+	out := JSONReport{Findings: []JSONFinding{}, Errors: []JSONError{}, Files: res.Files}
+	if out.Files == nil {
+		out.Files = []lint.FileInfo{}
+	}
+	for _, f := range res.Findings {
+		jf := JSONFinding{Code: f.Rule.Code, Name: f.Rule.Name, Severity: f.Severity.String(), Path: f.Path,
+			Line: f.Pos.Line, Column: f.Pos.Col, EndLine: f.End.Line, EndColumn: f.End.Col, Message: f.Message,
+			Related: f.Related}
+		if jf.Related == nil {
+			jf.Related = []rules.Related{}
+		}
+		if f.Plan != nil {
+			jp := &JSONPlan{Title: f.Plan.Title, Steps: []JSONStep{}}
+			for _, s := range f.Plan.Steps {
+				jp.Steps = append(jp.Steps, JSONStep(s))
+			}
+			jf.Plan = jp
+		}
+		out.Findings = append(out.Findings, jf)
+	}
+	for _, e := range res.Errors {
+		je := JSONError{Message: e.Error()}
+		var fe *migrations.FileError
+		if errors.As(e, &fe) {
+			je.Path, je.Message = fe.Path, fe.Err.Error()
+		}
+		out.Errors = append(out.Errors, je)
+	}
+	return out
+}
+
+// JSON writes the result as one JSON document.
+func JSON(w io.Writer, res *lint.Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(ToJSON(res))
+}
+
+// MaxBoxLines is the line budget of one finding's text summary.
+const MaxBoxLines = 40
+
+// Text writes each finding as a box-drawn summary of at most MaxBoxLines
+// lines; verbose adds the full SQL of every step (and lifts the budget).
+func Text(w io.Writer, res *lint.Result, verbose bool) error {
+	var b strings.Builder
+	for _, e := range res.Errors {
+		fmt.Fprintf(&b, "error: %v\n", e)
+	}
+	for _, f := range res.Findings {
+		lines := box(f, verbose)
+		if !verbose && len(lines) > MaxBoxLines {
+			lines = append(lines[:MaxBoxLines-2], "│  … cut to fit 40 lines: -v or --format json shows the whole plan", lines[len(lines)-1])
+		}
+		b.WriteString(strings.Join(lines, "\n"))
+		b.WriteString("\n\n")
+	}
+	b.WriteString(Summary(res))
+	b.WriteString("\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Summary is the closing line: counts by severity.
+func Summary(res *lint.Result) string {
+	counts := map[rules.Severity]int{}
+	for _, f := range res.Findings {
+		counts[f.Severity]++
+	}
+	targets := 0
+	for _, f := range res.Files {
+		if f.Target {
+			targets++
+		}
+	}
+	s := fmt.Sprintf("%s (%s, %s, %d info) in %s", plural(len(res.Findings), "finding"),
+		plural(counts[rules.Error], "error"), plural(counts[rules.Warning], "warning"), counts[rules.Info], plural(targets, "file"))
+	if len(res.Errors) > 0 {
+		s += "; " + plural(len(res.Errors), "input error")
+	}
+	return s
+}
+
+func box(f *rules.Finding, verbose bool) []string {
+	var l []string
+	add := func(format string, a ...any) { l = append(l, "│  "+fmt.Sprintf(format, a...)) }
+	l = append(l, fmt.Sprintf("╭─ %s %s · %s", f.Rule.Code, f.Rule.Name, f.Severity))
+	add("%s:%d:%d", f.Path, f.Pos.Line, f.Pos.Col)
+	add("%s", f.Message)
+	for _, r := range f.Related {
+		add("  ↳ %s:%d %s", r.Path, r.Line, r.Message)
+	}
+	if p := f.Plan; p != nil && len(p.Steps) > 0 {
+		l = append(l, "│")
+		add("Plan: %s · %s · %s", p.Title, plural(len(p.Steps), "step"), planType(p))
+		for i, s := range p.Steps {
+			add("%2d. %-22s %s", i+1, stepTag(s), s.Title)
+			if s.Lock != "" {
+				add("    lock: %s (%s)", s.Lock, rules.LockEffect(s.Lock))
+			}
+			if s.Irreversible {
+				add("    ⚠ point of no return")
+			}
+			if verbose {
+				l = append(l, indent(s.Forward, "│      ")...)
+				if s.File != "" {
+					add("    as a migration file:")
+					l = append(l, indent(s.File, "│      ")...)
+				}
+				if s.Note != "" {
+					add("    note: %s", s.Note)
+				}
+			}
+		}
+		l = append(l, "│")
+		add("Rollback, in reverse order:")
+		for i := len(p.Steps) - 1; i >= 0; i-- {
+			s := p.Steps[i]
+			if s.Kind != rules.StepMigration && s.Kind != rules.StepBackfill {
+				continue
+			}
+			switch {
+			case s.Rollback == "":
+				add("%2d. nothing to undo", i+1)
+			case verbose:
+				add("%2d.", i+1)
+				l = append(l, indent(s.Rollback, "│      ")...)
+			default:
+				add("%2d. %s", i+1, firstSQL(s.Rollback))
+			}
+		}
+		l = append(l, "│")
+		add("Before deploying:")
+		for _, c := range checklist(p) {
+			add("☐ %s", c)
+		}
+	}
+	l = append(l, fmt.Sprintf("╰─ fluxlint explain %s%s", f.Rule.Code, map[bool]string{false: " · -v shows the full SQL", true: ""}[verbose]))
+	return l
+}
+
+// planType names the plan's shape by how many deploys it needs: a step
+// marked SeparateDeploy starts a new one.
+func planType(p *rules.Plan) string {
+	deploys := 1
+	for i, s := range p.Steps {
+		if s.SeparateDeploy && i > 0 {
+			deploys++
+		}
+	}
+	if deploys > 1 {
+		return fmt.Sprintf("expand/contract over %d deploys", deploys)
+	}
+	return "online migration"
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func stepTag(s rules.Step) string {
+	tag := strings.ReplaceAll(string(s.Kind), "_", " ")
+	if s.NoTransaction {
+		tag += ", no tx"
+	}
+	if s.SeparateDeploy {
+		tag += ", own deploy"
+	}
+	return "[" + tag + "]"
+}
+
+// firstSQL is the first statement of a step's SQL, skipping the
+// lock_timeout preamble, for one-line summaries.
+func firstSQL(sql string) string {
+	for _, line := range strings.Split(sql, "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "SET lock_timeout") {
+			if len(line) > 110 {
+				line = line[:107] + "..."
+			}
+			return line
+		}
+	}
+	return ""
+}
+
+func indent(text, prefix string) []string {
+	var out []string
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		out = append(out, prefix+line)
+	}
+	return out
+}
+
+// checklist is what to confirm before shipping a plan.
+func checklist(p *rules.Plan) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(s string) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	for i, s := range p.Steps {
+		switch {
+		case strings.Contains(s.Forward, "lock_timeout"):
+			add("lock_timeout is set before every strong lock: if a step times out, retry it (it is idempotent)")
+		}
+		if s.NoTransaction {
+			add(fmt.Sprintf("step %d runs outside a transaction: give it its own migration file in your tool's convention (-v shows it)", i+1))
+		}
+		if s.Kind == rules.StepCheckpoint {
+			add(fmt.Sprintf("run the check in step %d and confirm its result before going on", i+1))
+		}
+		if s.Irreversible {
+			add(fmt.Sprintf("step %d cannot be undone: confirm nothing still uses what it drops, and that a backup exists", i+1))
+		}
+	}
+	if planType(p) != "online migration" {
+		add("ship each step marked 'own deploy' only after the previous one is live everywhere")
+	}
+	return out
+}

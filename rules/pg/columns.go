@@ -1,0 +1,243 @@
+package pg
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/fluxlint/fluxlint/analyzers/catalog"
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/rules"
+	"github.com/fluxlint/fluxlint/rules/sqlgen"
+)
+
+var addRequiredColumn = &rules.Rule{
+	Code: "PG201", Name: "add-not-null-column-without-default", Engine: ir.Postgres, Severity: rules.Error,
+	Doc: rules.Doc{
+		Title: "ADD COLUMN ... NOT NULL without a DEFAULT on an existing table",
+		Why: "Existing rows would hold NULL in the new column, so on a table with rows the statement fails " +
+			"(SQLSTATE 23502) after taking an ACCESS EXCLUSIVE lock. Even on an empty table, code that is still " +
+			"deployed inserts rows without the column and starts failing the moment the migration runs.",
+		Bad: "ALTER TABLE users ADD COLUMN tenant_id bigint NOT NULL;",
+		Good: "Expand and contract: add the column nullable; deploy code that writes it; backfill existing rows " +
+			"in batches keyed on the primary key; add CHECK (col IS NOT NULL) NOT VALID; VALIDATE it (no write " +
+			"lock); SET NOT NULL, which PostgreSQL 12+ proves from the validated check without a scan; drop the " +
+			"helper check.\nIf one constant value suits every existing row, ADD COLUMN ... NOT NULL DEFAULT <constant> " +
+			"is instant on PostgreSQL 11+.",
+		Versions: "PostgreSQL 12+ skips the SET NOT NULL scan when a validated CHECK (col IS NOT NULL) exists; before 12 that step scans the table under ACCESS EXCLUSIVE.",
+	},
+	Check: func(p *rules.Pass) {
+		op, ok := p.Op.(ir.AlterTable)
+		if !ok || !p.Existing(op.Table) {
+			return
+		}
+		for _, cmd := range op.Cmds {
+			add, ok := cmd.(ir.AddColumn)
+			c := add.Column
+			if !ok || !c.NotNull || c.Default != nil || c.Identity != "" || c.Generated != nil || c.Serial {
+				continue
+			}
+			msg := fmt.Sprintf("ADD COLUMN %q NOT NULL without a DEFAULT on existing table %s fails if the table has rows, and breaks deployed code that inserts without it",
+				c.Name, tableLabel(op.Table))
+			p.Report(msg, requiredColumnPlan(p, op.Table, c))
+		}
+	},
+}
+
+// requiredColumnPlan is the expand/contract sequence for a NOT NULL column.
+func requiredColumnPlan(p *rules.Pass, table ir.QName, def ir.ColumnDef) *rules.Plan {
+	t := sqlgen.Name(table)
+	col := sqlgen.Ident(def.Name)
+	check := sqlgen.Ident(pgCheckName(table.Name, def.Name))
+	nullable := &catalog.Column{Name: def.Name, Type: def.Type, Collation: def.Collation}
+
+	value, known := sqlgen.ZeroValue(def.Type, p.Catalog.Enum(ir.QName{Name: def.Type.Name}))
+	var pk []*catalog.Column
+	if tab := p.Catalog.Table(table); tab != nil {
+		pk = tab.PrimaryKey()
+	}
+	backfill := rules.Step{Kind: rules.StepBackfill, NoTransaction: true, SeparateDeploy: true, Lock: "ROW EXCLUSIVE",
+		Title: fmt.Sprintf("backfill existing rows with %s in batches of %d", value, sqlgen.BatchSize)}
+	if known {
+		backfill.Forward = sqlgen.BatchedUpdate(table, pk, fmt.Sprintf("%s = %s", col, value), col+" IS NULL") +
+			"\nANALYZE " + t + ";"
+	}
+	switch {
+	case !known:
+		backfill.Title = "backfill existing rows in batches"
+		backfill.Note = fmt.Sprintf("fluxlint knows no neutral value of type %s: write the backfill with the value each row needs before the next step.", def.Type.SQL)
+	case len(pk) == 0:
+		backfill.Note = fmt.Sprintf("The table's primary key is not in the migrations fluxlint read, so batches go by ctid. %s is a neutral value: change it if existing rows need something else.", value)
+	default:
+		backfill.Note = fmt.Sprintf("Walks the primary key (%s), commits after each batch and pauses 0.1 s. %s is a neutral value: change it if existing rows need something else. Nothing to roll back: step 1's rollback drops the column.", pkNames(pk), value)
+	}
+
+	steps := []rules.Step{
+		migration(p, "add the column as nullable (instant: no rewrite, brief lock)",
+			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", t, sqlgen.ColumnDef(nullable, false))),
+			withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, col)), "ACCESS EXCLUSIVE", false),
+		{Kind: rules.StepCodeDeploy, SeparateDeploy: true,
+			Title: fmt.Sprintf("deploy code that writes %s on every insert and update, and accepts NULL when reading", def.Name),
+			Note:  "From now on no new row gets NULL, so the backfill below finishes the job."},
+		backfill,
+		{Kind: rules.StepCheckpoint, Title: "confirm no row is left without a value",
+			Forward: fmt.Sprintf("SELECT count(*) AS rows_left FROM %s WHERE %s IS NULL;", t, col), Note: "Expect rows_left = 0."},
+		migration(p, "add the NOT NULL rule as a CHECK constraint, not validated yet (brief lock, no scan)",
+			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID;", t, check, col)),
+			withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s;", t, check)), "ACCESS EXCLUSIVE", false),
+		migration(p, "validate the check in a separate migration (scans, but reads and writes continue)",
+			fmt.Sprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s;", t, check), "", "SHARE UPDATE EXCLUSIVE", false),
+		migration(p, "set NOT NULL (PostgreSQL 12+ uses the validated check and skips the scan)",
+			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL;", t, col)),
+			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL;", t, col)), "ACCESS EXCLUSIVE", false),
+		migration(p, "drop the helper check, now redundant",
+			withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s;", t, check)),
+			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID;", t, check, col)), "ACCESS EXCLUSIVE", false),
+	}
+	steps[5].SeparateDeploy = true
+	if p.Version < 12 {
+		steps[6].Note = fmt.Sprintf("On PostgreSQL %d SET NOT NULL scans the whole table under ACCESS EXCLUSIVE even with the check: keep the validated check instead, or upgrade first.", p.Version)
+	}
+	return &rules.Plan{Title: fmt.Sprintf("add %s as NOT NULL by expand and contract", def.Name), Steps: steps}
+}
+
+// pgCheckName names the helper check constraint for a column.
+func pgCheckName(table, column string) string {
+	name := table + "_" + column + "_not_null"
+	if len(name) > 63 {
+		name = name[:63]
+	}
+	return name
+}
+
+func pkNames(pk []*catalog.Column) string {
+	names := make([]string, len(pk))
+	for i, c := range pk {
+		names[i] = c.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+var dropColumn = &rules.Rule{
+	Code: "PG301", Name: "drop-column", Engine: ir.Postgres, Severity: rules.Warning, Destructive: true,
+	Doc: rules.Doc{
+		Title: "DROP COLUMN on an existing table",
+		Why: "Deployed code that still selects, inserts or updates the column fails the moment the column is " +
+			"gone, and ORMs that list every column in their queries fail even if the code never uses it. " +
+			"The data is lost: a rollback can recreate the column but not its values.",
+		Bad: "ALTER TABLE users DROP COLUMN legacy_flag;",
+		Good: "First deploy code that no longer reads or writes the column (for ORMs, mark it ignored, e.g. " +
+			"ActiveRecord ignored_columns). Then drop it in a separate migration, the point of no return.",
+		Versions: "All supported versions. The drop itself only marks the column dropped (no rewrite) but takes ACCESS EXCLUSIVE briefly.",
+	},
+	Check: func(p *rules.Pass) {
+		op, ok := p.Op.(ir.AlterTable)
+		if !ok || !p.Existing(op.Table) {
+			return
+		}
+		for _, cmd := range op.Cmds {
+			d, ok := cmd.(ir.DropColumn)
+			if !ok || p.Catalog.IsNewColumn(op.Table, d.Column) {
+				continue
+			}
+			var related []rules.Related
+			if p.Refs != nil {
+				related = p.Refs(op.Table, d.Column)
+			}
+			msg := fmt.Sprintf("DROP COLUMN %q on existing table %s breaks deployed code that still uses it, and its data cannot be restored", d.Column, tableLabel(op.Table))
+			f := p.Report(msg, dropColumnPlan(p, op.Table, d.Column, related))
+			f.Related = related
+			if len(related) > 0 {
+				f.Severity = rules.Error
+			}
+		}
+	},
+}
+
+func dropColumnPlan(p *rules.Pass, table ir.QName, column string, refs []rules.Related) *rules.Plan {
+	t := sqlgen.Name(table)
+	deploy := rules.Step{Kind: rules.StepCodeDeploy, SeparateDeploy: true,
+		Title: fmt.Sprintf("deploy code that no longer reads or writes %s.%s", table.Name, column),
+		Note:  "For ORMs that select every column, mark it ignored first (e.g. ActiveRecord ignored_columns)."}
+	if len(refs) > 0 {
+		var b strings.Builder
+		b.WriteString("Remove these references:")
+		for _, r := range refs {
+			fmt.Fprintf(&b, "\n  %s:%d %s", r.Path, r.Line, r.Message)
+		}
+		deploy.Note = b.String()
+	}
+	drop := migration(p, "drop the column: the point of no return",
+		withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, sqlgen.Ident(column))), "", "ACCESS EXCLUSIVE", false)
+	drop.Irreversible = true
+	drop.SeparateDeploy = true
+	rollback, note := recreateColumn(p, table, column)
+	drop.Rollback = rollback
+	drop.Note = note
+	return &rules.Plan{Title: fmt.Sprintf("stop using %s, then drop it", column), Steps: []rules.Step{deploy, drop}}
+}
+
+// recreateColumn writes SQL that recreates a dropped column with its type,
+// nullability and default, and the indexes and constraints that went with it.
+func recreateColumn(p *rules.Pass, table ir.QName, column string) (string, string) {
+	tab := p.Catalog.Table(table)
+	var col *catalog.Column
+	if tab != nil {
+		col = tab.Column(column)
+	}
+	if col == nil {
+		return "", "The column's definition is not in the migrations fluxlint read, so no rollback can be written: the data and the column are gone."
+	}
+	t := sqlgen.Name(table)
+	note := "The rollback recreates the column's structure; its data is not restored"
+	var sqls []string
+	switch {
+	case col.NotNull && col.Default == nil && col.Identity == "" && col.Generated == nil:
+		value, ok := sqlgen.ZeroValue(col.Type, p.Catalog.Enum(ir.QName{Name: col.Type.Name}))
+		if !ok {
+			sqls = append(sqls, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", t, sqlgen.ColumnDef(col, false)))
+			note += fmt.Sprintf(", and NOT NULL is not restored: fluxlint knows no neutral value of type %s to fill existing rows with", col.Type.SQL)
+			break
+		}
+		sqls = append(sqls,
+			fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s NOT NULL DEFAULT %s;", t, sqlgen.ColumnDef(col, false), value),
+			fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", t, sqlgen.Ident(col.Name)))
+		note += fmt.Sprintf(": existing rows get %s", value)
+	default:
+		sqls = append(sqls, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", t, sqlgen.ColumnDef(col, true)))
+		if col.Default != nil {
+			note += fmt.Sprintf(": existing rows get the default %s", col.Default.SQL)
+		} else if !col.NotNull {
+			note += ": existing rows get NULL"
+		}
+	}
+	for _, k := range tab.Constraints {
+		if slices.Contains(k.Columns, column) && k.Kind != ir.PrimaryKey {
+			sqls = append(sqls, addConstraintSQL(t, k))
+		}
+	}
+	for _, i := range p.Catalog.IndexesOn(table) {
+		if i.Constraint == "" && slices.Contains(i.Def.Columns, column) {
+			sqls = append(sqls, sqlgen.CreateIndex(i.Def, false))
+		}
+	}
+	return withLockTimeout(strings.Join(sqls, "\n")), note + ". The column comes back as the table's last column."
+}
+
+func addConstraintSQL(table string, k *catalog.Constraint) string {
+	var body string
+	switch k.Kind {
+	case ir.Check:
+		body = fmt.Sprintf("CHECK (%s)", k.Expr)
+	case ir.Unique:
+		body = fmt.Sprintf("UNIQUE (%s)", sqlgen.Idents(k.Columns))
+	case ir.ForeignKey:
+		body = fmt.Sprintf("FOREIGN KEY (%s) REFERENCES %s", sqlgen.Idents(k.Columns), sqlgen.Name(k.RefTable))
+		if len(k.RefColumns) > 0 {
+			body += fmt.Sprintf(" (%s)", sqlgen.Idents(k.RefColumns))
+		}
+	default:
+		return ""
+	}
+	return fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s %s;", table, sqlgen.Ident(k.Name), body)
+}

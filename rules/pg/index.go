@@ -1,0 +1,162 @@
+package pg
+
+import (
+	"fmt"
+
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/rules"
+	"github.com/fluxlint/fluxlint/rules/sqlgen"
+)
+
+const invalidIndexNote = "If the build fails or is cancelled (deadlock, a unique violation, lock_timeout, a restart), " +
+	"PostgreSQL leaves an INVALID index behind: it is maintained on every write but never used, and " +
+	"IF NOT EXISTS will silently skip it on a retry. Check the index is valid; if it is not, " +
+	"run the rollback (DROP INDEX CONCURRENTLY IF EXISTS) and run this step again."
+
+var createIndex = &rules.Rule{
+	Code: "PG101", Name: "require-concurrent-index-creation", Engine: ir.Postgres, Severity: rules.Error,
+	Doc: rules.Doc{
+		Title: "CREATE INDEX without CONCURRENTLY on an existing table",
+		Why: "CREATE INDEX takes a SHARE lock on the table for the whole build: reads continue, but every " +
+			"INSERT, UPDATE and DELETE waits until the index is built, minutes on a large table. " +
+			"CREATE INDEX CONCURRENTLY takes SHARE UPDATE EXCLUSIVE instead, which lets writes continue, " +
+			"at the price of two table scans and running outside a transaction.",
+		Bad:      "CREATE INDEX users_email_idx ON users (email);",
+		Good:     "In its own migration, outside a transaction:\nCREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON users (email);\nthen confirm pg_index.indisvalid is true. " + invalidIndexNote,
+		Versions: "All supported versions. Tables created in the same change set are exempt: they hold no rows yet.",
+	},
+	Check: func(p *rules.Pass) {
+		op, ok := p.Op.(ir.CreateIndex)
+		if !ok || op.Concurrently || op.Only || !p.Existing(op.Index.Table) {
+			return
+		}
+		kind := "CREATE INDEX"
+		if op.Index.Unique {
+			kind = "CREATE UNIQUE INDEX"
+		}
+		msg := fmt.Sprintf("%s on existing table %s takes a SHARE lock: writes block until the build ends", kind, tableLabel(op.Index.Table))
+		p.Report(msg, buildIndexPlan(p, op.Index))
+	},
+}
+
+// buildIndexPlan builds an index concurrently and checks it is valid.
+func buildIndexPlan(p *rules.Pass, def ir.IndexDef) *rules.Plan {
+	index := sqlgen.Sibling(def.Table, def.Name)
+	build := migration(p, "build the index concurrently, in its own migration outside a transaction",
+		sqlgen.CreateIndex(def, true), sqlgen.DropIndex(index, true), "SHARE UPDATE EXCLUSIVE", true)
+	build.Note = joinNotes(build.Note, invalidIndexNote)
+	if def.Unique {
+		build.Note = joinNotes(build.Note, "A duplicate value already in the table, or written during the build, makes the build fail and leaves the index INVALID.")
+	}
+	check := rules.Step{Kind: rules.StepCheckpoint, Title: "confirm the index is valid before relying on it",
+		Forward: sqlgen.IndexValid(index), Note: "Expect index_is_valid = true. If false, roll back step 1 and run it again."}
+	return &rules.Plan{Title: "build the index without blocking writes", Steps: []rules.Step{build, check}}
+}
+
+func joinNotes(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + " " + b
+}
+
+var dropIndex = &rules.Rule{
+	Code: "PG102", Name: "require-concurrent-index-deletion", Engine: ir.Postgres, Severity: rules.Warning,
+	Doc: rules.Doc{
+		Title: "DROP INDEX without CONCURRENTLY on an existing table",
+		Why: "DROP INDEX takes an ACCESS EXCLUSIVE lock on the index's table. The drop itself is quick, but the " +
+			"lock request waits behind any running query on the table, and every query that arrives meanwhile " +
+			"queues behind it: reads and writes stall. DROP INDEX CONCURRENTLY waits without blocking them.",
+		Bad:      "DROP INDEX users_email_idx;",
+		Good:     "In its own migration, outside a transaction:\nDROP INDEX CONCURRENTLY IF EXISTS users_email_idx;\nCONCURRENTLY drops one index per statement and does not take CASCADE.",
+		Versions: "All supported versions.",
+	},
+	Check: func(p *rules.Pass) {
+		op, ok := p.Op.(ir.Drop)
+		if !ok || op.Kind != ir.KindIndex || op.Concurrently {
+			return
+		}
+		var steps []rules.Step
+		var names []string
+		for _, name := range op.Names {
+			table, idx := ownerTable(p.Catalog, name)
+			if idx != nil && (p.Catalog.IsNewIndex(name) || !p.Existing(table)) {
+				continue
+			}
+			names = append(names, fmt.Sprintf("%q", name.String()))
+			rollback := ""
+			step := migration(p, fmt.Sprintf("drop index %s concurrently, in its own migration outside a transaction", name), sqlgen.DropIndex(name, true), "", "SHARE UPDATE EXCLUSIVE", true)
+			if idx != nil {
+				rollback = sqlgen.CreateIndex(idx.Def, true)
+				step = migration(p, step.Title, step.Forward, rollback, step.Lock, true)
+				if idx.Constraint != "" {
+					step.Note = joinNotes(step.Note, fmt.Sprintf("The index backs constraint %q: drop the constraint instead (ALTER TABLE ... DROP CONSTRAINT), which PostgreSQL requires.", idx.Constraint))
+				}
+			} else {
+				step.Note = joinNotes(step.Note, "The index's definition is not in the migrations fluxlint read, so the rollback cannot recreate it: copy it from pg_indexes before dropping.")
+			}
+			steps = append(steps, step)
+		}
+		if len(steps) == 0 {
+			return
+		}
+		msg := fmt.Sprintf("DROP INDEX %s takes an ACCESS EXCLUSIVE lock on its table: queries queue behind it while it waits", joinList(names))
+		p.Report(msg, &rules.Plan{Title: "drop the index without blocking queries", Steps: steps})
+	},
+}
+
+var concurrentlyInTx = &rules.Rule{
+	Code: "PG103", Name: "concurrently-in-transaction", Engine: ir.Postgres, Severity: rules.Error,
+	Doc: rules.Doc{
+		Title: "CONCURRENTLY inside a transaction",
+		Why: "CREATE INDEX CONCURRENTLY and DROP INDEX CONCURRENTLY cannot run inside a transaction block: " +
+			"PostgreSQL rejects them with SQLSTATE 25001 and the migration fails. Tools that wrap each file in a " +
+			"transaction (goose and dbmate by default, diesel, drizzle, Flyway when the file mixes statements) " +
+			"or send a multi-statement file as one query (golang-migrate, Prisma) put them in one.",
+		Bad:      "-- +goose Up\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);",
+		Good:     "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON users (email);\n\nFor golang-migrate and Prisma, put the statement alone in its own migration.",
+		Versions: "All supported versions.",
+	},
+	Check: func(p *rules.Pass) {
+		if !p.Stmt.InTx {
+			return
+		}
+		switch op := p.Op.(type) {
+		case ir.CreateIndex:
+			if !op.Concurrently {
+				return
+			}
+			msg := "CREATE INDEX CONCURRENTLY cannot run inside a transaction block, and this file runs in one: the migration fails with SQLSTATE 25001"
+			p.Report(msg, buildIndexPlan(p, op.Index))
+		case ir.Drop:
+			if op.Kind != ir.KindIndex || !op.Concurrently {
+				return
+			}
+			var steps []rules.Step
+			for _, name := range op.Names {
+				rollback := ""
+				if _, idx := ownerTable(p.Catalog, name); idx != nil {
+					rollback = sqlgen.CreateIndex(idx.Def, true)
+				}
+				steps = append(steps, migration(p, fmt.Sprintf("drop index %s concurrently, in its own migration outside a transaction", name),
+					sqlgen.DropIndex(name, true), rollback, "SHARE UPDATE EXCLUSIVE", true))
+			}
+			msg := "DROP INDEX CONCURRENTLY cannot run inside a transaction block, and this file runs in one: the migration fails with SQLSTATE 25001"
+			p.Report(msg, &rules.Plan{Title: "move the drop outside the transaction", Steps: steps})
+		}
+	},
+}
+
+func joinList(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	out := items[0]
+	for _, s := range items[1 : len(items)-1] {
+		out += ", " + s
+	}
+	return out + " and " + items[len(items)-1]
+}

@@ -1,0 +1,50 @@
+// Package pg holds the PostgreSQL rules, one file per rule with its docs.
+package pg
+
+import (
+	"fmt"
+
+	"github.com/fluxlint/fluxlint/analyzers/catalog"
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/rules"
+	"github.com/fluxlint/fluxlint/rules/sqlgen"
+)
+
+// Rules returns the PostgreSQL rules, ordered by code.
+func Rules() []*rules.Rule {
+	rs := []*rules.Rule{createIndex, dropIndex, concurrentlyInTx, addRequiredColumn, dropColumn}
+	rules.Sort(rs)
+	return rs
+}
+
+// DefaultVersion is the PostgreSQL major version assumed when none is given.
+const DefaultVersion = 15
+
+// migration builds a migration step; when it must run outside a transaction
+// it carries the file in the tool's own convention.
+func migration(p *rules.Pass, title, forward, rollback, lock string, noTx bool) rules.Step {
+	s := rules.Step{Kind: rules.StepMigration, Title: title, Forward: forward, Rollback: rollback, Lock: lock, NoTransaction: noTx}
+	if noTx {
+		file, why := sqlgen.MigrationFile(p.File.Tool, forward, rollback, true)
+		s.File = file
+		if why != "" {
+			s.Note = why
+		}
+	}
+	return s
+}
+
+// withLockTimeout prefixes SQL that takes a strong lock with lock_timeout.
+func withLockTimeout(sql string) string { return sqlgen.LockTimeout + "\n" + sql }
+
+// tableLabel names a table in messages the way the migration wrote it.
+func tableLabel(q ir.QName) string { return fmt.Sprintf("%q", q.String()) }
+
+// ownerTable resolves the table an index belongs to, when the catalog knows.
+func ownerTable(c *catalog.Catalog, index ir.QName) (ir.QName, *catalog.Index) {
+	i := c.Index(index)
+	if i == nil {
+		return ir.QName{}, nil
+	}
+	return i.Def.Table, i
+}

@@ -1,0 +1,226 @@
+// Package rules defines the user-facing checks: each Rule has a stable code,
+// docs, a severity, a detector over statements plus the catalog, and a plan
+// that replaces the unsafe change. Rules never read files, open databases or
+// format output.
+package rules
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/fluxlint/fluxlint/analyzers/catalog"
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/analyzers/migrations"
+)
+
+// Severity orders findings.
+type Severity int
+
+const (
+	Info Severity = iota
+	Warning
+	Error
+)
+
+func (s Severity) String() string { return [...]string{"info", "warning", "error"}[s] }
+
+// ParseSeverity reads "info", "warning" or "error".
+func ParseSeverity(s string) (Severity, error) {
+	for v := Info; v <= Error; v++ {
+		if v.String() == strings.ToLower(s) {
+			return v, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown severity %q (want info, warning or error)", s)
+}
+
+// Doc is a rule's documentation, shown by `fluxlint explain`.
+type Doc struct {
+	Title    string
+	Why      string
+	Bad      string // an example that triggers the rule
+	Good     string // the safe way, in words and SQL
+	Versions string // how the server version changes things
+}
+
+// Rule is one check.
+type Rule struct {
+	Code     string // stable: PG101, FL000, ...
+	Name     string // kebab-case alias for humans
+	Engine   ir.Engine
+	Severity Severity
+	// Destructive rules are about losing data or breaking deployed code;
+	// they do not fire on down migrations, which are rollbacks by intent.
+	Destructive bool
+	Doc         Doc
+	Check       func(p *Pass) // nil for the tool's own findings
+}
+
+// File is what a rule knows of the migration file under review.
+type File struct {
+	Path  string
+	Tool  migrations.Tool
+	Stmts []*ir.Stmt
+}
+
+// References finds where application code uses a table or column; the code
+// reference search plugs in here. column is "" for a whole table.
+type References func(table ir.QName, column string) []Related
+
+// Pass is one rule's view of one op of one statement.
+type Pass struct {
+	Rule    *Rule
+	File    *File
+	Stmt    *ir.Stmt
+	Op      ir.Op
+	Catalog *catalog.Catalog // the schema just before the statement
+	Version int              // PostgreSQL major version
+	Refs    References       // nil when no code search was asked for
+	report  func(*Finding)
+}
+
+// NewPass prepares a pass; report receives its findings.
+func NewPass(r *Rule, f *File, s *ir.Stmt, op ir.Op, c *catalog.Catalog, version int, refs References, report func(*Finding)) *Pass {
+	return &Pass{Rule: r, File: f, Stmt: s, Op: op, Catalog: c, Version: version, Refs: refs, report: report}
+}
+
+// Report records a finding on the pass's statement.
+func (p *Pass) Report(msg string, plan *Plan) *Finding {
+	f := NewFinding(p.Rule, p.File.Path, p.Stmt.Pos, p.Stmt.End, msg)
+	f.Plan = plan
+	p.report(f)
+	return f
+}
+
+// Existing reports whether the table existed before the change under review:
+// not created in this change set. A table the catalog never saw counts as
+// existing, since it came from outside the replayed history.
+func (p *Pass) Existing(t ir.QName) bool { return !p.Catalog.IsNew(t) }
+
+// Related is a location related to a finding, such as a code reference.
+type Related struct {
+	Path    string `json:"path"`
+	Line    int    `json:"line"`
+	Message string `json:"message"`
+}
+
+// Finding is one reported problem.
+type Finding struct {
+	Rule     *Rule
+	Severity Severity
+	Path     string
+	Pos, End ir.Pos
+	Message  string
+	Related  []Related
+	Plan     *Plan
+}
+
+// NewFinding builds a finding with the rule's severity.
+func NewFinding(r *Rule, path string, pos, end ir.Pos, msg string) *Finding {
+	return &Finding{Rule: r, Severity: r.Severity, Path: path, Pos: pos, End: end, Message: msg}
+}
+
+// StepKind is what a plan step is.
+type StepKind string
+
+const (
+	StepMigration  StepKind = "migration"
+	StepCodeDeploy StepKind = "code_deploy"
+	StepBackfill   StepKind = "backfill"
+	StepCheckpoint StepKind = "checkpoint"
+)
+
+// Plan is the safe replacement for a finding's statement.
+type Plan struct {
+	Title string
+	Steps []Step
+}
+
+// Step is one step of a plan.
+type Step struct {
+	Kind     StepKind
+	Title    string
+	Forward  string // SQL; for a checkpoint, the query to run
+	Rollback string // SQL that undoes Forward; "" when nothing needs undoing
+	// File is Forward as a complete migration file in the tool's convention,
+	// for migration steps that must run outside a transaction.
+	File string
+	// Lock is the strongest table lock the step takes ("" for none).
+	Lock          string
+	NoTransaction bool // must run outside a transaction block
+	// SeparateDeploy: ship this step on its own, after the previous one is
+	// live everywhere.
+	SeparateDeploy bool
+	// Irreversible marks the point of no return: its rollback cannot bring
+	// the data back.
+	Irreversible bool
+	Note         string // why, caveats, what the rollback cannot restore
+}
+
+// LockEffect describes what a lock mode blocks, for people reading a plan.
+func LockEffect(mode string) string {
+	switch mode {
+	case "":
+		return "no table lock"
+	case "ACCESS EXCLUSIVE":
+		return "blocks reads and writes while held; keep it brief with lock_timeout"
+	case "EXCLUSIVE":
+		return "blocks writes and most reads"
+	case "SHARE ROW EXCLUSIVE":
+		return "blocks writes"
+	case "SHARE":
+		return "blocks writes"
+	case "SHARE UPDATE EXCLUSIVE":
+		return "reads and writes continue; blocks other DDL and VACUUM"
+	case "ROW EXCLUSIVE":
+		return "row locks only: reads and writes to other rows continue"
+	}
+	return mode
+}
+
+// The tool's own findings.
+var (
+	SyntaxError = &Rule{Code: "FL000", Name: "syntax-error", Severity: Error, Doc: Doc{
+		Title: "statement does not parse",
+		Why:   "fluxlint cannot check what it cannot parse, and the database will reject it too. The rest of the file is still linted.",
+		Bad:   "CREATE INDEX ON;",
+		Good:  "Fix the statement. Client commands such as MySQL's DELIMITER are not SQL and are reported here too.",
+	}}
+	BadDirective = &Rule{Code: "FL001", Name: "malformed-directive", Severity: Warning, Doc: Doc{
+		Title: "fluxlint directive without a reason or with an unknown code",
+		Why:   "An ignore directive must say why the finding does not apply, so the next reader can judge it.",
+		Bad:   "-- fluxlint:ignore PG101",
+		Good:  "-- fluxlint:ignore PG101 table holds 40 rows",
+	}}
+	UnusedDirective = &Rule{Code: "FL002", Name: "unused-directive", Severity: Warning, Doc: Doc{
+		Title: "fluxlint directive suppresses nothing",
+		Why:   "A directive that suppresses nothing is stale, and would silently hide a future finding.",
+		Bad:   "-- fluxlint:ignore PG101 old reason\nCREATE INDEX CONCURRENTLY i ON t (c);",
+		Good:  "Remove the directive.",
+	}}
+	InputError = &Rule{Code: "FL003", Name: "unreadable-input", Severity: Error, Doc: Doc{
+		Title: "file cannot be read as a migration",
+		Why:   "A binary, unreadable or non-UTF-8 file cannot be linted; the other files still are.",
+		Bad:   "a migration saved as UTF-16",
+		Good:  "Save migrations as UTF-8 text.",
+	}}
+)
+
+// Tool lists the tool's own rules.
+func Tool() []*Rule { return []*Rule{SyntaxError, BadDirective, UnusedDirective, InputError} }
+
+// Sort orders rules by code.
+func Sort(rs []*Rule) {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Code < rs[j].Code })
+}
+
+// Find returns the rule with the code or name, or nil.
+func Find(rs []*Rule, codeOrName string) *Rule {
+	for _, r := range rs {
+		if strings.EqualFold(r.Code, codeOrName) || r.Name == codeOrName {
+			return r
+		}
+	}
+	return nil
+}

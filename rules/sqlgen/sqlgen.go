@@ -1,0 +1,272 @@
+// Package sqlgen builds the SQL that plans contain. Every identifier goes
+// through Ident, so names like "Order Items" or select come out right.
+package sqlgen
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/fluxlint/fluxlint/analyzers/catalog"
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/analyzers/migrations"
+)
+
+// LockTimeout is the lock_timeout plans set before a step that takes a
+// strong lock: if the lock is not granted quickly (a long transaction holds
+// a conflicting one), the step fails fast instead of queueing every other
+// query on the table behind it. Retry such a step; it is idempotent.
+const LockTimeout = "SET lock_timeout = '500ms';"
+
+// BatchSize is the rows per batch in generated backfills.
+const BatchSize = 5000
+
+// Ident quotes a PostgreSQL identifier the way quote_ident does: only when
+// it is not a plain lower-case name or is a keyword.
+func Ident(s string) string {
+	plain := s != ""
+	for i, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || i > 0 && (r >= '0' && r <= '9' || r == '$')) {
+			plain = false
+			break
+		}
+	}
+	if plain && !pgKeywords[s] {
+		return s
+	}
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// Name renders a possibly qualified name.
+func Name(q ir.QName) string {
+	if q.Schema == "" {
+		return Ident(q.Name)
+	}
+	return Ident(q.Schema) + "." + Ident(q.Name)
+}
+
+// Sibling names an object that lives in the same schema as the table t, as
+// indexes do.
+func Sibling(t ir.QName, name string) ir.QName { return ir.QName{Schema: t.Schema, Name: name} }
+
+// Literal quotes a string literal.
+func Literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// Idents quotes and joins names.
+func Idents(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = Ident(n)
+	}
+	return strings.Join(q, ", ")
+}
+
+// CreateIndex renders an index definition.
+func CreateIndex(d ir.IndexDef, concurrently bool) string {
+	var b strings.Builder
+	b.WriteString("CREATE ")
+	if d.Unique {
+		b.WriteString("UNIQUE ")
+	}
+	b.WriteString("INDEX ")
+	if concurrently {
+		b.WriteString("CONCURRENTLY ")
+	}
+	fmt.Fprintf(&b, "IF NOT EXISTS %s ON %s", Ident(d.Name), Name(d.Table))
+	if d.Method != "" && d.Method != "btree" {
+		fmt.Fprintf(&b, " USING %s", d.Method)
+	}
+	fmt.Fprintf(&b, " (%s)", strings.Join(d.Elems, ", "))
+	if len(d.Include) > 0 {
+		fmt.Fprintf(&b, " INCLUDE (%s)", Idents(d.Include))
+	}
+	if d.Where != "" {
+		fmt.Fprintf(&b, " WHERE %s", d.Where)
+	}
+	return b.String() + ";"
+}
+
+// DropIndex renders DROP INDEX [CONCURRENTLY] IF EXISTS.
+func DropIndex(index ir.QName, concurrently bool) string {
+	c := ""
+	if concurrently {
+		c = "CONCURRENTLY "
+	}
+	return fmt.Sprintf("DROP INDEX %sIF EXISTS %s;", c, Name(index))
+}
+
+// IndexValid is a checkpoint query: true once the index is built and valid.
+func IndexValid(index ir.QName) string {
+	return fmt.Sprintf("SELECT indisvalid AS index_is_valid FROM pg_index WHERE indexrelid = %s::regclass;", Literal(Name(index)))
+}
+
+// ColumnDef renders a column definition for ADD COLUMN.
+func ColumnDef(c *catalog.Column, withNotNull bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", Ident(c.Name), c.Type.SQL)
+	if c.Collation != "" {
+		fmt.Fprintf(&b, " COLLATE %s", Ident(c.Collation))
+	}
+	switch {
+	case c.Generated != nil:
+		fmt.Fprintf(&b, " GENERATED ALWAYS AS (%s) STORED", c.Generated.SQL)
+	case c.Identity != "":
+		fmt.Fprintf(&b, " GENERATED %s AS IDENTITY", strings.ToUpper(c.Identity))
+	case c.Default != nil:
+		fmt.Fprintf(&b, " DEFAULT %s", c.Default.SQL)
+	}
+	if withNotNull && c.NotNull {
+		b.WriteString(" NOT NULL")
+	}
+	return b.String()
+}
+
+// ZeroValue is a neutral value of a type for backfilling existing rows, or
+// false when fluxlint knows none. enum, when the type is one, gives its labels.
+func ZeroValue(t ir.Type, enum *catalog.Enum) (string, bool) {
+	if t.Array {
+		return "'{}'", true
+	}
+	switch t.Name {
+	case "int2", "int4", "int8", "numeric", "float4", "float8", "money", "oid":
+		return "0", true
+	case "bool":
+		return "false", true
+	case "text", "varchar", "bpchar", "citext", "name":
+		return "''", true
+	case "bytea":
+		return "''::bytea", true
+	case "json", "jsonb":
+		return "'{}'::" + t.Name, true
+	case "uuid":
+		return "'00000000-0000-0000-0000-000000000000'::uuid", true
+	case "timestamptz", "timestamp", "date", "time", "timetz":
+		return "'epoch'::" + t.SQL, true
+	case "interval":
+		return "'0'::interval", true
+	case "inet", "cidr":
+		return "'0.0.0.0'::" + t.Name, true
+	}
+	if enum != nil && len(enum.Values) > 0 {
+		return Literal(enum.Values[0]) + "::" + t.SQL, true
+	}
+	return "", false
+}
+
+// BatchedUpdate renders a DO block that runs `UPDATE table SET set` in
+// batches of BatchSize rows walked in primary-key order, committing after
+// each batch and pausing between batches so replicas and autovacuum keep up.
+// filter (may be "") limits the rows updated. Without a known primary key it
+// batches by ctid, which is correct only when the update makes filter false.
+// The block commits, so it must run outside a transaction block.
+func BatchedUpdate(table ir.QName, pk []*catalog.Column, set, filter string) string {
+	t := Name(table)
+	and := ""
+	if filter != "" {
+		and = " AND " + filter
+	}
+	if len(pk) == 0 {
+		return fmt.Sprintf(`DO $fluxlint$
+DECLARE
+  updated bigint;
+BEGIN
+  LOOP
+    UPDATE %[1]s SET %[2]s
+    WHERE ctid = ANY (ARRAY(SELECT ctid FROM %[1]s WHERE %[3]s LIMIT %[4]d));
+    GET DIAGNOSTICS updated = ROW_COUNT;
+    COMMIT;
+    EXIT WHEN updated = 0;
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END
+$fluxlint$;`, t, set, filter, BatchSize)
+	}
+	cols := make([]string, len(pk))
+	lo := make([]string, len(pk))
+	hi := make([]string, len(pk))
+	var decl strings.Builder
+	for i, c := range pk {
+		cols[i] = Ident(c.Name)
+		lo[i] = fmt.Sprintf("lo%d", i+1)
+		hi[i] = fmt.Sprintf("hi%d", i+1)
+		fmt.Fprintf(&decl, "  %s %s;\n  %s %s;\n", lo[i], c.Type.SQL, hi[i], c.Type.SQL)
+	}
+	key := "(" + strings.Join(cols, ", ") + ")"
+	keyList := strings.Join(cols, ", ")
+	loRow := "(" + strings.Join(lo, ", ") + ")"
+	hiRow := "(" + strings.Join(hi, ", ") + ")"
+	return fmt.Sprintf(`DO $fluxlint$
+DECLARE
+%[1]sBEGIN
+  SELECT %[2]s INTO %[3]s FROM %[4]s ORDER BY %[2]s LIMIT 1;
+  WHILE FOUND LOOP
+    SELECT %[2]s INTO %[5]s FROM %[4]s WHERE %[6]s >= %[7]s ORDER BY %[2]s OFFSET %[8]d LIMIT 1;
+    IF NOT FOUND THEN
+      UPDATE %[4]s SET %[9]s WHERE %[6]s >= %[7]s%[10]s;
+      COMMIT;
+      EXIT;
+    END IF;
+    UPDATE %[4]s SET %[9]s WHERE %[6]s >= %[7]s AND %[6]s <= %[11]s%[10]s;
+    COMMIT;
+    PERFORM pg_sleep(0.1);
+    SELECT %[2]s INTO %[3]s FROM %[4]s WHERE %[6]s > %[11]s ORDER BY %[2]s LIMIT 1;
+  END LOOP;
+END
+$fluxlint$;`, decl.String(), keyList, strings.Join(lo, ", "), t, strings.Join(hi, ", "), key, loRow,
+		BatchSize-1, set, and, hiRow)
+}
+
+// MigrationFile renders statements as a complete migration file in a tool's
+// convention, running outside a transaction when noTx is set. It returns ""
+// with a reason when the tool cannot run a file outside a transaction.
+func MigrationFile(tool migrations.Tool, forward, rollback string, noTx bool) (string, string) {
+	block := func(sql string) string {
+		// goose splits on semicolons unless told a statement spans lines.
+		if strings.Contains(sql, "$fluxlint$") {
+			return "-- +goose StatementBegin\n" + sql + "\n-- +goose StatementEnd"
+		}
+		return sql
+	}
+	switch tool {
+	case migrations.Goose:
+		var b strings.Builder
+		if noTx {
+			b.WriteString("-- +goose NO TRANSACTION\n")
+		}
+		fmt.Fprintf(&b, "-- +goose Up\n%s\n", block(forward))
+		if rollback != "" {
+			fmt.Fprintf(&b, "\n-- +goose Down\n%s\n", block(rollback))
+		}
+		return b.String(), ""
+	case migrations.Dbmate:
+		opt := ""
+		if noTx {
+			opt = " transaction:false"
+		}
+		out := fmt.Sprintf("-- migrate:up%s\n%s\n", opt, forward)
+		if rollback != "" {
+			out += fmt.Sprintf("\n-- migrate:down%s\n%s\n", opt, rollback)
+		}
+		return out, ""
+	case migrations.Diesel:
+		head := ""
+		if noTx {
+			head = "-- up.sql; beside it, metadata.toml holds: run_in_transaction = false\n"
+		}
+		return head + forward + "\n", ""
+	case migrations.Flyway:
+		head := ""
+		if noTx {
+			head = "-- beside this script, its .conf file holds: executeInTransaction=false\n"
+		}
+		return head + forward + "\n", ""
+	case migrations.Drizzle:
+		if noTx {
+			return "", "drizzle-kit runs every migration inside one transaction and has no per-file opt-out: run this step outside drizzle (psql or a one-off job), then record it"
+		}
+		return forward + "\n", ""
+	default:
+		// plain, golang-migrate and Prisma send the file as one query: alone
+		// in its file, a statement runs outside any transaction.
+		return forward + "\n", ""
+	}
+}
