@@ -156,6 +156,8 @@ type Step struct {
 	// the data back.
 	Irreversible bool
 	Note         string // why, caveats, what the rollback cannot restore
+	// Expect is what a checkpoint query returns when it is safe to go on.
+	Expect string
 }
 
 // LockEffect describes what a lock mode blocks, for people reading a plan.

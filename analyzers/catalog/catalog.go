@@ -314,7 +314,7 @@ func (c *Catalog) addConstraint(t *Table, k ir.Constraint) {
 		elems[i] = quoteIdent(n)
 	}
 	c.indexes[idxName] = &Index{Def: ir.IndexDef{Name: k.Name, Table: t.Name, Unique: k.Kind != ir.Exclude, Method: "btree",
-		Elems: elems, Columns: slices.Clone(k.Columns)}, Valid: true, Constraint: k.Name, created: c.gen}
+		Elems: elems, Columns: slices.Clone(k.Columns), Refs: slices.Clone(k.Columns)}, Valid: true, Constraint: k.Name, created: c.gen}
 }
 
 // quoteIdent quotes a name unless it is a plain lower-case identifier; the
@@ -401,7 +401,7 @@ func (c *Catalog) dropColumn(t *Table, name string) {
 		}
 	}
 	for _, i := range c.IndexesOn(t.Name) {
-		if slices.Contains(i.Def.Columns, name) {
+		if slices.Contains(i.Def.Refs, name) {
 			delete(c.indexes, ir.QName{Schema: t.Name.Schema, Name: i.Def.Name})
 		}
 	}
@@ -431,6 +431,7 @@ func (c *Catalog) renameColumn(t *Table, old, new string) {
 	}
 	for _, i := range c.IndexesOn(t.Name) {
 		rename(i.Def.Columns)
+		rename(i.Def.Refs)
 	}
 }
 
@@ -514,6 +515,7 @@ func (c *Catalog) Clone() *Catalog {
 		i2 := *i
 		i2.Def.Columns = slices.Clone(i.Def.Columns)
 		i2.Def.Elems = slices.Clone(i.Def.Elems)
+		i2.Def.Refs = slices.Clone(i.Def.Refs)
 		n.indexes[k] = &i2
 	}
 	for k, e := range c.enums {

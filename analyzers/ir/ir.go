@@ -129,6 +129,7 @@ type IndexDef struct {
 	Method  string   // btree, gin, ...
 	Elems   []string // each element: a quoted column, or a parenthesised expression, with options
 	Columns []string // plain column names among the elements
+	Refs    []string // every column the index uses: elements, expressions, INCLUDE and WHERE
 	Include []string
 	Where   string
 }

@@ -5,6 +5,7 @@ package pg
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -411,6 +412,14 @@ func createIndex(is *pgq.IndexStmt) ir.Op {
 			def.Include = append(def.Include, el.Name)
 		}
 	}
+	for _, n := range append(append([]*pgq.Node{}, is.IndexParams...), is.IndexIncludingParams...) {
+		if el := n.GetIndexElem(); el != nil && el.Name != "" {
+			def.Refs = appendNew(def.Refs, el.Name)
+		} else {
+			def.Refs = appendNew(def.Refs, columnRefs(n)...)
+		}
+	}
+	def.Refs = appendNew(def.Refs, columnRefs(is.WhereClause)...)
 	if def.Name == "" {
 		label := "idx"
 		if is.Unique {
@@ -433,6 +442,16 @@ func indexElem(el *pgq.IndexElem) string {
 	}
 	s = strings.TrimPrefix(s, "CREATE INDEX ON t USING btree (")
 	return strings.TrimSuffix(s, ")")
+}
+
+// appendNew appends the names not already in list.
+func appendNew(list []string, names ...string) []string {
+	for _, n := range names {
+		if !slices.Contains(list, n) {
+			list = append(list, n)
+		}
+	}
+	return list
 }
 
 func drop(d *pgq.DropStmt) ir.Op {

@@ -26,6 +26,7 @@ type JSONStep struct {
 	SeparateDeploy bool           `json:"separate_deploy"`
 	Irreversible   bool           `json:"irreversible"`
 	Note           string         `json:"note,omitempty"`
+	Expect         string         `json:"expect,omitempty"`
 }
 
 // JSONPlan is a plan in JSON output.
@@ -99,6 +100,7 @@ func ToJSON(res *lint.Result) JSONReport {
 func JSON(w io.Writer, res *lint.Result) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(ToJSON(res))
 }
 

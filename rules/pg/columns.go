@@ -72,6 +72,7 @@ func requiredColumnPlan(p *rules.Pass, table ir.QName, def ir.ColumnDef) *rules.
 		backfill.Note = fmt.Sprintf("Walks the primary key (%s), commits after each batch and pauses 0.1 s. %s is a neutral value: change it if existing rows need something else. Nothing to roll back: step 1's rollback drops the column.", pkNames(pk), value)
 	}
 
+	inToolFile(p, &backfill)
 	steps := []rules.Step{
 		migration(p, "add the column as nullable (instant: no rewrite, brief lock)",
 			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", t, sqlgen.ColumnDef(nullable, false))),
@@ -81,7 +82,7 @@ func requiredColumnPlan(p *rules.Pass, table ir.QName, def ir.ColumnDef) *rules.
 			Note:  "From now on no new row gets NULL, so the backfill below finishes the job."},
 		backfill,
 		{Kind: rules.StepCheckpoint, Title: "confirm no row is left without a value",
-			Forward: fmt.Sprintf("SELECT count(*) AS rows_left FROM %s WHERE %s IS NULL;", t, col), Note: "Expect rows_left = 0."},
+			Forward: fmt.Sprintf("SELECT count(*) AS rows_left FROM %s WHERE %s IS NULL;", t, col), Expect: "0"},
 		migration(p, "add the NOT NULL rule as a CHECK constraint, not validated yet (brief lock, no scan)",
 			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID;", t, check, col)),
 			withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s;", t, check)), "ACCESS EXCLUSIVE", false),
@@ -217,7 +218,7 @@ func recreateColumn(p *rules.Pass, table ir.QName, column string) (string, strin
 		}
 	}
 	for _, i := range p.Catalog.IndexesOn(table) {
-		if i.Constraint == "" && slices.Contains(i.Def.Columns, column) {
+		if i.Constraint == "" && slices.Contains(i.Def.Refs, column) {
 			sqls = append(sqls, sqlgen.CreateIndex(i.Def, false))
 		}
 	}

@@ -44,12 +44,12 @@ func buildIndexPlan(p *rules.Pass, def ir.IndexDef) *rules.Plan {
 	index := sqlgen.Sibling(def.Table, def.Name)
 	build := migration(p, "build the index concurrently, in its own migration outside a transaction",
 		sqlgen.CreateIndex(def, true), sqlgen.DropIndex(index, true), "SHARE UPDATE EXCLUSIVE", true)
-	build.Note = joinNotes(build.Note, invalidIndexNote)
+	build.Note = joinNotes(invalidIndexNote, build.Note)
 	if def.Unique {
 		build.Note = joinNotes(build.Note, "A duplicate value already in the table, or written during the build, makes the build fail and leaves the index INVALID.")
 	}
 	check := rules.Step{Kind: rules.StepCheckpoint, Title: "confirm the index is valid before relying on it",
-		Forward: sqlgen.IndexValid(index), Note: "Expect index_is_valid = true. If false, roll back step 1 and run it again."}
+		Forward: sqlgen.IndexValid(index), Expect: "true", Note: "If it returns false, roll back step 1 and run it again."}
 	return &rules.Plan{Title: "build the index without blocking writes", Steps: []rules.Step{build, check}}
 }
 

@@ -24,14 +24,19 @@ const DefaultVersion = 15
 // it carries the file in the tool's own convention.
 func migration(p *rules.Pass, title, forward, rollback, lock string, noTx bool) rules.Step {
 	s := rules.Step{Kind: rules.StepMigration, Title: title, Forward: forward, Rollback: rollback, Lock: lock, NoTransaction: noTx}
-	if noTx {
-		file, why := sqlgen.MigrationFile(p.File.Tool, forward, rollback, true)
-		s.File = file
-		if why != "" {
-			s.Note = why
-		}
-	}
+	inToolFile(p, &s)
 	return s
+}
+
+// inToolFile gives a step that must run outside a transaction its complete
+// migration file in the tool's convention, or says why the tool cannot.
+func inToolFile(p *rules.Pass, s *rules.Step) {
+	if !s.NoTransaction {
+		return
+	}
+	file, why := sqlgen.MigrationFile(p.File.Tool, s.Forward, s.Rollback, true)
+	s.File = file
+	s.Note = joinNotes(s.Note, why)
 }
 
 // withLockTimeout prefixes SQL that takes a strong lock with lock_timeout.

@@ -1,0 +1,242 @@
+package pg_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/tools/txtar"
+
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/analyzers/split"
+	"github.com/fluxlint/fluxlint/internal/fixture"
+	"github.com/fluxlint/fluxlint/internal/golden"
+	"github.com/fluxlint/fluxlint/internal/lint"
+	"github.com/fluxlint/fluxlint/internal/pgtest"
+	"github.com/fluxlint/fluxlint/internal/report"
+	"github.com/fluxlint/fluxlint/rules"
+	pgrules "github.com/fluxlint/fluxlint/rules/pg"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pgtest.StopShared()
+	os.Exit(code)
+}
+
+func fixtures(t *testing.T) []string {
+	files, err := filepath.Glob("../../fixtures/pg/rules/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures found: %v", err)
+	}
+	return files
+}
+
+// TestFixtures checks every fixture's inline expectations (a missing and an
+// unexpected finding both fail) and compares its plans with the golden file.
+func TestFixtures(t *testing.T) {
+	for _, path := range fixtures(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			c := fixture.Load(t, path)
+			res := c.Lint(t, pgrules.Rules())
+			c.Check(t, res)
+			golden.Check(t, strings.TrimSuffix(path, ".sql")+".plans.txtar", renderPlans(t, res))
+		})
+	}
+}
+
+// renderPlans renders each finding's message and plan as one txtar section.
+func renderPlans(t *testing.T, res *lint.Result) []byte {
+	ar := &txtar.Archive{Comment: []byte("Plans for each finding, as fluxlint --format json writes them. Regenerate: go test ./rules/pg -update\n")}
+	for _, f := range report.ToJSON(res).Findings {
+		if f.Plan == nil {
+			continue
+		}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(struct {
+			Message string           `json:"message"`
+			Plan    *report.JSONPlan `json:"plan"`
+		}{f.Message, f.Plan}); err != nil {
+			t.Fatal(err)
+		}
+		ar.Files = append(ar.Files, txtar.File{Name: fmt.Sprintf("%d:%d %s", f.Line, f.Column, f.Code), Data: buf.Bytes()})
+	}
+	return txtar.Format(ar)
+}
+
+// TestPlansOnPostgres runs every plan of every fixture on a real PostgreSQL:
+// the base schema with its seed rows and the fixture's earlier statements,
+// then the forward steps in order (outside a transaction where the step says
+// so, each checkpoint returning what it expects), then the rollbacks in
+// reverse. Rows must survive the forward steps, and the schema must equal
+// the base again after the rollbacks; where no step is irreversible the row
+// data must be unchanged too.
+func TestPlansOnPostgres(t *testing.T) {
+	srv := pgtest.Shared(t)
+	plans := 0
+	for _, path := range fixtures(t) {
+		c := fixture.Load(t, path)
+		res := c.Lint(t, pgrules.Rules())
+		for _, f := range res.Findings {
+			if f.Plan == nil {
+				continue
+			}
+			plans++
+			t.Run(fmt.Sprintf("%s:%d:%s", filepath.Base(path), f.Pos.Line, f.Rule.Code), func(t *testing.T) {
+				runPlan(t, srv, c, f)
+			})
+		}
+	}
+	if plans == 0 {
+		t.Fatal("no plans were executed")
+	}
+}
+
+func runPlan(t *testing.T, srv *pgtest.Server, c *fixture.Case, f *rules.Finding) {
+	ctx := context.Background()
+	conn := srv.FreshDB(t)
+	if c.Base != "" {
+		base, err := os.ReadFile(c.Base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pgtest.ExecScript(ctx, conn, string(base)); err != nil {
+			t.Fatalf("base schema: %v", err)
+		}
+	}
+	idx, err := c.StmtAt(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range c.Stmts[:idx] {
+		if s.Err != nil || isTxControl(s) {
+			continue
+		}
+		if err := pgtest.ExecScript(ctx, conn, s.Text); err != nil {
+			t.Fatalf("fixture statement at line %d: %v", s.Pos.Line, err)
+		}
+	}
+	before := snapshot(t, conn)
+	steps := f.Plan.Steps
+	for i, s := range steps {
+		if err := runStep(ctx, conn, s, s.Forward); err != nil {
+			t.Fatalf("step %d (%s) forward: %v\n%s", i+1, s.Title, err, s.Forward)
+		}
+	}
+	after := snapshot(t, conn)
+	for table, n := range before.rows {
+		if m, ok := after.rows[table]; ok && m != n {
+			t.Errorf("forward steps changed the row count of %s: %d -> %d", table, n, m)
+		}
+	}
+	irreversible := false
+	for i := len(steps) - 1; i >= 0; i-- {
+		s := steps[i]
+		irreversible = irreversible || s.Irreversible
+		if s.Rollback == "" {
+			continue
+		}
+		rb := s
+		rb.Kind = rules.StepMigration
+		if err := runStep(ctx, conn, rb, s.Rollback); err != nil {
+			t.Fatalf("step %d (%s) rollback: %v\n%s", i+1, s.Title, err, s.Rollback)
+		}
+	}
+	restored := snapshot(t, conn)
+	if restored.schema != before.schema {
+		t.Errorf("schema after rollback differs from before the plan:\n--- before\n%s\n--- after rollback\n%s", before.schema, restored.schema)
+	}
+	for table, n := range before.rows {
+		if restored.rows[table] != n {
+			t.Errorf("rollback changed the row count of %s: %d -> %d", table, n, restored.rows[table])
+		}
+		if !irreversible && restored.sums[table] != before.sums[table] {
+			t.Errorf("rows of %s changed although no step is irreversible", table)
+		}
+	}
+}
+
+func isTxControl(s *ir.Stmt) bool {
+	for _, op := range s.Ops {
+		if _, ok := op.(ir.TxControl); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// runStep runs one step's SQL the way a migration tool would: as one
+// multi-statement query (one implicit transaction), or statement by
+// statement in autocommit when the step must run outside a transaction. A
+// checkpoint's single value must equal what the step expects.
+func runStep(ctx context.Context, conn *pgx.Conn, s rules.Step, sql string) error {
+	switch {
+	case sql == "":
+		return nil
+	case s.Kind == rules.StepCheckpoint:
+		var got string
+		if err := conn.QueryRow(ctx, "SELECT ("+strings.TrimSuffix(strings.TrimSpace(sql), ";")+")::text").Scan(&got); err != nil {
+			return err
+		}
+		if s.Expect != "" && got != s.Expect {
+			return fmt.Errorf("checkpoint returned %q, the plan expects %q", got, s.Expect)
+		}
+		return nil
+	case s.NoTransaction:
+		src := []byte(sql)
+		for _, seg := range split.Split(src, ir.Postgres).Segments {
+			if err := pgtest.ExecScript(ctx, conn, string(src[seg.Start:seg.End])); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return pgtest.ExecScript(ctx, conn, sql)
+}
+
+type state struct {
+	schema string
+	rows   map[string]int64
+	sums   map[string]string
+}
+
+// snapshot reads the schema dump, and each table's row count and a checksum
+// of its rows.
+func snapshot(t *testing.T, conn *pgx.Conn) state {
+	ctx := context.Background()
+	st := state{rows: map[string]int64{}, sums: map[string]string{}}
+	var err error
+	if st.schema, err = pgtest.SchemaDump(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.Query(ctx, `SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range tables {
+		var n int64
+		var sum *string
+		q := fmt.Sprintf("SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM %s t", table)
+		if err := conn.QueryRow(ctx, q).Scan(&n, &sum); err != nil {
+			t.Fatal(err)
+		}
+		st.rows[table] = n
+		if sum != nil {
+			st.sums[table] = *sum
+		}
+	}
+	return st
+}
