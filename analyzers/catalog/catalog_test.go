@@ -1,0 +1,116 @@
+package catalog_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/fluxlint/fluxlint/analyzers/catalog"
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/analyzers/pg"
+	_ "github.com/fluxlint/fluxlint/internal/golden"
+)
+
+func replay(t *testing.T, c *catalog.Catalog, sql ...string) {
+	t.Helper()
+	for _, s := range sql {
+		ops, err := pg.Parse(s)
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		for _, op := range ops {
+			c.Apply(op)
+		}
+	}
+}
+
+// TestReplay checks that replaying DDL yields the schema PostgreSQL would
+// have: types, nullability, defaults, keys, implicit and explicit indexes,
+// constraint validity, renames and drops.
+func TestReplay(t *testing.T) {
+	c := catalog.New()
+	replay(t, c,
+		`CREATE TABLE users (id bigserial PRIMARY KEY, email varchar(100) NOT NULL UNIQUE, org_id int, note text DEFAULT 'n/a')`,
+		`CREATE TABLE orgs (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY)`,
+		`ALTER TABLE users ADD CONSTRAINT users_org_fk FOREIGN KEY (org_id) REFERENCES orgs (id) NOT VALID`,
+		`ALTER TABLE users ADD CONSTRAINT users_note_check CHECK (note <> '') NOT VALID, ALTER COLUMN org_id SET NOT NULL`,
+		`ALTER TABLE users VALIDATE CONSTRAINT users_note_check`,
+		`CREATE INDEX users_lower_email ON users (lower(email)) WHERE note IS NOT NULL`,
+		`ALTER TABLE users RENAME COLUMN note TO remark`,
+		`ALTER TABLE users ALTER COLUMN email TYPE text`,
+		`CREATE TYPE mood AS ENUM ('ok')`, `ALTER TYPE mood ADD VALUE 'great'`,
+		`CREATE TABLE tmp (id int)`, `DROP TABLE tmp`,
+		`ALTER INDEX users_lower_email RENAME TO users_email_lower_idx`,
+	)
+	want := `table public.orgs
+  id int not null
+  constraint orgs_pkey primary key (id)
+  index orgs_pkey (id)
+table public.users
+  id bigint not null default nextval('users_id_seq'::regclass)
+  email text not null
+  org_id int not null
+  remark text default 'n/a'
+  constraint users_pkey primary key (id)
+  constraint users_email_key unique (email)
+  constraint users_org_fk foreign key (org_id) not valid
+  constraint users_note_check check (remark)
+  index users_email_key (email)
+  index users_email_lower_idx (lower(email))
+  index users_pkey (id)
+`
+	if got := c.String(); got != want {
+		t.Errorf("catalog:\n%s\nwant:\n%s", got, want)
+	}
+	if e := c.Enum(ir.QName{Name: "mood"}); e == nil || strings.Join(e.Values, ",") != "ok,great" {
+		t.Errorf("enum mood = %+v", e)
+	}
+	if pk := c.Table(ir.QName{Name: "users"}).PrimaryKey(); len(pk) != 1 || pk[0].Type.SQL != "bigint" {
+		t.Errorf("primary key = %+v", pk)
+	}
+}
+
+// TestSpans checks that objects created in the current change set are new
+// and everything earlier is existing, and that a down evaluated on a clone
+// does not leak into the history.
+func TestSpans(t *testing.T) {
+	c := catalog.New()
+	c.BeginChange()
+	replay(t, c, `CREATE TABLE old (id int)`)
+	c.BeginChange()
+	replay(t, c, `CREATE TABLE fresh (id int)`, `ALTER TABLE old ADD COLUMN added int`)
+	users := ir.QName{Name: "old"}
+	if c.IsNew(users) || !c.IsNew(ir.QName{Name: "fresh"}) {
+		t.Error("old must be existing and fresh new")
+	}
+	if !c.IsNewColumn(users, "added") || c.IsNewColumn(users, "id") {
+		t.Error("column spans wrong")
+	}
+	clone := c.Clone()
+	replay(t, clone, `DROP TABLE old`)
+	if c.Table(users) == nil {
+		t.Error("dropping on the clone changed the original")
+	}
+	c.BeginChange()
+	if c.IsNew(ir.QName{Name: "fresh"}) {
+		t.Error("fresh must be existing once the next change set begins")
+	}
+}
+
+// TestUnknown checks that the catalog says unknown rather than guessing.
+func TestUnknown(t *testing.T) {
+	c := catalog.New()
+	replay(t, c, `CREATE TABLE t (id int)`, `ALTER TABLE t ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY`,
+		`ALTER TABLE never_created ADD COLUMN x int`, `DO $$ BEGIN EXECUTE 'CREATE TABLE z (id int)'; END $$`,
+		`CREATE TABLE copy AS SELECT * FROM t`)
+	for _, name := range []string{"t", "never_created", "copy"} {
+		if tab := c.Table(ir.QName{Name: name}); tab == nil || !tab.Unknown {
+			t.Errorf("table %s should be marked unknown: %+v", name, tab)
+		}
+	}
+	if len(c.Opaque) != 1 {
+		t.Errorf("opaque = %v, want the DO block", c.Opaque)
+	}
+	if c.IsNew(ir.QName{Name: "never_created"}) {
+		t.Error("a table seen only in ALTER must not count as new")
+	}
+}
