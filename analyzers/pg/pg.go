@@ -41,7 +41,7 @@ func Parse(text string) (ops []ir.Op, err error) {
 			if off < 0 {
 				off = 0
 			}
-			return nil, &SyntaxError{Offset: byteOffset(text, off), Msg: pe.Message}
+			return nil, &SyntaxError{Offset: byteOffset(text, off), Msg: pe.Message + newerSyntaxHint(text)}
 		}
 		return nil, &SyntaxError{Msg: err.Error()}
 	}
@@ -49,6 +49,27 @@ func Parse(text string) (ops []ir.Op, err error) {
 		ops = append(ops, convert(raw.Stmt)...)
 	}
 	return ops, nil
+}
+
+// newerSyntaxHint explains a syntax error caused by syntax newer than the
+// PostgreSQL 17 grammar that pg_query_go v6 parses.
+func newerSyntaxHint(text string) string {
+	scan, err := pgq.Scan(text)
+	if err != nil {
+		return ""
+	}
+	words := make([]string, len(scan.Tokens))
+	for i, t := range scan.Tokens {
+		if int(t.End) <= len(text) && t.Start >= 0 && t.Start <= t.End {
+			words[i] = strings.ToLower(text[t.Start:t.End])
+		}
+	}
+	for i := 0; i+4 < len(words); i++ {
+		if words[i] == "constraint" && words[i+2] == "not" && words[i+3] == "null" && words[i+4] != "" {
+			return ": named NOT NULL constraints (CONSTRAINT name NOT NULL column) are PostgreSQL 18 syntax, which fluxlint's PostgreSQL 17 parser does not read"
+		}
+	}
+	return ""
 }
 
 // byteOffset turns PostgreSQL's cursor position (in characters) into a byte
