@@ -69,7 +69,7 @@ func TestAddColumn(t *testing.T) {
 // TestStatements checks the other ops the catalog and rules rely on.
 func TestStatements(t *testing.T) {
 	cases := map[string]ir.Op{
-		"DROP INDEX CONCURRENTLY IF EXISTS a.i":      ir.Drop{Kind: ir.KindIndex, Names: []ir.QName{{Schema: "a", Name: "i"}}, IfExists: true, Concurrently: true},
+		"DROP INDEX CONCURRENTLY IF EXISTS a.i":       ir.Drop{Kind: ir.KindIndex, Names: []ir.QName{{Schema: "a", Name: "i"}}, IfExists: true, Concurrently: true},
 		"DROP TABLE t CASCADE":                        ir.Drop{Kind: ir.KindTable, Names: []ir.QName{{Name: "t"}}, Cascade: true},
 		"ALTER TABLE t RENAME COLUMN a TO b":          ir.AlterTable{Table: ir.QName{Name: "t"}, Cmds: []ir.AlterCmd{ir.RenameColumn{Old: "a", New: "b"}}},
 		"ALTER TABLE IF EXISTS t RENAME TO u":         ir.AlterTable{Table: ir.QName{Name: "t"}, IfExists: true, Cmds: []ir.AlterCmd{ir.RenameTable{New: "u"}}},

@@ -160,8 +160,12 @@ func box(f *rules.Finding, verbose bool) []string {
 	if p := f.Plan; p != nil && len(p.Steps) > 0 {
 		l = append(l, "│")
 		add("Plan: %s · %s · %s", p.Title, plural(len(p.Steps), "step"), planType(p))
+		width := 0
+		for _, s := range p.Steps {
+			width = max(width, len([]rune(stepTag(s))))
+		}
 		for i, s := range p.Steps {
-			add("%2d. %-22s %s", i+1, stepTag(s), s.Title)
+			add("%2d. %s %s", i+1, pad(stepTag(s), width), s.Title)
 			if s.Lock != "" {
 				add("    lock: %s (%s)", s.Lock, rules.LockEffect(s.Lock))
 			}
@@ -257,9 +261,13 @@ func firstSQL(sql string) string {
 func indent(text, prefix string) []string {
 	var out []string
 	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		out = append(out, prefix+line)
+		out = append(out, strings.TrimRight(prefix+line, " "))
 	}
 	return out
+}
+
+func pad(s string, width int) string {
+	return s + strings.Repeat(" ", max(0, width-len([]rune(s))))
 }
 
 // checklist is what to confirm before shipping a plan.

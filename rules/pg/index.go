@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/analyzers/migrations"
 	"github.com/fluxlint/fluxlint/rules"
 	"github.com/fluxlint/fluxlint/rules/sqlgen"
 )
@@ -54,10 +55,39 @@ func buildIndexPlan(p *rules.Pass, def ir.IndexDef) *rules.Plan {
 }
 
 func joinNotes(a, b string) string {
-	if a == "" {
+	switch {
+	case a == "":
 		return b
+	case b == "":
+		return a
 	}
 	return a + " " + b
+}
+
+// txWhy says why the statement runs inside a transaction, in the terms of
+// the file's migration tool.
+func txWhy(p *rules.Pass) string {
+	for _, s := range p.File.Stmts {
+		if s.Pos.Offset >= p.Stmt.Pos.Offset {
+			break
+		}
+		for _, op := range s.Ops {
+			if t, ok := op.(ir.TxControl); ok && t.Kind == ir.TxBegin {
+				return "an explicit BEGIN earlier in the file opened one"
+			}
+		}
+	}
+	switch p.File.Tool {
+	case migrations.GolangMigrate, migrations.Prisma:
+		return fmt.Sprintf("%s sends the file as one multi-statement query, which PostgreSQL runs as one transaction", p.File.Tool)
+	case migrations.Flyway:
+		return "Flyway runs a file that mixes it with other statements in one transaction"
+	case migrations.Goose:
+		return "goose runs this file in a transaction (no -- +goose NO TRANSACTION)"
+	case migrations.Dbmate:
+		return "dbmate runs this section in a transaction (no transaction:false)"
+	}
+	return fmt.Sprintf("%s runs this file in a transaction", p.File.Tool)
 }
 
 var dropIndex = &rules.Rule{
@@ -126,7 +156,7 @@ var concurrentlyInTx = &rules.Rule{
 			if !op.Concurrently {
 				return
 			}
-			msg := "CREATE INDEX CONCURRENTLY cannot run inside a transaction block, and this file runs in one: the migration fails with SQLSTATE 25001"
+			msg := "CREATE INDEX CONCURRENTLY cannot run inside a transaction block, and " + txWhy(p) + ": the migration fails with SQLSTATE 25001"
 			p.Report(msg, buildIndexPlan(p, op.Index))
 		case ir.Drop:
 			if op.Kind != ir.KindIndex || !op.Concurrently {
@@ -141,7 +171,7 @@ var concurrentlyInTx = &rules.Rule{
 				steps = append(steps, migration(p, fmt.Sprintf("drop index %s concurrently, in its own migration outside a transaction", name),
 					sqlgen.DropIndex(name, true), rollback, "SHARE UPDATE EXCLUSIVE", true))
 			}
-			msg := "DROP INDEX CONCURRENTLY cannot run inside a transaction block, and this file runs in one: the migration fails with SQLSTATE 25001"
+			msg := "DROP INDEX CONCURRENTLY cannot run inside a transaction block, and " + txWhy(p) + ": the migration fails with SQLSTATE 25001"
 			p.Report(msg, &rules.Plan{Title: "move the drop outside the transaction", Steps: steps})
 		}
 	},
