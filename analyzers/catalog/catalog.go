@@ -309,23 +309,9 @@ func (c *Catalog) addConstraint(t *Table, k ir.Constraint) {
 		}
 		return
 	}
-	elems := make([]string, len(k.Columns))
-	for i, n := range k.Columns {
-		elems[i] = quoteIdent(n)
-	}
+	// A constraint's index has plain columns only: Elems stay empty.
 	c.indexes[idxName] = &Index{Def: ir.IndexDef{Name: k.Name, Table: t.Name, Unique: k.Kind != ir.Exclude, Method: "btree",
-		Elems: elems, Columns: slices.Clone(k.Columns), Refs: slices.Clone(k.Columns)}, Valid: true, Constraint: k.Name, created: c.gen}
-}
-
-// quoteIdent quotes a name unless it is a plain lower-case identifier; the
-// catalog only needs a faithful element text, not PostgreSQL's exact choice.
-func quoteIdent(s string) string {
-	for i, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || i > 0 && r >= '0' && r <= '9') {
-			return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-		}
-	}
-	return s
+		Columns: slices.Clone(k.Columns), Refs: slices.Clone(k.Columns)}, Valid: true, Constraint: k.Name, created: c.gen}
 }
 
 // harmlessAlters are ALTER TABLE subcommands that change nothing modelled.
@@ -559,7 +545,11 @@ func (c *Catalog) String() string {
 			b.WriteString("\n")
 		}
 		for _, i := range c.IndexesOn(q) {
-			fmt.Fprintf(&b, "  index %s (%s)\n", i.Def.Name, strings.Join(i.Def.Elems, ", "))
+			elems := i.Def.Elems
+			if len(elems) == 0 {
+				elems = i.Def.Columns
+			}
+			fmt.Fprintf(&b, "  index %s (%s)\n", i.Def.Name, strings.Join(elems, ", "))
 		}
 	}
 	return b.String()

@@ -127,7 +127,7 @@ type IndexDef struct {
 	Table   QName
 	Unique  bool
 	Method  string   // btree, gin, ...
-	Elems   []string // each element: a quoted column, or a parenthesised expression, with options
+	Elems   []string // each element as SQL, with options; empty when the index has plain Columns only
 	Columns []string // plain column names among the elements
 	Refs    []string // every column the index uses: elements, expressions, INCLUDE and WHERE
 	Include []string

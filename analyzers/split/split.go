@@ -76,11 +76,11 @@ func (s *scanner) run() {
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
 			s.i++
-		case c == '-' && s.peek(1) == '-' && (!s.mysql || isSpaceOrEnd(s.peekOr(2, ' '))):
+		case c == '-' && s.next() == '-' && (!s.mysql || isSpaceOrEnd(s.peekOr(2, ' '))):
 			s.lineComment(2)
 		case c == '#' && s.mysql:
 			s.lineComment(1)
-		case c == '/' && s.peek(1) == '*':
+		case c == '/' && s.next() == '*':
 			s.blockComment()
 		case s.start < 0 && !s.block && s.atLineStart() && s.clientCommand():
 		case !s.block && s.delim != ";" && bytes.HasPrefix(s.src[s.i:], []byte(s.delim)):
@@ -111,7 +111,8 @@ func (s *scanner) run() {
 	s.terminate(len(s.src))
 }
 
-func (s *scanner) peek(n int) byte { return s.peekOr(n, 0) }
+// next is the byte after the current one, or 0 at the end.
+func (s *scanner) next() byte { return s.peekOr(1, 0) }
 
 func (s *scanner) peekOr(n int, def byte) byte {
 	if s.i+n < len(s.src) {
@@ -243,10 +244,10 @@ func (s *scanner) blockComment() {
 	depth := 0
 	for s.i < len(s.src) {
 		switch {
-		case s.src[s.i] == '/' && s.peek(1) == '*':
+		case s.src[s.i] == '/' && s.next() == '*':
 			depth++
 			s.i += 2
-		case s.src[s.i] == '*' && s.peek(1) == '/':
+		case s.src[s.i] == '*' && s.next() == '/':
 			depth--
 			s.i += 2
 			if depth == 0 || s.mysql {
@@ -286,7 +287,7 @@ func (s *scanner) quoted(q byte, backslash bool) {
 		switch {
 		case backslash && c == '\\':
 			s.i += 2
-		case c == q && s.peek(1) == q:
+		case c == q && s.next() == q:
 			s.i += 2
 		case c == q:
 			s.i++

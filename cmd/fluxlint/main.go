@@ -251,19 +251,31 @@ func explain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fluxlint explain: unknown rule %q (fluxlint rules lists them)\n", args[0])
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "%s %s (%s)\n%s\n\n", r.Code, r.Name, r.Severity, r.Doc.Title)
-	section := func(title, body string) {
-		if body != "" {
-			fmt.Fprintf(stdout, "%s\n%s\n\n", title, indentText(body))
-		}
-	}
-	section("Why", r.Doc.Why)
-	section("Bad", r.Doc.Bad)
-	section("Safe plan", r.Doc.Good)
-	section("Versions", r.Doc.Versions)
+	fmt.Fprint(stdout, ruleDoc(r))
 	return exitOK
 }
 
-func indentText(s string) string {
-	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+// ruleDoc renders a rule's documentation as Markdown: what explain prints
+// and what docs/rules/CODE.md holds.
+func ruleDoc(r *rules.Rule) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s %s\n\n%s. Severity: %s.\n", r.Code, r.Name, r.Doc.Title, r.Severity)
+	if r.Destructive {
+		b.WriteString("Does not fire on down migrations, which are rollbacks by intent.\n")
+	}
+	section := func(title, body string, code bool) {
+		if body == "" {
+			return
+		}
+		if code {
+			fmt.Fprintf(&b, "\n## %s\n\n```sql\n%s\n```\n", title, body)
+		} else {
+			fmt.Fprintf(&b, "\n## %s\n\n%s\n", title, body)
+		}
+	}
+	section("Why", r.Doc.Why, false)
+	section("Bad", r.Doc.Bad, true)
+	section("Safe plan", r.Doc.Good, false)
+	section("Versions", r.Doc.Versions, false)
+	return b.String()
 }

@@ -77,3 +77,14 @@ func TestCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestRuleDocs keeps docs/rules/CODE.md equal to what `fluxlint explain CODE`
+// prints, and checks every rule has the docs explain needs.
+func TestRuleDocs(t *testing.T) {
+	for _, r := range allRules() {
+		if r.Doc.Title == "" || r.Doc.Why == "" || r.Doc.Bad == "" || r.Doc.Good == "" {
+			t.Errorf("%s lacks title, why, bad example or safe plan", r.Code)
+		}
+		golden.Check(t, filepath.Join("..", "..", "docs", "rules", r.Code+".md"), []byte(ruleDoc(r)))
+	}
+}

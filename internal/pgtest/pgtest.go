@@ -111,7 +111,7 @@ func Start() (*Server, error) {
 	}
 	data := filepath.Join(dir, "data")
 	if out, err := s.cmd("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
+		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
 	for attempt := 0; attempt < 3; attempt++ {
 		if s.Port, err = freePort(); err != nil {
@@ -124,7 +124,7 @@ func Start() (*Server, error) {
 		}
 		if attempt == 2 {
 			log, _ := os.ReadFile(filepath.Join(dir, "log"))
-			return nil, fmt.Errorf("pg_ctl start: %v\n%s\n%s", err, out, log)
+			return nil, fmt.Errorf("pg_ctl start: %w\n%s\n%s", err, out, log)
 		}
 	}
 	conn, err := s.Connect(context.Background(), "postgres")

@@ -2,10 +2,11 @@ package pgtest
 
 import (
 	"context"
-	_ "github.com/fluxlint/fluxlint/internal/golden"
 	"os"
 	"strings"
 	"testing"
+
+	_ "github.com/fluxlint/fluxlint/internal/golden"
 )
 
 func TestMain(m *testing.M) {

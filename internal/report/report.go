@@ -281,8 +281,7 @@ func checklist(p *rules.Plan) []string {
 		}
 	}
 	for i, s := range p.Steps {
-		switch {
-		case strings.Contains(s.Forward, "lock_timeout"):
+		if strings.Contains(s.Forward, "lock_timeout") {
 			add("lock_timeout is set before every strong lock: if a step times out, retry it (it is idempotent)")
 		}
 		if s.NoTransaction {

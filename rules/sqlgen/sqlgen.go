@@ -25,7 +25,7 @@ const BatchSize = 5000
 func Ident(s string) string {
 	plain := s != ""
 	for i, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || i > 0 && (r >= '0' && r <= '9' || r == '$')) {
+		if !identRune(r, i == 0) {
 			plain = false
 			break
 		}
@@ -34,6 +34,17 @@ func Ident(s string) string {
 		return s
 	}
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// identRune reports whether r may appear unquoted in an identifier.
+func identRune(r rune, first bool) bool {
+	switch {
+	case r == '_', r >= 'a' && r <= 'z':
+		return true
+	case first:
+		return false
+	}
+	return r >= '0' && r <= '9' || r == '$'
 }
 
 // Name renders a possibly qualified name.
@@ -75,7 +86,11 @@ func CreateIndex(d ir.IndexDef, concurrently bool) string {
 	if d.Method != "" && d.Method != "btree" {
 		fmt.Fprintf(&b, " USING %s", d.Method)
 	}
-	fmt.Fprintf(&b, " (%s)", strings.Join(d.Elems, ", "))
+	elems := strings.Join(d.Elems, ", ")
+	if len(d.Elems) == 0 {
+		elems = Idents(d.Columns)
+	}
+	fmt.Fprintf(&b, " (%s)", elems)
 	if len(d.Include) > 0 {
 		fmt.Fprintf(&b, " INCLUDE (%s)", Idents(d.Include))
 	}
