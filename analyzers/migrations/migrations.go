@@ -411,8 +411,16 @@ func sortSet(s *Set) {
 	})
 }
 
-// NaturalCompare compares strings with runs of digits compared as numbers.
+// NaturalCompare compares strings with runs of digits compared as numbers;
+// strings that are numerically equal ("1", "0001") fall back to byte order.
 func NaturalCompare(a, b string) int {
+	if c := naturalCompare(a, b); c != 0 {
+		return c
+	}
+	return strings.Compare(a, b)
+}
+
+func naturalCompare(a, b string) int {
 	for a != "" && b != "" {
 		da, db := digitRun(a), digitRun(b)
 		if da > 0 && db > 0 {

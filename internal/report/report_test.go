@@ -1,0 +1,42 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+	_ "github.com/fluxlint/fluxlint/internal/golden"
+	"github.com/fluxlint/fluxlint/internal/lint"
+	"github.com/fluxlint/fluxlint/rules"
+)
+
+// TestTextBudget checks that one finding's box never exceeds 40 lines
+// without -v, says how to see the rest, and that -v lifts the budget.
+func TestTextBudget(t *testing.T) {
+	r := &rules.Rule{Code: "PG999", Name: "test", Severity: rules.Error}
+	f := rules.NewFinding(r, "m.sql", ir.Pos{Line: 1, Col: 1}, ir.Pos{Line: 1, Col: 9}, "message")
+	f.Plan = &rules.Plan{Title: "long"}
+	for i := 0; i < 30; i++ {
+		f.Plan.Steps = append(f.Plan.Steps, rules.Step{Kind: rules.StepMigration, Title: fmt.Sprintf("step %d", i),
+			Forward: "SELECT 1;", Rollback: "SELECT 2;", Lock: "ACCESS EXCLUSIVE"})
+	}
+	res := &lint.Result{Findings: []*rules.Finding{f}}
+	for _, verbose := range []bool{false, true} {
+		var b bytes.Buffer
+		if err := Text(&b, res, verbose); err != nil {
+			t.Fatal(err)
+		}
+		box := strings.Split(strings.TrimSpace(b.String()), "\n\n")[0]
+		lines := strings.Count(box, "\n") + 1
+		switch {
+		case !verbose && lines > MaxBoxLines:
+			t.Errorf("box has %d lines, budget %d", lines, MaxBoxLines)
+		case !verbose && !strings.Contains(box, "-v or --format json shows the whole plan"):
+			t.Errorf("a cut box must say how to see the rest:\n%s", box)
+		case verbose && lines <= MaxBoxLines:
+			t.Errorf("-v must show everything, got %d lines", lines)
+		}
+	}
+}
