@@ -6,6 +6,7 @@ package catalog
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -37,6 +38,7 @@ type Index struct {
 	Valid      bool
 	Constraint string
 	created    int
+	owner      *Catalog // the catalog that may write it; a clone copies first
 }
 
 // Table is a table (or view or materialized view, by Kind).
@@ -50,6 +52,7 @@ type Table struct {
 	// columns and constraints may be incomplete.
 	Unknown bool
 	created int
+	owner   *Catalog
 }
 
 // Enum is an enum type.
@@ -57,6 +60,7 @@ type Enum struct {
 	Name    ir.QName
 	Values  []string
 	created int
+	owner   *Catalog
 }
 
 // Catalog is the schema state at one point of the replay.
@@ -183,9 +187,9 @@ func (t *Table) Constraint(name string) *Constraint {
 func (c *Catalog) table(q ir.QName) *Table {
 	q = Resolve(q)
 	if t := c.tables[q]; t != nil {
-		return t
+		return c.ownTable(t)
 	}
-	t := &Table{Name: q, Kind: ir.KindTable, Unknown: true}
+	t := &Table{Name: q, Kind: ir.KindTable, Unknown: true, owner: c}
 	c.tables[q] = t
 	return t
 }
@@ -200,7 +204,7 @@ func (c *Catalog) Apply(op ir.Op) {
 	case ir.CreateIndex:
 		q := Resolve(ir.QName{Schema: Resolve(o.Index.Table).Schema, Name: o.Index.Name})
 		if c.indexes[q] == nil {
-			c.indexes[q] = &Index{Def: o.Index, Valid: true, created: c.gen}
+			c.indexes[q] = &Index{Def: o.Index, Valid: true, created: c.gen, owner: c}
 		}
 	case ir.Drop:
 		c.drop(o)
@@ -208,9 +212,13 @@ func (c *Catalog) Apply(op ir.Op) {
 		c.renameIndex(o)
 	case ir.CreateEnum:
 		q := Resolve(o.Name)
-		c.enums[q] = &Enum{Name: q, Values: slices.Clone(o.Values), created: c.gen}
+		c.enums[q] = &Enum{Name: q, Values: slices.Clone(o.Values), created: c.gen, owner: c}
 	case ir.AddEnumValue:
 		if e := c.Enum(o.Name); e != nil && !slices.Contains(e.Values, o.Value) {
+			if e.owner != c {
+				e = &Enum{Name: e.Name, Values: slices.Clone(e.Values), created: e.created, owner: c}
+				c.enums[e.Name] = e
+			}
 			e.Values = append(e.Values, o.Value)
 		}
 	case ir.CreateView:
@@ -219,7 +227,7 @@ func (c *Catalog) Apply(op ir.Op) {
 		if o.Materialized {
 			kind = ir.KindMatView
 		}
-		c.tables[q] = &Table{Name: q, Kind: kind, Unknown: true, created: c.gen}
+		c.tables[q] = &Table{Name: q, Kind: kind, Unknown: true, created: c.gen, owner: c}
 	case ir.CreateSchema:
 		if _, ok := c.schemas[o.Name]; !ok {
 			c.schemas[o.Name] = c.gen
@@ -234,7 +242,7 @@ func (c *Catalog) createTable(o ir.CreateTable) {
 	if c.tables[q] != nil && o.IfNotExists {
 		return
 	}
-	t := &Table{Name: q, Kind: ir.KindTable, created: c.gen, Unknown: o.AsSelect}
+	t := &Table{Name: q, Kind: ir.KindTable, created: c.gen, Unknown: o.AsSelect, owner: c}
 	if o.PartitionOf != nil {
 		if parent := c.Table(*o.PartitionOf); parent != nil {
 			for _, col := range parent.Columns {
@@ -303,6 +311,7 @@ func (c *Catalog) addConstraint(t *Table, k ir.Constraint) {
 		// USING INDEX renames the existing index to the constraint's name.
 		old := ir.QName{Schema: t.Name.Schema, Name: k.UsingIndex}
 		if i := c.indexes[old]; i != nil {
+			i = c.ownIndex(old, i)
 			delete(c.indexes, old)
 			i.Def.Name, i.Constraint = k.Name, k.Name
 			c.indexes[idxName] = i
@@ -311,7 +320,7 @@ func (c *Catalog) addConstraint(t *Table, k ir.Constraint) {
 	}
 	// A constraint's index has plain columns only: Elems stay empty.
 	c.indexes[idxName] = &Index{Def: ir.IndexDef{Name: k.Name, Table: t.Name, Unique: k.Kind != ir.Exclude, Method: "btree",
-		Columns: slices.Clone(k.Columns), Refs: slices.Clone(k.Columns)}, Valid: true, Constraint: k.Name, created: c.gen}
+		Columns: slices.Clone(k.Columns), Refs: slices.Clone(k.Columns)}, Valid: true, Constraint: k.Name, created: c.gen, owner: c}
 }
 
 // harmlessAlters are ALTER TABLE subcommands that change nothing modelled.
@@ -416,6 +425,7 @@ func (c *Catalog) renameColumn(t *Table, old, new string) {
 		rename(k.Columns)
 	}
 	for _, i := range c.IndexesOn(t.Name) {
+		i = c.ownIndex(ir.QName{Schema: t.Name.Schema, Name: i.Def.Name}, i)
 		rename(i.Def.Columns)
 		rename(i.Def.Refs)
 	}
@@ -423,6 +433,7 @@ func (c *Catalog) renameColumn(t *Table, old, new string) {
 
 func (c *Catalog) moveTable(t *Table, to ir.QName) {
 	for _, i := range c.IndexesOn(t.Name) {
+		i = c.ownIndex(ir.QName{Schema: t.Name.Schema, Name: i.Def.Name}, i)
 		i.Def.Table = to
 	}
 	delete(c.tables, t.Name)
@@ -460,11 +471,13 @@ func (c *Catalog) renameIndex(o ir.RenameIndex) {
 	if i == nil {
 		return
 	}
+	i = c.ownIndex(q, i)
 	delete(c.indexes, q)
 	i.Def.Name = o.New
 	c.indexes[ir.QName{Schema: q.Schema, Name: o.New}] = i
 	if i.Constraint != "" {
 		if t := c.Table(i.Def.Table); t != nil {
+			t = c.ownTable(t)
 			if k := t.Constraint(i.Constraint); k != nil {
 				k.Name = o.New
 			}
@@ -473,43 +486,54 @@ func (c *Catalog) renameIndex(o ir.RenameIndex) {
 	}
 }
 
-// Clone returns a deep copy, used to evaluate a down migration without
-// letting it change the history that follows.
+// Clone returns a copy, used to evaluate a down migration without letting it
+// change the history that follows. The copy shares every object with c and
+// copies one only when it first writes to it, so cloning is cheap.
 func (c *Catalog) Clone() *Catalog {
-	n := New()
-	n.gen = c.gen
-	n.Opaque = slices.Clone(c.Opaque)
-	for k, v := range c.schemas {
-		n.schemas[k] = v
+	return &Catalog{
+		tables:  maps.Clone(c.tables),
+		indexes: maps.Clone(c.indexes),
+		enums:   maps.Clone(c.enums),
+		schemas: maps.Clone(c.schemas),
+		Opaque:  slices.Clone(c.Opaque),
+		gen:     c.gen,
 	}
-	for k, t := range c.tables {
-		t2 := *t
-		t2.Columns = make([]*Column, len(t.Columns))
-		for i, col := range t.Columns {
-			cc := *col
-			t2.Columns[i] = &cc
-		}
-		t2.Constraints = make([]*Constraint, len(t.Constraints))
-		for i, k := range t.Constraints {
-			kk := *k
-			kk.Columns = slices.Clone(k.Columns)
-			t2.Constraints[i] = &kk
-		}
-		n.tables[k] = &t2
+}
+
+// ownTable returns a table c may write: t itself, or c's own copy of it.
+func (c *Catalog) ownTable(t *Table) *Table {
+	if t.owner == c {
+		return t
 	}
-	for k, i := range c.indexes {
-		i2 := *i
-		i2.Def.Columns = slices.Clone(i.Def.Columns)
-		i2.Def.Elems = slices.Clone(i.Def.Elems)
-		i2.Def.Refs = slices.Clone(i.Def.Refs)
-		n.indexes[k] = &i2
+	cp := *t
+	cp.owner = c
+	cp.Columns = make([]*Column, len(t.Columns))
+	for i, col := range t.Columns {
+		k := *col
+		cp.Columns[i] = &k
 	}
-	for k, e := range c.enums {
-		e2 := *e
-		e2.Values = slices.Clone(e.Values)
-		n.enums[k] = &e2
+	cp.Constraints = make([]*Constraint, len(t.Constraints))
+	for i, k := range t.Constraints {
+		kk := *k
+		kk.Columns = slices.Clone(k.Columns)
+		cp.Constraints[i] = &kk
 	}
-	return n
+	c.tables[t.Name] = &cp
+	return &cp
+}
+
+// ownIndex returns an index c may write, stored under key.
+func (c *Catalog) ownIndex(key ir.QName, i *Index) *Index {
+	if i.owner == c {
+		return i
+	}
+	cp := *i
+	cp.owner = c
+	cp.Def.Columns = slices.Clone(i.Def.Columns)
+	cp.Def.Elems = slices.Clone(i.Def.Elems)
+	cp.Def.Refs = slices.Clone(i.Def.Refs)
+	c.indexes[key] = &cp
+	return &cp
 }
 
 // String renders the catalog deterministically, for tests and debugging.

@@ -86,6 +86,14 @@ func TestSpans(t *testing.T) {
 		t.Error("column spans wrong")
 	}
 	clone := c.Clone()
+	replay(t, clone, `ALTER TABLE old ALTER COLUMN id SET NOT NULL, ADD COLUMN more int`, `CREATE INDEX old_id ON old (id)`,
+		`ALTER TABLE old RENAME COLUMN id TO ident`)
+	if col := clone.Table(users).Column("ident"); col == nil || !col.NotNull {
+		t.Errorf("the clone did not take its own writes: %s", clone)
+	}
+	if tab := c.Table(users); tab.Column("id") == nil || tab.Column("id").NotNull || tab.Column("more") != nil || c.Index(ir.QName{Name: "old_id"}) != nil {
+		t.Errorf("writes to the clone leaked into the original:\n%s", c)
+	}
 	replay(t, clone, `DROP TABLE old`)
 	if c.Table(users) == nil {
 		t.Error("dropping on the clone changed the original")

@@ -4,14 +4,13 @@
 package migrations
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -58,8 +57,24 @@ type Migration struct {
 	Repeatable bool
 	UpTx       TxMode // for the up statements
 	DownTx     TxMode // for statements in a down section or file
-	Src        []byte
-	Target     bool // reported on; the others are history
+	Src        []byte // nil until Read
+	Target     bool   // reported on; the others are history
+}
+
+// Read loads the file's content, unless it is already loaded.
+func (m *Migration) Read() error {
+	if m.Src != nil {
+		return nil
+	}
+	src, err := os.ReadFile(m.Path)
+	if err != nil {
+		return err
+	}
+	if src == nil {
+		src = []byte{}
+	}
+	m.Src = src
+	return nil
 }
 
 // Unit identifies the migration a file belongs to: up and down files of one
@@ -93,62 +108,72 @@ var skipDirs = map[string]bool{"node_modules": true, "vendor": true, ".git": tru
 func Discover(args []string) ([]*Set, []*FileError) {
 	var errs []*FileError
 	targets := map[string]bool{}
-	setDirs := map[string]bool{}
-	var order []string
-	addSet := func(dir string) {
-		if !setDirs[dir] {
-			setDirs[dir] = true
+	bySet := map[string][]string{} // set directory -> its files
+	var order []string             // set directories in the order first seen
+	var walked []string            // directories walked in full
+	add := func(f string) {
+		dir := setDir(f)
+		if _, ok := bySet[dir]; !ok {
 			order = append(order, dir)
 		}
+		if !slices.Contains(bySet[dir], f) {
+			bySet[dir] = append(bySet[dir], f)
+		}
 	}
+	covered := func(dir string) bool {
+		for _, w := range walked {
+			if dir == w || strings.HasPrefix(dir, w+string(filepath.Separator)) {
+				return true
+			}
+		}
+		return false
+	}
+	var single []string
 	for _, arg := range args {
 		st, err := os.Stat(arg)
-		if err != nil {
+		switch {
+		case err != nil:
 			errs = append(errs, &FileError{Path: arg, Err: err})
-			continue
-		}
-		if !st.IsDir() {
+		case st.IsDir():
+			files, werrs := walk(arg)
+			errs = append(errs, werrs...)
+			if len(files) == 0 && len(werrs) == 0 {
+				errs = append(errs, &FileError{Path: arg, Err: ErrNoMigrations})
+			}
+			walked = append(walked, filepath.Clean(arg))
+			for _, f := range files {
+				targets[f] = true
+				add(f)
+			}
+		default:
 			p := filepath.Clean(arg)
 			targets[p] = true
-			addSet(setDir(p))
-			continue
+			single = append(single, p)
 		}
-		files, werrs := walk(arg)
-		errs = append(errs, werrs...)
-		if len(files) == 0 && len(werrs) == 0 {
-			errs = append(errs, &FileError{Path: arg, Err: ErrNoMigrations})
+	}
+	// A file named on its own brings its set's other files as history.
+	for _, p := range single {
+		dir := setDir(p)
+		if !covered(dir) {
+			files, werrs := walk(dir)
+			errs = append(errs, werrs...)
+			walked = append(walked, dir)
+			for _, f := range files {
+				if setDir(f) == dir {
+					add(f)
+				}
+			}
 		}
-		for _, f := range files {
-			targets[f] = true
-			addSet(setDir(f))
-		}
+		add(p) // linted even when its name does not end in .sql
 	}
 	var sets []*Set
 	for _, dir := range order {
-		files, werrs := walk(dir)
-		errs = append(errs, werrs...)
 		set := &Set{Dir: dir}
-		for _, f := range files {
-			if setDir(f) != dir {
-				continue
-			}
-			m, err := load(f)
-			if err != nil {
-				errs = append(errs, &FileError{Path: f, Err: err})
-				continue
-			}
-			m.Target = targets[f]
+		drizzle := hasJournal(dir)
+		for _, f := range bySet[dir] {
+			m := &Migration{Path: f, Set: dir, Target: targets[f]}
+			classify(m, drizzle)
 			set.Migrations = append(set.Migrations, m)
-		}
-		// A named file that could not be read is already an error; a named
-		// file that walk skipped (not .sql, or in a skipped dir) is linted anyway.
-		for t := range targets {
-			if setDir(t) == dir && !contains(set.Migrations, t) && !strings.HasSuffix(t, ".sql") {
-				if m, err := load(t); err == nil {
-					m.Target = true
-					set.Migrations = append(set.Migrations, m)
-				}
-			}
 		}
 		sortSet(set)
 		if len(set.Migrations) > 0 {
@@ -156,15 +181,6 @@ func Discover(args []string) ([]*Set, []*FileError) {
 		}
 	}
 	return sets, errs
-}
-
-func contains(ms []*Migration, path string) bool {
-	for _, m := range ms {
-		if m.Path == path {
-			return true
-		}
-	}
-	return false
 }
 
 // walk lists the .sql files under dir, following no symlinked directories
@@ -208,18 +224,11 @@ func setDir(p string) string {
 	return dir
 }
 
-func load(p string) (*Migration, error) {
-	src, err := os.ReadFile(p)
-	if err != nil {
-		return nil, err
-	}
-	m := &Migration{Path: p, Set: setDir(p), Src: src}
-	classify(m)
-	return m, nil
-}
-
-// classify sets the tool, version, direction and transaction mode of m.
-func classify(m *Migration) {
+// classify sets the tool, version, direction and transaction mode of m from
+// its name and its directory; drizzle tells whether the set has drizzle's
+// journal. Files named like plain migrations may turn out to be goose or
+// dbmate files: FromMarkers decides that once the content is read.
+func classify(m *Migration, drizzle bool) {
 	base := filepath.Base(m.Path)
 	lower := strings.ToLower(base)
 	dirName := filepath.Base(filepath.Dir(m.Path))
@@ -234,7 +243,7 @@ func classify(m *Migration) {
 		if dieselNoTx(filepath.Join(filepath.Dir(m.Path), "metadata.toml")) {
 			m.UpTx, m.DownTx = TxNone, TxNone
 		}
-	case hasJournal(m.Set):
+	case drizzle:
 		m.Tool, m.Version = Drizzle, strings.TrimSuffix(base, filepath.Ext(base))
 		m.UpTx = TxWrapped
 	case isFlyway(base):
@@ -257,47 +266,39 @@ func classify(m *Migration) {
 		m.Down = strings.HasSuffix(lower, ".down.sql")
 		m.Version = leadingVersion(base)
 		m.UpTx, m.DownTx = TxImplicit, TxImplicit
-	case hasMarker(m.Src, "+goose"):
-		m.Tool, m.Version = Goose, leadingVersion(base)
-		m.UpTx, m.DownTx = TxWrapped, TxWrapped
-	case hasMarker(m.Src, "migrate:"):
-		m.Tool, m.Version = Dbmate, leadingVersion(base)
-		m.UpTx, m.DownTx = TxWrapped, TxWrapped
 	default:
 		m.Tool, m.Version = Plain, leadingVersion(base)
 	}
 }
 
-// TxFromMarkers refines a goose or dbmate file's transaction mode with the
-// annotations its splitter found.
-func (m *Migration) TxFromMarkers(gooseNoTx, dbmateUpNoTx, dbmateDownNoTx bool) {
-	switch m.Tool {
-	case Goose:
-		if gooseNoTx {
+// Markers are the tool annotations a file's content holds.
+type Markers struct {
+	Goose, GooseNoTx                     bool
+	Dbmate, DbmateUpNoTx, DbmateDownNoTx bool
+}
+
+// FromMarkers finishes classifying a plainly named file from the
+// annotations its content holds: goose and dbmate files are recognised by
+// them, and their transaction mode follows them.
+func (m *Migration) FromMarkers(mk Markers) {
+	if m.Tool != Plain {
+		return
+	}
+	switch {
+	case mk.Goose:
+		m.Tool, m.UpTx, m.DownTx = Goose, TxWrapped, TxWrapped
+		if mk.GooseNoTx {
 			m.UpTx, m.DownTx = TxNone, TxNone
 		}
-	case Dbmate:
-		if dbmateUpNoTx {
+	case mk.Dbmate:
+		m.Tool, m.UpTx, m.DownTx = Dbmate, TxWrapped, TxWrapped
+		if mk.DbmateUpNoTx {
 			m.UpTx = TxNone
 		}
-		if dbmateDownNoTx {
+		if mk.DbmateDownNoTx {
 			m.DownTx = TxNone
 		}
 	}
-}
-
-// hasMarker reports whether a line comment of src starts with marker
-// ("+goose", "migrate:"), as the tools' own annotation readers accept them.
-func hasMarker(src []byte, marker string) bool {
-	sc := bufio.NewScanner(bytes.NewReader(src))
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if rest, ok := strings.CutPrefix(line, "--"); ok && strings.HasPrefix(strings.ToLower(strings.TrimSpace(rest)), marker) {
-			return true
-		}
-	}
-	return false
 }
 
 func isFlyway(base string) bool {

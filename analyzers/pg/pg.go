@@ -23,6 +23,31 @@ type SyntaxError struct {
 
 func (e *SyntaxError) Error() string { return e.Msg }
 
+// Located is the ops of one statement of a script, at its byte offset.
+type Located struct {
+	Offset int
+	Ops    []ir.Op
+}
+
+// ParseScript parses a whole script in one call, which is much cheaper than
+// one call per statement; on a syntax error anywhere it returns the error,
+// and callers fall back to Parse per statement to isolate it.
+func ParseScript(text string) (out []Located, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("internal error analysing statement: %v", r)
+		}
+	}()
+	tree, err := pgq.Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	for _, raw := range tree.Stmts {
+		out = append(out, Located{Offset: int(raw.StmtLocation), Ops: convert(raw.Stmt)})
+	}
+	return out, nil
+}
+
 // Parse parses the text of one statement (which may hold several, as inside
 // a goose StatementBegin block) into ops.
 func Parse(text string) (ops []ir.Op, err error) {
@@ -362,8 +387,7 @@ func typeOf(tn *pgq.TypeName) ir.Type {
 			t.Mods = append(t.Mods, v)
 		}
 	}
-	cast := &pgq.Node{Node: &pgq.Node_TypeCast{TypeCast: &pgq.TypeCast{Arg: pgq.MakeAConstIntNode(1, 0), TypeName: tn}}}
-	t.SQL = strings.TrimPrefix(deparseExpr(cast), "1::")
+	t.SQL = typeSQL(tn)
 	return t
 }
 
@@ -385,11 +409,32 @@ var treeVersion = func() int32 {
 	return t.Version
 }()
 
-// deparseExpr renders an expression node as SQL by deparsing SELECT <expr>.
+// typeSQL renders a type as the deparser does.
+func typeSQL(tn *pgq.TypeName) string {
+	if s, ok := fastType(tn); ok {
+		return s
+	}
+	return deparseType(tn)
+}
+
+func deparseType(tn *pgq.TypeName) string {
+	cast := &pgq.Node{Node: &pgq.Node_TypeCast{TypeCast: &pgq.TypeCast{Arg: pgq.MakeAConstIntNode(1, 0), TypeName: tn}}}
+	return strings.TrimPrefix(deparse(cast), "1::")
+}
+
+// deparseExpr renders an expression node as SQL.
 func deparseExpr(n *pgq.Node) string {
 	if n == nil {
 		return ""
 	}
+	if s, ok := fastExpr(n); ok {
+		return s
+	}
+	return deparse(n)
+}
+
+// deparse renders an expression by deparsing SELECT <expr>.
+func deparse(n *pgq.Node) string {
 	sel := &pgq.SelectStmt{TargetList: []*pgq.Node{pgq.MakeResTargetNodeWithVal(n, 0)}}
 	tree := &pgq.ParseResult{Version: treeVersion, Stmts: []*pgq.RawStmt{{Stmt: &pgq.Node{Node: &pgq.Node_SelectStmt{SelectStmt: sel}}}}}
 	s, err := pgq.Deparse(tree)
@@ -455,6 +500,13 @@ func createIndex(is *pgq.IndexStmt) ir.Op {
 // indexElem renders one index element (column or expression with collation,
 // opclass and ordering) by deparsing a one-element CREATE INDEX.
 func indexElem(el *pgq.IndexElem) string {
+	if s, ok := fastIndexElem(el); ok {
+		return s
+	}
+	return deparseIndexElem(el)
+}
+
+func deparseIndexElem(el *pgq.IndexElem) string {
 	is := &pgq.IndexStmt{Relation: pgq.MakeSimpleRangeVar("t", 0), AccessMethod: "btree", IndexParams: []*pgq.Node{{Node: &pgq.Node_IndexElem{IndexElem: el}}}}
 	tree := &pgq.ParseResult{Version: treeVersion, Stmts: []*pgq.RawStmt{{Stmt: &pgq.Node{Node: &pgq.Node_IndexStmt{IndexStmt: is}}}}}
 	s, err := pgq.Deparse(tree)

@@ -16,6 +16,9 @@ import (
 type Segment struct {
 	Start, End int  // [Start, End) without the terminator
 	Down       bool // inside a goose/dbmate down section
+	// Lead is the statement's first keywords, lower-cased and space
+	// separated ("create or replace function"), for cheap triage.
+	Lead string
 	// Client is set for a client-side command (DELIMITER, \connect) that the
 	// server never sees; it names the command.
 	Client string
@@ -160,7 +163,7 @@ func (s *scanner) terminate(end int) {
 	if end > s.lastSig {
 		end = s.lastSig
 	}
-	s.res.Segments = append(s.res.Segments, Segment{Start: s.start, End: end, Down: s.down})
+	s.res.Segments = append(s.res.Segments, Segment{Start: s.start, End: end, Down: s.down, Lead: strings.Join(s.words, " ")})
 	s.start = -1
 }
 

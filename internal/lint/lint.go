@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
@@ -60,15 +62,43 @@ func Run(args []string, opt Options) *Result {
 	return res
 }
 
-// ParseFile splits and parses one migration's source.
-func ParseFile(m *migrations.Migration, engine ir.Engine) ([]*ir.Stmt, []ir.Comment, error) {
+// schemaNeutral lists statement openings that never change what the catalog
+// models. History only feeds the catalog, so these are not parsed there.
+var schemaNeutral = map[string]bool{
+	"insert": true, "update": true, "delete": true, "select": true, "copy": true, "grant": true, "revoke": true,
+	"comment": true, "analyze": true, "vacuum": true, "refresh": true, "reindex": true, "cluster": true, "lock": true,
+	"notify": true, "values": true, "with": true, "explain": true, "create function": true, "create procedure": true,
+	"create trigger": true, "create policy": true, "create or replace function": true, "create or replace procedure": true,
+	"create or replace trigger": true, "drop function": true, "drop procedure": true, "drop trigger": true,
+	"drop policy": true, "alter function": true, "alter procedure": true,
+}
+
+func neutral(lead string) bool {
+	w := strings.Fields(lead)
+	for n := len(w); n > 0; n-- {
+		if schemaNeutral[strings.Join(w[:n], " ")] {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseFile splits and parses one migration's source. For history (files
+// that are replayed, not reported) it skips what cannot change the catalog:
+// down sections and schema-neutral statements.
+func ParseFile(m *migrations.Migration, engine ir.Engine, history bool) ([]*ir.Stmt, []ir.Comment, error) {
+	if err := m.Read(); err != nil {
+		return nil, nil, err
+	}
+	defer func() { m.Src = nil }() // the statements keep their own text
 	if err := checkText(m.Src); err != nil {
 		return nil, nil, err
 	}
 	sp := split.Split(m.Src, engine)
 	mk := sp.Markers
-	m.TxFromMarkers(mk.GooseNoTx, mk.DbmateUpNoTx, mk.DbmateDownNoTx)
+	m.FromMarkers(migrations.Markers{Goose: mk.Goose, GooseNoTx: mk.GooseNoTx, Dbmate: mk.Dbmate, DbmateUpNoTx: mk.DbmateUpNoTx, DbmateDownNoTx: mk.DbmateDownNoTx})
 	stmts := make([]*ir.Stmt, 0, len(sp.Segments))
+	var sqlSegs []int // indexes into stmts of the statements the server would see
 	for _, seg := range sp.Segments {
 		s := &ir.Stmt{Pos: sp.Lines.Pos(seg.Start), End: sp.Lines.Pos(seg.End), Text: string(m.Src[seg.Start:seg.End]), Down: seg.Down || m.Down}
 		switch {
@@ -78,18 +108,14 @@ func ParseFile(m *migrations.Migration, engine ir.Engine) ([]*ir.Stmt, []ir.Comm
 			if engine != ir.MySQL || seg.Client != "DELIMITER" {
 				s.Err = &ir.Error{Pos: s.Pos, Msg: fmt.Sprintf("%s is a client command, not SQL: %s rejects it", seg.Client, engineName(engine))}
 			}
+		case history && (s.Down || neutral(seg.Lead)):
 		default:
-			ops, err := parse(engine, s.Text)
-			if err != nil {
-				s.Err = &ir.Error{Pos: s.Pos, Msg: err.Error()}
-				var se *pg.SyntaxError
-				if errors.As(err, &se) {
-					s.Err.Pos = sp.Lines.Pos(seg.Start + se.Offset)
-				}
-			}
-			s.Ops = ops
+			sqlSegs = append(sqlSegs, len(stmts))
 		}
 		stmts = append(stmts, s)
+	}
+	if err := parseStatements(engine, m.Src, sp, stmts, sqlSegs); err != nil {
+		return nil, nil, err
 	}
 	markTransactions(stmts, m)
 	return stmts, sp.Comments, nil
@@ -102,11 +128,53 @@ func engineName(e ir.Engine) string {
 	return "PostgreSQL"
 }
 
-func parse(engine ir.Engine, text string) ([]ir.Op, error) {
+// parseStatements fills in the ops of the statements at idx. It parses the
+// whole file in one call, with every byte outside those statements blanked
+// and a semicolon after each, so offsets map straight back; when that fails
+// it parses statement by statement, so an error stays with its statement.
+func parseStatements(engine ir.Engine, src []byte, sp *split.Result, stmts []*ir.Stmt, idx []int) error {
 	if engine != ir.Postgres {
-		return nil, fmt.Errorf("engine %s is not supported yet", engine)
+		return fmt.Errorf("engine %s is not supported yet", engine)
 	}
-	return pg.Parse(text)
+	if len(idx) == 0 {
+		return nil
+	}
+	masked := bytes.Repeat([]byte{' '}, len(src)+1)
+	for _, i := range idx {
+		s := stmts[i]
+		copy(masked[s.Pos.Offset:s.End.Offset], src[s.Pos.Offset:s.End.Offset])
+		masked[s.End.Offset] = ';'
+	}
+	if located, err := pg.ParseScript(string(masked)); err == nil {
+		j := 0
+		for _, l := range located {
+			// A statement's location starts right after the previous
+			// semicolon: skip the blanked gap to reach its first byte.
+			off := l.Offset
+			for off < len(masked) && masked[off] == ' ' {
+				off++
+			}
+			for j+1 < len(idx) && stmts[idx[j+1]].Pos.Offset <= off {
+				j++
+			}
+			s := stmts[idx[j]]
+			s.Ops = append(s.Ops, l.Ops...)
+		}
+		return nil
+	}
+	for _, i := range idx {
+		s := stmts[i]
+		ops, err := pg.Parse(s.Text)
+		if err != nil {
+			s.Err = &ir.Error{Pos: s.Pos, Msg: err.Error()}
+			var se *pg.SyntaxError
+			if errors.As(err, &se) {
+				s.Err.Pos = sp.Lines.Pos(s.Pos.Offset + se.Offset)
+			}
+		}
+		s.Ops = ops
+	}
+	return nil
 }
 
 // checkText rejects input that is not text: binary files and invalid UTF-8.
@@ -208,17 +276,60 @@ func nonTransactional(s *ir.Stmt) bool {
 	return false
 }
 
+// parsed is one file's statements, parsed ahead of the replay.
+type parsed struct {
+	stmts    []*ir.Stmt
+	comments []ir.Comment
+	err      error
+}
+
+// parseAhead parses the set's files on every core, at most window files
+// ahead of the consumer, and delivers them in order: the replay must stay
+// sequential, and memory stays bounded however many files there are.
+func parseAhead(ms []*migrations.Migration, engine ir.Engine) (next func(i int) parsed) {
+	out := make([]chan parsed, len(ms))
+	for i := range out {
+		out[i] = make(chan parsed, 1)
+	}
+	window := make(chan struct{}, 4*runtime.GOMAXPROCS(0))
+	go func() {
+		for i, m := range ms {
+			window <- struct{}{} // released when the consumer takes a file
+			go func() {
+				if m.Down && !m.Target {
+					out[i] <- parsed{} // a rollback in history changes nothing after it
+					return
+				}
+				stmts, comments, err := ParseFile(m, engine, !m.Target)
+				out[i] <- parsed{stmts, comments, err}
+			}()
+		}
+	}()
+	return func(i int) parsed {
+		p := <-out[i]
+		<-window
+		return p
+	}
+}
+
 func lintSet(set *migrations.Set, opt Options, res *Result) {
 	cat := catalog.New()
 	unit := ""
-	for _, m := range set.Migrations {
+	next := parseAhead(set.Migrations, opt.Engine)
+	for i, m := range set.Migrations {
 		if m.Unit() != unit {
 			cat.BeginChange()
 			unit = m.Unit()
 		}
-		stmts, comments, err := ParseFile(m, opt.Engine)
+		p := next(i)
+		stmts, comments, err := p.stmts, p.comments, p.err
 		res.Files = append(res.Files, FileInfo{Path: m.Path, Tool: m.Tool, UpTx: m.UpTx, DownTx: m.DownTx, Down: m.Down, Statements: len(stmts), Target: m.Target})
 		if err != nil {
+			var textErr *ir.Error
+			if !m.Target && !errors.As(err, &textErr) {
+				// History that cannot be read leaves the catalog incomplete.
+				res.Errors = append(res.Errors, &migrations.FileError{Path: m.Path, Err: err})
+			}
 			if m.Target {
 				pos := ir.Pos{Line: 1, Col: 1}
 				var ie *ir.Error

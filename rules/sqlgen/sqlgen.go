@@ -9,6 +9,7 @@ import (
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
+	"github.com/fluxlint/fluxlint/analyzers/pg"
 )
 
 // LockTimeout is the lock_timeout plans set before a step that takes a
@@ -22,30 +23,7 @@ const BatchSize = 5000
 
 // Ident quotes a PostgreSQL identifier the way quote_ident does: only when
 // it is not a plain lower-case name or is a keyword.
-func Ident(s string) string {
-	plain := s != ""
-	for i, r := range s {
-		if !identRune(r, i == 0) {
-			plain = false
-			break
-		}
-	}
-	if plain && !pgKeywords[s] {
-		return s
-	}
-	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-}
-
-// identRune reports whether r may appear unquoted in an identifier.
-func identRune(r rune, first bool) bool {
-	switch {
-	case r == '_', r >= 'a' && r <= 'z':
-		return true
-	case first:
-		return false
-	}
-	return r >= '0' && r <= '9' || r == '$'
-}
+func Ident(s string) string { return pg.QuoteIdent(s) }
 
 // Name renders a possibly qualified name.
 func Name(q ir.QName) string {

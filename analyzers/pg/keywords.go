@@ -1,9 +1,9 @@
 // Code generated from PostgreSQL 17 src/include/parser/kwlist.h (via pg_query_go); DO NOT EDIT.
 
-package sqlgen
+package pg
 
-// pgKeywords are the keywords that quote_ident quotes: every category but UNRESERVED_KEYWORD.
-var pgKeywords = map[string]bool{
+// keywords are the keywords that quote_ident quotes: every category but UNRESERVED_KEYWORD.
+var keywords = map[string]bool{
 	"all":               true,
 	"analyse":           true,
 	"analyze":           true,

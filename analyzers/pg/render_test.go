@@ -1,0 +1,61 @@
+package pg
+
+import (
+	"testing"
+
+	pgq "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// TestFastPathsMatchDeparse checks that every fast renderer prints exactly
+// what pg_query's deparser prints, for each type, expression and index
+// element in a varied sample; shapes it declines must fall back.
+func TestFastPathsMatchDeparse(t *testing.T) {
+	sample := `CREATE TABLE t (
+		a int, b integer, c bigint, d smallint, e real, f double precision, g boolean, h varchar, i varchar(20),
+		j numeric, k numeric(10, 2), l timestamptz, m timestamp, n timestamp(3), o text, p jsonb, q uuid, r int[],
+		s text[][], u "Order Items", v public.mood, w char(3), x bit(3), y interval day to second, z int[3],
+		d1 int DEFAULT 0, d2 int DEFAULT -1, d3 text DEFAULT 'x', d4 text DEFAULT 'it''s', d5 boolean DEFAULT true,
+		d6 timestamptz DEFAULT now(), d7 timestamptz DEFAULT CURRENT_TIMESTAMP, d8 jsonb DEFAULT '{}'::jsonb,
+		d9 numeric DEFAULT 1.5, d10 uuid DEFAULT gen_random_uuid(), d11 int DEFAULT NULL, d12 text DEFAULT 'a'::text,
+		d13 int DEFAULT pg_catalog.abs(-1), d14 text DEFAULT lower('X'), d15 date DEFAULT CURRENT_DATE,
+		d16 int DEFAULT (1 + 2), d17 varchar(3) DEFAULT 'x'::character varying(3), d18 text DEFAULT "select"
+	);
+	CREATE INDEX ON t (a, "select", "Mixed", lower(o), b DESC, c NULLS FIRST, o COLLATE "C", o text_pattern_ops);`
+	tree, err := pgq.Parse(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, slow := 0, 0
+	check := func(kind, f string, ok bool, d string) {
+		if !ok {
+			slow++
+			return
+		}
+		fast++
+		if f != d {
+			t.Errorf("%s: fast %q, deparse %q", kind, f, d)
+		}
+	}
+	for _, raw := range tree.Stmts {
+		walk(raw.Stmt.ProtoReflect(), func(m protoreflect.Message) {
+			switch x := m.Interface().(type) {
+			case *pgq.TypeName:
+				s, ok := fastType(x)
+				check("type", s, ok, deparseType(x))
+			case *pgq.Constraint:
+				if x.RawExpr != nil {
+					s, ok := fastExpr(x.RawExpr)
+					check("expr", s, ok, deparse(x.RawExpr))
+				}
+			case *pgq.IndexElem:
+				s, ok := fastIndexElem(x)
+				check("index element", s, ok, deparseIndexElem(x))
+			}
+		})
+	}
+	t.Logf("%d fast renders checked, %d fell back to the deparser", fast, slow)
+	if fast < 30 || slow < 10 {
+		t.Errorf("sample exercises %d fast and %d fallback renders; want both paths well covered", fast, slow)
+	}
+}
