@@ -47,6 +47,7 @@ type Table struct {
 	Kind        ir.ObjectKind
 	Columns     []*Column
 	Constraints []*Constraint
+	indexes     []string // names of its indexes, which live in its schema
 	// Unknown is set when a statement the catalog cannot model touched the
 	// table, or the table was never created in the replayed history: its
 	// columns and constraints may be incomplete.
@@ -131,15 +132,39 @@ func (c *Catalog) IsNewIndex(q ir.QName) bool {
 
 // IndexesOn lists the indexes of a table, by name.
 func (c *Catalog) IndexesOn(q ir.QName) []*Index {
-	q = Resolve(q)
-	var out []*Index
-	for _, i := range c.indexes {
-		if Resolve(i.Def.Table) == q {
+	t := c.Table(q)
+	if t == nil {
+		return nil
+	}
+	names := slices.Clone(t.indexes)
+	slices.Sort(names)
+	out := make([]*Index, 0, len(names))
+	for _, n := range names {
+		if i := c.indexes[ir.QName{Schema: t.Name.Schema, Name: n}]; i != nil {
 			out = append(out, i)
 		}
 	}
-	sort.Slice(out, func(a, b int) bool { return out[a].Def.Name < out[b].Def.Name })
 	return out
+}
+
+// addIndex records a new index and lists it on its table.
+func (c *Catalog) addIndex(i *Index) {
+	t := c.table(i.Def.Table)
+	c.indexes[ir.QName{Schema: t.Name.Schema, Name: i.Def.Name}] = i
+	t.indexes = append(t.indexes, i.Def.Name)
+}
+
+// dropIndex forgets an index and unlists it from its table.
+func (c *Catalog) dropIndex(key ir.QName) {
+	i := c.indexes[key]
+	if i == nil {
+		return
+	}
+	delete(c.indexes, key)
+	if t := c.Table(i.Def.Table); t != nil {
+		t = c.ownTable(t)
+		t.indexes = slices.DeleteFunc(t.indexes, func(n string) bool { return n == i.Def.Name })
+	}
 }
 
 // Column returns the named column, or nil.
@@ -202,9 +227,9 @@ func (c *Catalog) Apply(op ir.Op) {
 	case ir.AlterTable:
 		c.alterTable(o)
 	case ir.CreateIndex:
-		q := Resolve(ir.QName{Schema: Resolve(o.Index.Table).Schema, Name: o.Index.Name})
+		q := ir.QName{Schema: Resolve(o.Index.Table).Schema, Name: o.Index.Name}
 		if c.indexes[q] == nil {
-			c.indexes[q] = &Index{Def: o.Index, Valid: true, created: c.gen, owner: c}
+			c.addIndex(&Index{Def: o.Index, Valid: true, created: c.gen, owner: c})
 		}
 	case ir.Drop:
 		c.drop(o)
@@ -312,15 +337,17 @@ func (c *Catalog) addConstraint(t *Table, k ir.Constraint) {
 		old := ir.QName{Schema: t.Name.Schema, Name: k.UsingIndex}
 		if i := c.indexes[old]; i != nil {
 			i = c.ownIndex(old, i)
-			delete(c.indexes, old)
+			c.dropIndex(old)
 			i.Def.Name, i.Constraint = k.Name, k.Name
-			c.indexes[idxName] = i
+			c.addIndex(i)
 		}
 		return
 	}
 	// A constraint's index has plain columns only: Elems stay empty.
-	c.indexes[idxName] = &Index{Def: ir.IndexDef{Name: k.Name, Table: t.Name, Unique: k.Kind != ir.Exclude, Method: "btree",
-		Columns: slices.Clone(k.Columns), Refs: slices.Clone(k.Columns)}, Valid: true, Constraint: k.Name, created: c.gen, owner: c}
+	if c.indexes[idxName] == nil {
+		c.addIndex(&Index{Def: ir.IndexDef{Name: k.Name, Table: t.Name, Unique: k.Kind != ir.Exclude, Method: "btree",
+			Columns: slices.Clone(k.Columns), Refs: slices.Clone(k.Columns)}, Valid: true, Constraint: k.Name, created: c.gen, owner: c})
+	}
 }
 
 // harmlessAlters are ALTER TABLE subcommands that change nothing modelled.
@@ -397,7 +424,7 @@ func (c *Catalog) dropColumn(t *Table, name string) {
 	}
 	for _, i := range c.IndexesOn(t.Name) {
 		if slices.Contains(i.Def.Refs, name) {
-			delete(c.indexes, ir.QName{Schema: t.Name.Schema, Name: i.Def.Name})
+			c.dropIndex(ir.QName{Schema: t.Name.Schema, Name: i.Def.Name})
 		}
 	}
 }
@@ -406,7 +433,7 @@ func (c *Catalog) dropConstraint(t *Table, name string) {
 	t.Constraints = slices.DeleteFunc(t.Constraints, func(k *Constraint) bool { return k.Name == name })
 	q := ir.QName{Schema: t.Name.Schema, Name: name}
 	if i := c.indexes[q]; i != nil && i.Constraint == name {
-		delete(c.indexes, q)
+		c.dropIndex(q)
 	}
 }
 
@@ -451,7 +478,7 @@ func (c *Catalog) drop(o ir.Drop) {
 			}
 			delete(c.tables, q)
 		case ir.KindIndex:
-			delete(c.indexes, q)
+			c.dropIndex(q)
 		case ir.KindType:
 			delete(c.enums, q)
 		case ir.KindSchema:
@@ -472,9 +499,9 @@ func (c *Catalog) renameIndex(o ir.RenameIndex) {
 		return
 	}
 	i = c.ownIndex(q, i)
-	delete(c.indexes, q)
+	c.dropIndex(q)
 	i.Def.Name = o.New
-	c.indexes[ir.QName{Schema: q.Schema, Name: o.New}] = i
+	c.addIndex(i)
 	if i.Constraint != "" {
 		if t := c.Table(i.Def.Table); t != nil {
 			t = c.ownTable(t)
@@ -518,6 +545,7 @@ func (c *Catalog) ownTable(t *Table) *Table {
 		kk.Columns = slices.Clone(k.Columns)
 		cp.Constraints[i] = &kk
 	}
+	cp.indexes = slices.Clone(t.indexes)
 	c.tables[t.Name] = &cp
 	return &cp
 }

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 )
@@ -109,14 +108,16 @@ func Discover(args []string) ([]*Set, []*FileError) {
 	var errs []*FileError
 	targets := map[string]bool{}
 	bySet := map[string][]string{} // set directory -> its files
-	var order []string             // set directories in the order first seen
-	var walked []string            // directories walked in full
+	seen := map[string]bool{}
+	var order []string  // set directories in the order first seen
+	var walked []string // directories walked in full
 	add := func(f string) {
 		dir := setDir(f)
 		if _, ok := bySet[dir]; !ok {
 			order = append(order, dir)
 		}
-		if !slices.Contains(bySet[dir], f) {
+		if !seen[f] {
+			seen[f] = true
 			bySet[dir] = append(bySet[dir], f)
 		}
 	}

@@ -3,6 +3,8 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,45 +65,79 @@ type JSONReport struct {
 	Files    []lint.FileInfo `json:"files"`
 }
 
-// ToJSON converts a result to its JSON form.
-func ToJSON(res *lint.Result) JSONReport {
-	out := JSONReport{Findings: []JSONFinding{}, Errors: []JSONError{}, Files: res.Files}
-	if out.Files == nil {
-		out.Files = []lint.FileInfo{}
+// ToJSONFinding converts a finding to its JSON form.
+func ToJSONFinding(f *rules.Finding) JSONFinding {
+	jf := JSONFinding{Code: f.Rule.Code, Name: f.Rule.Name, Severity: f.Severity.String(), Path: f.Path,
+		Line: f.Pos.Line, Column: f.Pos.Col, EndLine: f.End.Line, EndColumn: f.End.Col, Message: f.Message,
+		Related: f.Related}
+	if jf.Related == nil {
+		jf.Related = []rules.Related{}
 	}
-	for _, f := range res.Findings {
-		jf := JSONFinding{Code: f.Rule.Code, Name: f.Rule.Name, Severity: f.Severity.String(), Path: f.Path,
-			Line: f.Pos.Line, Column: f.Pos.Col, EndLine: f.End.Line, EndColumn: f.End.Col, Message: f.Message,
-			Related: f.Related}
-		if jf.Related == nil {
-			jf.Related = []rules.Related{}
+	if f.Plan != nil {
+		jp := &JSONPlan{Title: f.Plan.Title, Steps: []JSONStep{}}
+		for _, s := range f.Plan.Steps {
+			jp.Steps = append(jp.Steps, JSONStep(s))
 		}
-		if f.Plan != nil {
-			jp := &JSONPlan{Title: f.Plan.Title, Steps: []JSONStep{}}
-			for _, s := range f.Plan.Steps {
-				jp.Steps = append(jp.Steps, JSONStep(s))
-			}
-			jf.Plan = jp
-		}
-		out.Findings = append(out.Findings, jf)
+		jf.Plan = jp
 	}
+	return jf
+}
+
+func toJSONErrors(res *lint.Result) []JSONError {
+	out := []JSONError{}
 	for _, e := range res.Errors {
 		je := JSONError{Message: e.Error()}
 		var fe *migrations.FileError
 		if errors.As(e, &fe) {
 			je.Path, je.Message = fe.Path, fe.Err.Error()
 		}
-		out.Errors = append(out.Errors, je)
+		out = append(out, je)
 	}
 	return out
 }
 
-// JSON writes the result as one JSON document.
+// JSON writes the result as one JSON document, {"findings", "errors",
+// "files"}, one element at a time so that a large run never holds the whole
+// document in memory.
 func JSON(w io.Writer, res *lint.Result) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(ToJSON(res))
+	bw := bufio.NewWriter(w)
+	files := res.Files
+	if files == nil {
+		files = []lint.FileInfo{}
+	}
+	errs := toJSONErrors(res)
+	bw.WriteString("{")
+	writeArray(bw, "findings", len(res.Findings), func(i int) any { return ToJSONFinding(res.Findings[i]) })
+	bw.WriteString(",")
+	writeArray(bw, "errors", len(errs), func(i int) any { return errs[i] })
+	bw.WriteString(",")
+	writeArray(bw, "files", len(files), func(i int) any { return files[i] })
+	bw.WriteString("\n}\n")
+	return bw.Flush()
+}
+
+// writeArray writes `"key": [elements]` indented as json.MarshalIndent would.
+func writeArray(bw *bufio.Writer, key string, n int, elem func(int) any) {
+	fmt.Fprintf(bw, "\n  %q: [", key)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("    ", "  ")
+		if err := enc.Encode(elem(i)); err != nil {
+			fmt.Fprintf(bw, "\n    %q", err.Error()) // unreachable: every element type marshals
+			continue
+		}
+		bw.WriteString("\n    ")
+		bw.Write(bytes.TrimRight(buf.Bytes(), "\n"))
+	}
+	if n > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("]")
 }
 
 // MaxBoxLines is the line budget of one finding's text summary.
@@ -110,22 +146,21 @@ const MaxBoxLines = 40
 // Text writes each finding as a box-drawn summary of at most MaxBoxLines
 // lines; verbose adds the full SQL of every step (and lifts the budget).
 func Text(w io.Writer, res *lint.Result, verbose bool) error {
-	var b strings.Builder
+	bw := bufio.NewWriter(w)
 	for _, e := range res.Errors {
-		fmt.Fprintf(&b, "error: %v\n", e)
+		fmt.Fprintf(bw, "error: %v\n", e)
 	}
 	for _, f := range res.Findings {
 		lines := box(f, verbose)
 		if !verbose && len(lines) > MaxBoxLines {
 			lines = append(lines[:MaxBoxLines-2], "│  … cut to fit 40 lines: -v or --format json shows the whole plan", lines[len(lines)-1])
 		}
-		b.WriteString(strings.Join(lines, "\n"))
-		b.WriteString("\n\n")
+		bw.WriteString(strings.Join(lines, "\n"))
+		bw.WriteString("\n\n")
 	}
-	b.WriteString(Summary(res))
-	b.WriteString("\n")
-	_, err := io.WriteString(w, b.String())
-	return err
+	bw.WriteString(Summary(res))
+	bw.WriteString("\n")
+	return bw.Flush()
 }
 
 // Summary is the closing line: counts by severity.

@@ -54,7 +54,8 @@ func TestFixtures(t *testing.T) {
 // renderPlans renders each finding's message and plan as one txtar section.
 func renderPlans(t *testing.T, res *lint.Result) []byte {
 	ar := &txtar.Archive{Comment: []byte("Plans for each finding, as fluxlint --format json writes them. Regenerate: go test ./rules/pg -update\n")}
-	for _, f := range report.ToJSON(res).Findings {
+	for _, fd := range res.Findings {
+		f := report.ToJSONFinding(fd)
 		if f.Plan == nil {
 			continue
 		}
