@@ -1,6 +1,7 @@
 package pg
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,7 +23,8 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, text string) {
 		_, err := Parse(text)
-		if se, ok := err.(*SyntaxError); ok && (se.Offset < 0 || se.Offset > len(text)) {
+		var se *SyntaxError
+		if errors.As(err, &se) && (se.Offset < 0 || se.Offset > len(text)) {
 			t.Fatalf("syntax error offset %d outside %d bytes", se.Offset, len(text))
 		}
 		if err != nil && len(err.Error()) > 9 && err.Error()[:9] == "internal " {
