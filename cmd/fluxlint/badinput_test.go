@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,6 +29,16 @@ func TestBadInput(t *testing.T) {
 		{"unterminated quote", write("0001_bad.sql", "SELECT 1;\nSELECT 'never closed;\n"), 1, "unterminated quoted string", "0001_bad.sql:2:8"},
 		{"unterminated dollar quote", write("0001_bad.sql", "DO $body$ BEGIN NULL; END;\n"), 1, "unterminated dollar-quoted string $body$", "0001_bad.sql:1:4"},
 		{"empty file", write("0001_empty.sql", ""), 1, "", ""},
+		{"50 MB file", func(dir string) error {
+			// 5,000 inserts of 10 KB each, and one unsafe index at the end.
+			var b strings.Builder
+			row := strings.Repeat("x", 10<<10)
+			for i := 0; i < 5000; i++ {
+				fmt.Fprintf(&b, "INSERT INTO users (id, email) VALUES (%d, '%s');\n", i, row)
+			}
+			b.WriteString("CREATE INDEX big_idx ON users (email);\n")
+			return os.WriteFile(filepath.Join(dir, "migrations", "0001_big.sql"), []byte(b.String()), 0o644)
+		}, 1, "takes a SHARE lock", "0001_big.sql:5001:1"},
 		{"unreadable file", func(dir string) error {
 			return os.Symlink(filepath.Join(dir, "gone.sql"), filepath.Join(dir, "migrations", "0001_dangling.sql"))
 		}, 2, "no such file or directory", ""},

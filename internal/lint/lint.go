@@ -128,10 +128,9 @@ func engineName(e ir.Engine) string {
 	return "PostgreSQL"
 }
 
-// parseStatements fills in the ops of the statements at idx. It parses the
-// whole file in one call, with every byte outside those statements blanked
-// and a semicolon after each, so offsets map straight back; when that fails
-// it parses statement by statement, so an error stays with its statement.
+// parseStatements fills in the ops of the statements at idx: in one call for
+// the whole file when it parses, else statement by statement, so that an
+// error stays with its statement.
 func parseStatements(engine ir.Engine, src []byte, sp *split.Result, stmts []*ir.Stmt, idx []int) error {
 	if engine != ir.Postgres {
 		return fmt.Errorf("engine %s is not supported yet", engine)
@@ -139,6 +138,34 @@ func parseStatements(engine ir.Engine, src []byte, sp *split.Result, stmts []*ir
 	if len(idx) == 0 {
 		return nil
 	}
+	if len(src) <= wholeFileParseLimit {
+		if parseWhole(src, stmts, idx) {
+			return nil
+		}
+	}
+	for _, i := range idx {
+		s := stmts[i]
+		ops, err := pg.Parse(s.Text)
+		if err != nil {
+			s.Err = &ir.Error{Pos: s.Pos, Msg: err.Error()}
+			var se *pg.SyntaxError
+			if errors.As(err, &se) {
+				s.Err.Pos = sp.Lines.Pos(s.Pos.Offset + se.Offset)
+			}
+		}
+		s.Ops = ops
+	}
+	return nil
+}
+
+// wholeFileParseLimit bounds the files parsed in one call: a larger file is
+// parsed statement by statement, so no parse tree holds all of it at once.
+const wholeFileParseLimit = 1 << 20
+
+// parseWhole parses the statements at idx in one call, with every byte
+// outside them blanked and a semicolon after each, so offsets map straight
+// back. It reports false when the file does not parse as a whole.
+func parseWhole(src []byte, stmts []*ir.Stmt, idx []int) bool {
 	masked := bytes.Repeat([]byte{' '}, len(src)+1)
 	for _, i := range idx {
 		s := stmts[i]
@@ -160,21 +187,9 @@ func parseStatements(engine ir.Engine, src []byte, sp *split.Result, stmts []*ir
 			s := stmts[idx[j]]
 			s.Ops = append(s.Ops, l.Ops...)
 		}
-		return nil
+		return true
 	}
-	for _, i := range idx {
-		s := stmts[i]
-		ops, err := pg.Parse(s.Text)
-		if err != nil {
-			s.Err = &ir.Error{Pos: s.Pos, Msg: err.Error()}
-			var se *pg.SyntaxError
-			if errors.As(err, &se) {
-				s.Err.Pos = sp.Lines.Pos(s.Pos.Offset + se.Offset)
-			}
-		}
-		s.Ops = ops
-	}
-	return nil
+	return false
 }
 
 // checkText rejects input that is not text: binary files and invalid UTF-8.
