@@ -117,6 +117,9 @@ type Constraint struct {
 	Expr       string // CHECK expression
 	RefTable   QName
 	RefColumns []string
+	OnDelete   string // foreign keys: "CASCADE", "SET NULL", ...; "" for NO ACTION
+	OnUpdate   string
+	Deferrable string // "", "DEFERRABLE", or "DEFERRABLE INITIALLY DEFERRED"
 	NotValid   bool
 	UsingIndex string
 }

@@ -344,6 +344,8 @@ func constraint(k *pgq.Constraint, col *ir.ColumnDef) (ir.Constraint, bool) {
 		c.Columns = strs(k.FkAttrs)
 		c.RefTable = qname(k.Pktable)
 		c.RefColumns = strs(k.PkAttrs)
+		c.OnDelete = fkActions[k.FkDelAction]
+		c.OnUpdate = fkActions[k.FkUpdAction]
 	case pgq.ConstrType_CONSTR_EXCLUSION:
 		c.Kind = ir.Exclude
 		for _, ex := range k.Exclusions {
@@ -356,11 +358,20 @@ func constraint(k *pgq.Constraint, col *ir.ColumnDef) (ir.Constraint, bool) {
 	default:
 		return c, false
 	}
+	switch {
+	case k.Initdeferred:
+		c.Deferrable = "DEFERRABLE INITIALLY DEFERRED"
+	case k.Deferrable:
+		c.Deferrable = "DEFERRABLE"
+	}
 	if col != nil && len(c.Columns) == 0 {
 		c.Columns = []string{col.Name}
 	}
 	return c, true
 }
+
+// fkActions maps PostgreSQL's foreign key action codes to SQL.
+var fkActions = map[string]string{"r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 
 var typeAliases = map[string]string{
 	"int": "int4", "integer": "int4", "smallint": "int2", "bigint": "int8",

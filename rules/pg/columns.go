@@ -48,7 +48,6 @@ var addRequiredColumn = &rules.Rule{
 func requiredColumnPlan(p *rules.Pass, table ir.QName, def ir.ColumnDef) *rules.Plan {
 	t := sqlgen.Name(table)
 	col := sqlgen.Ident(def.Name)
-	check := sqlgen.Ident(pgCheckName(table.Name, def.Name))
 	nullable := &catalog.Column{Name: def.Name, Type: def.Type, Collation: def.Collation}
 
 	value, known := sqlgen.ZeroValue(def.Type, p.Catalog.Enum(ir.QName{Name: def.Type.Name}))
@@ -83,23 +82,35 @@ func requiredColumnPlan(p *rules.Pass, table ir.QName, def ir.ColumnDef) *rules.
 		backfill,
 		{Kind: rules.StepCheckpoint, Title: "confirm no row is left without a value",
 			Forward: fmt.Sprintf("SELECT count(*) AS rows_left FROM %s WHERE %s IS NULL;", t, col), Expect: "0"},
-		migration(p, "add the NOT NULL rule as a CHECK constraint, not validated yet (brief lock, no scan)",
-			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID;", t, check, col)),
-			withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s;", t, check)), "ACCESS EXCLUSIVE", false),
+	}
+	return &rules.Plan{Title: fmt.Sprintf("add %s as NOT NULL by expand and contract", def.Name), Steps: append(steps, notNullSteps(p, table, def.Name)...)}
+}
+
+// notNullSteps make a column NOT NULL without a long lock: a CHECK (col IS
+// NOT NULL) added NOT VALID (brief lock, no scan), validated in its own
+// migration (scans with reads and writes going on), SET NOT NULL (which
+// PostgreSQL 12+ proves from the check without a scan), then the helper
+// check dropped. Each step has its rollback.
+func notNullSteps(p *rules.Pass, table ir.QName, column string) []rules.Step {
+	t := sqlgen.Name(table)
+	col := sqlgen.Ident(column)
+	check := sqlgen.Ident(pgCheckName(table.Name, column))
+	addCheck := withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID;", t, check, col))
+	dropCheck := withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s;", t, check))
+	steps := []rules.Step{
+		migration(p, "add the NOT NULL rule as a CHECK constraint, not validated yet (brief lock, no scan)", addCheck, dropCheck, "ACCESS EXCLUSIVE", false),
 		migration(p, "validate the check in a separate migration (scans, but reads and writes continue)",
 			fmt.Sprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s;", t, check), "", "SHARE UPDATE EXCLUSIVE", false),
 		migration(p, "set NOT NULL (PostgreSQL 12+ uses the validated check and skips the scan)",
 			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL;", t, col)),
 			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL;", t, col)), "ACCESS EXCLUSIVE", false),
-		migration(p, "drop the helper check, now redundant",
-			withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s;", t, check)),
-			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID;", t, check, col)), "ACCESS EXCLUSIVE", false),
+		migration(p, "drop the helper check, now redundant", dropCheck, addCheck, "ACCESS EXCLUSIVE", false),
 	}
-	steps[5].SeparateDeploy = true
+	steps[1].SeparateDeploy = true
 	if p.Version < 12 {
-		steps[6].Note = fmt.Sprintf("On PostgreSQL %d SET NOT NULL scans the whole table under ACCESS EXCLUSIVE even with the check: keep the validated check instead, or upgrade first.", p.Version)
+		steps[2].Note = fmt.Sprintf("On PostgreSQL %d SET NOT NULL scans the whole table under ACCESS EXCLUSIVE even with the check: keep the validated check instead, or upgrade first.", p.Version)
 	}
-	return &rules.Plan{Title: fmt.Sprintf("add %s as NOT NULL by expand and contract", def.Name), Steps: steps}
+	return steps
 }
 
 // pgCheckName names the helper check constraint for a column.
@@ -214,7 +225,9 @@ func recreateColumn(p *rules.Pass, table ir.QName, column string) (string, strin
 	}
 	for _, k := range tab.Constraints {
 		if slices.Contains(k.Columns, column) && k.Kind != ir.PrimaryKey {
-			sqls = append(sqls, addConstraintSQL(t, k))
+			if sql := sqlgen.AddConstraint(table, k.Constraint, !k.Validated); sql != "" {
+				sqls = append(sqls, sql)
+			}
 		}
 	}
 	for _, i := range p.Catalog.IndexesOn(table) {
@@ -223,22 +236,4 @@ func recreateColumn(p *rules.Pass, table ir.QName, column string) (string, strin
 		}
 	}
 	return withLockTimeout(strings.Join(sqls, "\n")), note + ". The column comes back as the table's last column."
-}
-
-func addConstraintSQL(table string, k *catalog.Constraint) string {
-	var body string
-	switch k.Kind {
-	case ir.Check:
-		body = fmt.Sprintf("CHECK (%s)", k.Expr)
-	case ir.Unique:
-		body = fmt.Sprintf("UNIQUE (%s)", sqlgen.Idents(k.Columns))
-	case ir.ForeignKey:
-		body = fmt.Sprintf("FOREIGN KEY (%s) REFERENCES %s", sqlgen.Idents(k.Columns), sqlgen.Name(k.RefTable))
-		if len(k.RefColumns) > 0 {
-			body += fmt.Sprintf(" (%s)", sqlgen.Idents(k.RefColumns))
-		}
-	default:
-		return ""
-	}
-	return fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s %s;", table, sqlgen.Ident(k.Name), body)
 }

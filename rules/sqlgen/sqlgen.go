@@ -263,3 +263,53 @@ func MigrationFile(tool migrations.Tool, forward, rollback string, noTx bool) (s
 		return forward + "\n", ""
 	}
 }
+
+// ConstraintBody renders a constraint's definition after its name, e.g.
+// `FOREIGN KEY (a) REFERENCES p (id) ON DELETE CASCADE`; "" for kinds it
+// cannot render (EXCLUDE).
+func ConstraintBody(k ir.Constraint) string {
+	var body string
+	switch k.Kind {
+	case ir.Check:
+		body = fmt.Sprintf("CHECK (%s)", k.Expr)
+	case ir.Unique:
+		body = fmt.Sprintf("UNIQUE (%s)", Idents(k.Columns))
+	case ir.PrimaryKey:
+		body = fmt.Sprintf("PRIMARY KEY (%s)", Idents(k.Columns))
+	case ir.ForeignKey:
+		body = fmt.Sprintf("FOREIGN KEY (%s) REFERENCES %s", Idents(k.Columns), Name(k.RefTable))
+		if len(k.RefColumns) > 0 {
+			body += fmt.Sprintf(" (%s)", Idents(k.RefColumns))
+		}
+		if k.OnUpdate != "" {
+			body += " ON UPDATE " + k.OnUpdate
+		}
+		if k.OnDelete != "" {
+			body += " ON DELETE " + k.OnDelete
+		}
+	default:
+		return ""
+	}
+	if k.Deferrable != "" {
+		body += " " + k.Deferrable
+	}
+	return body
+}
+
+// AddConstraint renders ALTER TABLE ... ADD CONSTRAINT, NOT VALID when asked
+// (CHECK and FOREIGN KEY only); "" when the kind cannot be rendered.
+func AddConstraint(table ir.QName, k ir.Constraint, notValid bool) string {
+	body := ConstraintBody(k)
+	if body == "" {
+		return ""
+	}
+	if notValid {
+		body += " NOT VALID"
+	}
+	return fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s %s;", Name(table), Ident(k.Name), body)
+}
+
+// DropConstraint renders ALTER TABLE ... DROP CONSTRAINT IF EXISTS.
+func DropConstraint(table ir.QName, name string) string {
+	return fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s;", Name(table), Ident(name))
+}
