@@ -131,10 +131,12 @@ const (
 	StepCheckpoint StepKind = "checkpoint"
 )
 
-// Plan is the safe replacement for a finding's statement.
+// Plan is the safe replacement for a finding's statement, or, when
+// KeepsStatement is set, the steps to run after the statement, which stays.
 type Plan struct {
-	Title string
-	Steps []Step
+	Title          string
+	KeepsStatement bool
+	Steps          []Step
 }
 
 // Step is one step of a plan.

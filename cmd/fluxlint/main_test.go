@@ -88,3 +88,17 @@ func TestRuleDocs(t *testing.T) {
 		golden.Check(t, filepath.Join("..", "..", "docs", "rules", r.Code+".md"), []byte(ruleDoc(r)))
 	}
 }
+
+// TestReadmeListsRules checks that README's rules table links every rule.
+func TestReadmeListsRules(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range allRules() {
+		row := "| [" + r.Code + "](docs/rules/" + r.Code + ".md) | " + r.Name + " | " + r.Severity.String() + " |"
+		if !strings.Contains(string(readme), row) {
+			t.Errorf("README.md lacks the row for %s: %q", r.Code, row)
+		}
+	}
+}

@@ -33,8 +33,9 @@ type JSONStep struct {
 
 // JSONPlan is a plan in JSON output.
 type JSONPlan struct {
-	Title string     `json:"title"`
-	Steps []JSONStep `json:"steps"`
+	Title          string     `json:"title"`
+	KeepsStatement bool       `json:"keeps_statement,omitempty"`
+	Steps          []JSONStep `json:"steps"`
 }
 
 // JSONFinding is a finding in JSON output.
@@ -74,7 +75,7 @@ func ToJSONFinding(f *rules.Finding) JSONFinding {
 		jf.Related = []rules.Related{}
 	}
 	if f.Plan != nil {
-		jp := &JSONPlan{Title: f.Plan.Title, Steps: []JSONStep{}}
+		jp := &JSONPlan{Title: f.Plan.Title, KeepsStatement: f.Plan.KeepsStatement, Steps: []JSONStep{}}
 		for _, s := range f.Plan.Steps {
 			jp.Steps = append(jp.Steps, JSONStep(s))
 		}
@@ -195,6 +196,9 @@ func box(f *rules.Finding, verbose bool) []string {
 	if p := f.Plan; p != nil && len(p.Steps) > 0 {
 		l = append(l, "│")
 		add("Plan: %s · %s · %s", p.Title, plural(len(p.Steps), "step"), planType(p))
+		if p.KeepsStatement {
+			add("(keep the statement; run these steps after it)")
+		}
 		width := 0
 		for _, s := range p.Steps {
 			width = max(width, len([]rune(stepTag(s))))

@@ -12,7 +12,8 @@ import (
 
 // Rules returns the PostgreSQL rules, ordered by code.
 func Rules() []*rules.Rule {
-	rs := []*rules.Rule{createIndex, dropIndex, concurrentlyInTx, addRequiredColumn, dropColumn}
+	rs := []*rules.Rule{createIndex, dropIndex, concurrentlyInTx, setNotNull, addCheck, addForeignKey, validateSameTx,
+		addUniqueOrPK, foreignKeyWithoutIndex, addRequiredColumn, dropColumn}
 	rules.Sort(rs)
 	return rs
 }

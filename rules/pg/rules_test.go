@@ -75,7 +75,8 @@ func renderPlans(t *testing.T, res *lint.Result) []byte {
 }
 
 // TestPlansOnPostgres runs every plan of every fixture on a real PostgreSQL:
-// the base schema with its seed rows and the fixture's earlier statements,
+// the base schema with its seed rows and the fixture's earlier statements
+// (and the statement itself when the plan keeps it),
 // then the forward steps in order (outside a transaction where the step says
 // so, each checkpoint returning what it expects), then the rollbacks in
 // reverse. Rows must survive the forward steps, and the schema must equal
@@ -118,7 +119,11 @@ func runPlan(t *testing.T, srv *pgtest.Server, c *fixture.Case, f *rules.Finding
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range c.Stmts[:idx] {
+	context := c.Stmts[:idx]
+	if f.Plan.KeepsStatement {
+		context = c.Stmts[:idx+1]
+	}
+	for _, s := range context {
 		if s.Err != nil || isTxControl(s) {
 			continue
 		}

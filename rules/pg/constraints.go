@@ -1,0 +1,455 @@
+package pg
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/fluxlint/fluxlint/analyzers/catalog"
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/rules"
+	"github.com/fluxlint/fluxlint/rules/sqlgen"
+)
+
+var setNotNull = &rules.Rule{
+	Code: "PG104", Name: "set-not-null", Engine: ir.Postgres, Severity: rules.Error,
+	Doc: rules.Doc{
+		Title: "SET NOT NULL on an existing column",
+		Why: "SET NOT NULL takes an ACCESS EXCLUSIVE lock and scans the whole table to prove there is no NULL: " +
+			"reads and writes block for the length of the scan. On PostgreSQL 12+ a validated CHECK (col IS NOT NULL) " +
+			"on that same column lets it skip the scan.",
+		Bad:      "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+		Good:     "Add CHECK (email IS NOT NULL) NOT VALID (brief lock), VALIDATE it in a separate migration (no write lock), then SET NOT NULL (no scan on 12+), then drop the check.",
+		Versions: "Not flagged on PostgreSQL 12+ when a validated CHECK (col IS NOT NULL) for that column exists; before 12 SET NOT NULL always scans.",
+	},
+	Check: func(p *rules.Pass) {
+		op, ok := p.Op.(ir.AlterTable)
+		if !ok || !p.Existing(op.Table) {
+			return
+		}
+		for _, cmd := range op.Cmds {
+			c, ok := cmd.(ir.SetNotNull)
+			if !ok || p.Catalog.IsNewColumn(op.Table, c.Column) || (p.Version >= 12 && hasNotNullCheck(p, op.Table, c.Column)) {
+				continue
+			}
+			msg := fmt.Sprintf("SET NOT NULL on %q of existing table %s scans the whole table under an ACCESS EXCLUSIVE lock: reads and writes block until it ends",
+				c.Column, tableLabel(op.Table))
+			p.Report(msg, &rules.Plan{Title: fmt.Sprintf("make %s NOT NULL through a validated check", c.Column), Steps: notNullSteps(p, op.Table, c.Column)})
+		}
+	},
+}
+
+// hasNotNullCheck reports whether the table has a validated CHECK (col IS
+// NOT NULL) for exactly that column: only that constraint lets SET NOT NULL
+// skip its scan.
+func hasNotNullCheck(p *rules.Pass, table ir.QName, column string) bool {
+	t := p.Catalog.Table(table)
+	if t == nil {
+		return false
+	}
+	want := sqlgen.Ident(column) + " IS NOT NULL"
+	for _, k := range t.Constraints {
+		if k.Kind == ir.Check && k.Validated && k.Expr == want {
+			return true
+		}
+	}
+	return false
+}
+
+var addCheck = &rules.Rule{
+	Code: "PG105", Name: "add-check-constraint-without-not-valid", Engine: ir.Postgres, Severity: rules.Error,
+	Doc: rules.Doc{
+		Title: "ADD CONSTRAINT ... CHECK without NOT VALID on an existing table",
+		Why: "Adding a CHECK constraint scans the whole table to validate it while holding an ACCESS EXCLUSIVE lock: " +
+			"reads and writes block for the length of the scan.",
+		Bad:      "ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total > 0);",
+		Good:     "ADD the constraint NOT VALID (brief lock, no scan; new rows are checked from then on), then VALIDATE CONSTRAINT in a separate migration: it scans under SHARE UPDATE EXCLUSIVE, so reads and writes continue.",
+		Versions: "All supported versions.",
+	},
+	Check: func(p *rules.Pass) {
+		op, ok := p.Op.(ir.AlterTable)
+		if !ok || !p.Existing(op.Table) {
+			return
+		}
+		for _, cmd := range op.Cmds {
+			a, ok := cmd.(ir.AddConstraint)
+			if !ok || a.Constraint.Kind != ir.Check || a.Constraint.NotValid {
+				continue
+			}
+			msg := fmt.Sprintf("ADD CONSTRAINT %q CHECK on existing table %s scans the whole table under an ACCESS EXCLUSIVE lock: reads and writes block until it ends",
+				a.Constraint.Name, tableLabel(op.Table))
+			p.Report(msg, &rules.Plan{Title: "add the check NOT VALID, then validate it", Steps: notValidSteps(p, op.Table, a.Constraint)})
+		}
+	},
+}
+
+// notValidSteps add a CHECK or FOREIGN KEY constraint NOT VALID (brief lock,
+// no scan), then validate it in a separate migration (no write lock).
+func notValidSteps(p *rules.Pass, table ir.QName, k ir.Constraint) []rules.Step {
+	lock, validateLock := "ACCESS EXCLUSIVE", "SHARE UPDATE EXCLUSIVE"
+	if k.Kind == ir.ForeignKey {
+		lock = fmt.Sprintf("SHARE ROW EXCLUSIVE on %s and on %s", table, k.RefTable)
+		validateLock = fmt.Sprintf("SHARE UPDATE EXCLUSIVE on %s, ROW SHARE on %s", table, k.RefTable)
+	}
+	add := migration(p, "add the constraint NOT VALID: new and updated rows are checked from now on (brief lock, no scan)",
+		withLockTimeout(sqlgen.AddConstraint(table, k, true)), withLockTimeout(sqlgen.DropConstraint(table, k.Name)), lock, false)
+	validate := migration(p, "validate it in a separate migration: it scans, but reads and writes continue",
+		fmt.Sprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s;", sqlgen.Name(table), sqlgen.Ident(k.Name)), "", validateLock, false)
+	validate.SeparateDeploy = true
+	validate.Note = "If validation fails, existing rows break the rule: fix them, then run it again. The NOT VALID constraint keeps guarding new rows meanwhile."
+	return []rules.Step{add, validate}
+}
+
+var addForeignKey = &rules.Rule{
+	Code: "PG106", Name: "add-foreign-key-without-not-valid", Engine: ir.Postgres, Severity: rules.Error,
+	Doc: rules.Doc{
+		Title: "FOREIGN KEY added without NOT VALID, or locking an existing referenced table",
+		Why: "Adding a foreign key takes SHARE ROW EXCLUSIVE on both the table and the table it references, and " +
+			"without NOT VALID scans the whole table while holding them: writes to both tables block for the length " +
+			"of the scan. Even with NOT VALID, or from a brand-new table, the lock on the referenced table blocks its " +
+			"writes while it is held or waited for, so it needs a short lock_timeout.",
+		Bad:      "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id);",
+		Good:     "ADD the foreign key NOT VALID with lock_timeout set (brief locks, no scan), then VALIDATE CONSTRAINT in a separate migration: it takes SHARE UPDATE EXCLUSIVE and ROW SHARE, so writes continue. ADD COLUMN ... REFERENCES becomes ADD COLUMN, then the same two steps.",
+		Versions: "All supported versions. A foreign key from a table created in the same change set to an existing table is reported at info severity: only the brief lock on the referenced table matters.",
+	},
+	Check: checkForeignKeys,
+}
+
+func checkForeignKeys(p *rules.Pass) {
+	switch op := p.Op.(type) {
+	case ir.CreateTable:
+		var refs []ir.Constraint
+		for _, c := range op.Columns {
+			refs = append(refs, foreignKeys(c.Constraints)...)
+		}
+		refs = append(refs, foreignKeys(op.Constraints)...)
+		reportNewTableFKs(p, op.Table, refs, fmt.Sprintf("DROP TABLE IF EXISTS %s;", sqlgen.Name(op.Table)))
+	case ir.AlterTable:
+		for _, cmd := range op.Cmds {
+			switch c := cmd.(type) {
+			case ir.AddConstraint:
+				if c.Constraint.Kind != ir.ForeignKey {
+					continue
+				}
+				if !p.Existing(op.Table) {
+					reportNewTableFKs(p, op.Table, []ir.Constraint{c.Constraint}, withLockTimeout(sqlgen.DropConstraint(op.Table, c.Constraint.Name)))
+					continue
+				}
+				if c.Constraint.NotValid {
+					continue
+				}
+				msg := fmt.Sprintf("ADD FOREIGN KEY %q on existing table %s scans it while holding SHARE ROW EXCLUSIVE on %s and on referenced table %s: writes to both block until the scan ends",
+					c.Constraint.Name, tableLabel(op.Table), tableLabel(op.Table), tableLabel(c.Constraint.RefTable))
+				p.Report(msg, &rules.Plan{Title: "add the foreign key NOT VALID, then validate it", Steps: notValidSteps(p, op.Table, c.Constraint)})
+			case ir.AddColumn:
+				fks := foreignKeys(c.Column.Constraints)
+				if len(fks) == 0 {
+					continue
+				}
+				if !p.Existing(op.Table) {
+					reportNewTableFKs(p, op.Table, fks, withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", sqlgen.Name(op.Table), sqlgen.Ident(c.Column.Name))))
+					continue
+				}
+				col := c.Column
+				bare := &catalog.Column{Name: col.Name, Type: col.Type, Collation: col.Collation, Default: col.Default}
+				add := migration(p, "add the column without the foreign key",
+					withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", sqlgen.Name(op.Table), sqlgen.ColumnDef(bare, false))),
+					withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", sqlgen.Name(op.Table), sqlgen.Ident(col.Name))), "ACCESS EXCLUSIVE", false)
+				steps := []rules.Step{add}
+				for _, fk := range fks {
+					steps = append(steps, notValidSteps(p, op.Table, fk)...)
+				}
+				msg := fmt.Sprintf("ADD COLUMN %q REFERENCES %s locks existing table %s and referenced table %s together: writes to both block while the locks are held or waited for",
+					col.Name, tableLabel(fks[0].RefTable), tableLabel(op.Table), tableLabel(fks[0].RefTable))
+				p.Report(msg, &rules.Plan{Title: "add the column, then the foreign key NOT VALID, then validate it", Steps: steps})
+			}
+		}
+	}
+}
+
+func foreignKeys(cs []ir.Constraint) []ir.Constraint {
+	var out []ir.Constraint
+	for _, c := range cs {
+		if c.Kind == ir.ForeignKey {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// reportNewTableFKs reports, at info severity, foreign keys from a table new
+// in this change set to existing tables: the referenced table is locked
+// (SHARE ROW EXCLUSIVE) while the statement runs, so it needs lock_timeout.
+func reportNewTableFKs(p *rules.Pass, table ir.QName, fks []ir.Constraint, rollback string) {
+	var existing []string
+	for _, fk := range fks {
+		ref := fk.RefTable
+		if p.Existing(ref) && ref != table && !slices.Contains(existing, tableLabel(ref)) {
+			existing = append(existing, tableLabel(ref))
+		}
+	}
+	if len(existing) == 0 || strings.Contains(p.Stmt.Text, "lock_timeout") {
+		return
+	}
+	msg := fmt.Sprintf("foreign key to existing table %s takes SHARE ROW EXCLUSIVE on it: its writes block while the lock is held, and queue behind it while it waits", joinList(existing))
+	step := migration(p, "run the statement with a short lock_timeout, and retry it if it times out", withLockTimeout(p.Stmt.Text+";"), rollback, "SHARE ROW EXCLUSIVE on "+joinList(existing), false)
+	f := p.Report(msg, &rules.Plan{Title: "bound the lock on the referenced table", Steps: []rules.Step{step}})
+	f.Severity = rules.Info
+}
+
+var validateSameTx = &rules.Rule{
+	Code: "PG107", Name: "validate-in-same-transaction", Engine: ir.Postgres, Severity: rules.Error,
+	Doc: rules.Doc{
+		Title: "VALIDATE CONSTRAINT in the same transaction as its ADD ... NOT VALID",
+		Why: "NOT VALID exists so that the validating scan runs without the ACCESS EXCLUSIVE (or, for foreign keys, " +
+			"SHARE ROW EXCLUSIVE) lock that ADD CONSTRAINT takes. In the same transaction that lock is still held " +
+			"through the scan, so reads (or writes) block exactly as without NOT VALID.",
+		Bad:      "BEGIN;\nALTER TABLE orders ADD CONSTRAINT c CHECK (total > 0) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT c;\nCOMMIT;",
+		Good:     "Commit the ADD ... NOT VALID first, and VALIDATE in a separate migration (a separate transaction).",
+		Versions: "All supported versions.",
+	},
+	Check: func(p *rules.Pass) {
+		op, ok := p.Op.(ir.AlterTable)
+		if !ok || !p.Existing(op.Table) {
+			return
+		}
+		for _, cmd := range op.Cmds {
+			v, ok := cmd.(ir.ValidateConstraint)
+			if !ok {
+				continue
+			}
+			added := addedNotValidInTx(p, op.Table, v.Name)
+			if added == nil {
+				continue
+			}
+			t := p.Catalog.Table(op.Table)
+			k := added.Constraint
+			msg := fmt.Sprintf("VALIDATE CONSTRAINT %q runs in the same transaction as its ADD ... NOT VALID: the lock taken by the ADD is held through the validating scan", v.Name)
+			step := migration(p, "validate in a separate migration, after the ADD ... NOT VALID has committed",
+				fmt.Sprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s;", sqlgen.Name(op.Table), sqlgen.Ident(v.Name)),
+				// Validation cannot be undone in place: re-adding the
+				// constraint NOT VALID restores the state before it.
+				withLockTimeout(sqlgen.DropConstraint(op.Table, k.Name)+"\n"+sqlgen.AddConstraint(op.Table, k, true)), "SHARE UPDATE EXCLUSIVE", false)
+			step.SeparateDeploy = true
+			if t == nil {
+				step.Rollback = ""
+			}
+			p.Report(msg, &rules.Plan{Title: "validate in its own transaction", Steps: []rules.Step{step}})
+		}
+	},
+}
+
+// addedNotValidInTx finds the ADD CONSTRAINT ... NOT VALID of the named
+// constraint earlier in the same transaction as the pass's statement.
+func addedNotValidInTx(p *rules.Pass, table ir.QName, name string) *ir.AddConstraint {
+	if !p.Stmt.InTx {
+		return nil
+	}
+	var found *ir.AddConstraint
+	for _, s := range p.File.Stmts {
+		if s == p.Stmt {
+			return found
+		}
+		if s.Down != p.Stmt.Down {
+			continue
+		}
+		for _, op := range s.Ops {
+			switch o := op.(type) {
+			case ir.TxControl:
+				found = nil // a transaction boundary in between
+			case ir.AlterTable:
+				if catalog.Resolve(o.Table) != catalog.Resolve(table) {
+					continue
+				}
+				for _, cmd := range o.Cmds {
+					if a, ok := cmd.(ir.AddConstraint); ok && a.Constraint.Name == name && a.Constraint.NotValid && s.InTx {
+						found = &a
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+var addUniqueOrPK = &rules.Rule{
+	Code: "PG108", Name: "add-unique-constraint-without-index", Engine: ir.Postgres, Severity: rules.Error,
+	Doc: rules.Doc{
+		Title: "ADD UNIQUE or PRIMARY KEY constraint on an existing table without USING INDEX",
+		Why: "ADD CONSTRAINT ... UNIQUE / PRIMARY KEY builds its index while holding an ACCESS EXCLUSIVE lock: " +
+			"reads and writes block for the whole build. A PRIMARY KEY also sets its columns NOT NULL, which scans " +
+			"the table under the same lock when they are nullable.",
+		Bad: "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);",
+		Good: "CREATE UNIQUE INDEX CONCURRENTLY (outside a transaction), then ADD CONSTRAINT ... UNIQUE USING INDEX, " +
+			"which only takes a brief lock. For a PRIMARY KEY, first make nullable columns NOT NULL through a " +
+			"validated CHECK (col IS NOT NULL), or USING INDEX scans the table under ACCESS EXCLUSIVE.",
+		Versions: "All supported versions; the NOT NULL steps skip their scan on PostgreSQL 12+.",
+	},
+	Check: func(p *rules.Pass) {
+		op, ok := p.Op.(ir.AlterTable)
+		if !ok || !p.Existing(op.Table) {
+			return
+		}
+		for _, cmd := range op.Cmds {
+			a, ok := cmd.(ir.AddConstraint)
+			k := a.Constraint
+			if !ok || (k.Kind != ir.Unique && k.Kind != ir.PrimaryKey) || k.UsingIndex != "" {
+				continue
+			}
+			msg := fmt.Sprintf("ADD CONSTRAINT %q %s on existing table %s builds its index under an ACCESS EXCLUSIVE lock: reads and writes block until the build ends",
+				k.Name, strings.ToUpper(string(k.Kind)), tableLabel(op.Table))
+			p.Report(msg, uniqueViaIndexPlan(p, op.Table, k))
+		}
+	},
+}
+
+// uniqueViaIndexPlan builds the unique index concurrently and attaches it.
+func uniqueViaIndexPlan(p *rules.Pass, table ir.QName, k ir.Constraint) *rules.Plan {
+	def := ir.IndexDef{Name: k.Name, Table: table, Unique: true, Columns: k.Columns}
+	steps := buildIndexPlan(p, def).Steps
+	var note string
+	if k.Kind == ir.PrimaryKey {
+		t := p.Catalog.Table(table)
+		for _, name := range k.Columns {
+			var col *catalog.Column
+			if t != nil {
+				col = t.Column(name)
+			}
+			switch {
+			case col == nil:
+				note = joinNotes(note, fmt.Sprintf("Whether %s is nullable is not in the migrations fluxlint read: if it is, make it NOT NULL first (see fluxlint explain PG104), or attaching the key scans the table under ACCESS EXCLUSIVE.", name))
+			case !col.NotNull:
+				steps = append(steps, notNullSteps(p, table, name)...)
+			}
+		}
+	}
+	kind := "UNIQUE"
+	if k.Kind == ir.PrimaryKey {
+		kind = "PRIMARY KEY"
+	}
+	attach := migration(p, fmt.Sprintf("attach the index as the %s constraint (brief lock)", kind),
+		withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s;", sqlgen.Name(table), sqlgen.Ident(k.Name), kind, sqlgen.Ident(k.Name))),
+		withLockTimeout(sqlgen.DropConstraint(table, k.Name)), "ACCESS EXCLUSIVE", false)
+	attach.Note = joinNotes(note, "The rollback drops the constraint and, with it, its index.")
+	return &rules.Plan{Title: fmt.Sprintf("build the unique index concurrently, then attach it as the %s constraint", kind), Steps: append(steps, attach)}
+}
+
+var foreignKeyWithoutIndex = &rules.Rule{
+	Code: "PG109", Name: "foreign-key-without-index", Engine: ir.Postgres, Severity: rules.Warning,
+	Doc: rules.Doc{
+		Title: "foreign key whose referencing columns have no index",
+		Why: "Every DELETE on the referenced table, and every UPDATE of its key, looks up the referencing rows: " +
+			"without an index on the referencing columns that is a scan of the whole referencing table, under row " +
+			"locks, for each parent row.",
+		Bad:      "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;",
+		Good:     "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_user_id_idx ON orders (user_id); in its own migration, outside a transaction.",
+		Versions: "All supported versions. An index created later in the same file counts.",
+	},
+	Check: func(p *rules.Pass) {
+		var table ir.QName
+		var fks []ir.Constraint
+		switch op := p.Op.(type) {
+		case ir.CreateTable:
+			table = op.Table
+			for _, c := range op.Columns {
+				fks = append(fks, foreignKeys(c.Constraints)...)
+			}
+			fks = append(fks, foreignKeys(op.Constraints)...)
+		case ir.AlterTable:
+			table = op.Table
+			for _, cmd := range op.Cmds {
+				switch c := cmd.(type) {
+				case ir.AddConstraint:
+					fks = append(fks, foreignKeys([]ir.Constraint{c.Constraint})...)
+				case ir.AddColumn:
+					fks = append(fks, foreignKeys(c.Column.Constraints)...)
+				}
+			}
+		}
+		for _, fk := range fks {
+			if indexed(p, table, fk.Columns) {
+				continue
+			}
+			def := ir.IndexDef{Name: pgIndexName(table.Name, fk.Columns), Table: table, Columns: fk.Columns}
+			msg := fmt.Sprintf("foreign key %q has no index on %s(%s): every delete from %s scans %s", fk.Name, tableLabel(table),
+				strings.Join(fk.Columns, ", "), tableLabel(fk.RefTable), tableLabel(table))
+			plan := buildIndexPlan(p, def)
+			plan.Title = "index the referencing columns"
+			plan.KeepsStatement = true
+			p.Report(msg, plan)
+		}
+	},
+}
+
+func pgIndexName(table string, columns []string) string {
+	name := table + "_" + strings.Join(columns, "_") + "_idx"
+	if len(name) > 63 {
+		name = name[:63]
+	}
+	return name
+}
+
+// indexed reports whether an index (or primary key or unique constraint)
+// leads with exactly these columns, now or created later in the same file.
+func indexed(p *rules.Pass, table ir.QName, cols []string) bool {
+	leads := func(idx []string) bool {
+		if len(idx) < len(cols) {
+			return false
+		}
+		lead := slices.Clone(idx[:len(cols)])
+		want := slices.Clone(cols)
+		slices.Sort(lead)
+		slices.Sort(want)
+		return slices.Equal(lead, want)
+	}
+	for _, i := range p.Catalog.IndexesOn(table) {
+		if len(i.Def.Elems) == len(i.Def.Columns) || len(i.Def.Elems) == 0 {
+			if leads(i.Def.Columns) {
+				return true
+			}
+		}
+	}
+	after := false
+	for _, s := range p.File.Stmts {
+		if s == p.Stmt {
+			after = true
+		}
+		if !after || s.Down != p.Stmt.Down {
+			continue
+		}
+		for _, op := range s.Ops {
+			switch o := op.(type) {
+			case ir.CreateIndex:
+				if catalog.Resolve(o.Index.Table) == catalog.Resolve(table) && leads(o.Index.Columns) {
+					return true
+				}
+			case ir.CreateTable:
+				if catalog.Resolve(o.Table) == catalog.Resolve(table) {
+					for _, k := range append(slices.Clone(o.Constraints), columnConstraints(o.Columns)...) {
+						if (k.Kind == ir.PrimaryKey || k.Kind == ir.Unique) && leads(k.Columns) {
+							return true
+						}
+					}
+				}
+			case ir.AlterTable:
+				if catalog.Resolve(o.Table) != catalog.Resolve(table) {
+					continue
+				}
+				for _, cmd := range o.Cmds {
+					if a, ok := cmd.(ir.AddConstraint); ok && (a.Constraint.Kind == ir.PrimaryKey || a.Constraint.Kind == ir.Unique) && leads(a.Constraint.Columns) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+func columnConstraints(cols []ir.ColumnDef) []ir.Constraint {
+	var out []ir.Constraint
+	for _, c := range cols {
+		out = append(out, c.Constraints...)
+	}
+	return out
+}
