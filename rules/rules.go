@@ -157,7 +157,10 @@ type Step struct {
 	// Irreversible marks the point of no return: its rollback cannot bring
 	// the data back.
 	Irreversible bool
-	Note         string // why, caveats, what the rollback cannot restore
+	// DeletesRows marks a step that removes rows by design (a replacement
+	// for TRUNCATE); every other step keeps every row.
+	DeletesRows bool
+	Note        string // why, caveats, what the rollback cannot restore
 	// Expect is what a checkpoint query returns when it is safe to go on.
 	Expect string
 }

@@ -23,6 +23,7 @@ type Column struct {
 	Identity  string
 	Generated *ir.Expr
 	Collation string
+	Serial    string // "serial", "bigserial", ... when declared so
 	created   int
 }
 
@@ -167,6 +168,22 @@ func (c *Catalog) dropIndex(key ir.QName) {
 	}
 }
 
+// TablesReferencing lists the tables with a foreign key to the table q.
+func (c *Catalog) TablesReferencing(q ir.QName) []*Table {
+	q = Resolve(q)
+	var out []*Table
+	for _, t := range c.tables {
+		for _, k := range t.Constraints {
+			if k.Kind == ir.ForeignKey && Resolve(k.RefTable) == q {
+				out = append(out, t)
+				break
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name.String() < out[j].Name.String() })
+	return out
+}
+
 // Column returns the named column, or nil.
 func (t *Table) Column(name string) *Column {
 	for _, c := range t.Columns {
@@ -298,6 +315,7 @@ func (c *Catalog) addColumn(t *Table, def ir.ColumnDef) {
 	if def.Serial {
 		// serial is int4/int8/int2 with a sequence default.
 		col.Type = serialType(def.Type.Name)
+		col.Serial = def.Type.Name
 		col.Default = &ir.Expr{SQL: fmt.Sprintf("nextval('%s_%s_seq'::regclass)", t.Name.Name, def.Name), Volatility: ir.Volatile}
 	}
 	t.Columns = append(t.Columns, col)

@@ -295,6 +295,33 @@ type Write struct {
 	HasWhere bool
 }
 
+// Truncate is TRUNCATE.
+type Truncate struct {
+	Tables  []QName
+	Cascade bool
+}
+
+// Reindex is REINDEX INDEX/TABLE/SCHEMA/DATABASE/SYSTEM.
+type Reindex struct {
+	Kind         string // "index", "table", "schema", "database" or "system"
+	Name         QName
+	Concurrently bool
+}
+
+// Rebuild is VACUUM FULL or CLUSTER: a full rewrite of the tables named
+// (none: every table of the database).
+type Rebuild struct {
+	Kind   string // "VACUUM FULL" or "CLUSTER"
+	Tables []QName
+}
+
+// Refresh is REFRESH MATERIALIZED VIEW.
+type Refresh struct {
+	View         QName
+	Concurrently bool
+	WithNoData   bool
+}
+
 // Opaque is a statement whose effect on the schema fluxlint cannot see, such
 // as a DO block or a function call; Kind names it. The catalog treats what it
 // may have changed as unknown.
@@ -317,4 +344,8 @@ func (TxControl) isOp()    {}
 func (SetVar) isOp()       {}
 func (Write) isOp()        {}
 func (Opaque) isOp()       {}
+func (Truncate) isOp()     {}
+func (Reindex) isOp()      {}
+func (Rebuild) isOp()      {}
+func (Refresh) isOp()      {}
 func (Other) isOp()        {}

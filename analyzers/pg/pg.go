@@ -146,6 +146,41 @@ func convert(n *pgq.Node) []ir.Op {
 		return []ir.Op{ir.Write{Kind: "update", Table: qname(x.UpdateStmt.Relation), HasWhere: x.UpdateStmt.WhereClause != nil}}
 	case *pgq.Node_DeleteStmt:
 		return []ir.Op{ir.Write{Kind: "delete", Table: qname(x.DeleteStmt.Relation), HasWhere: x.DeleteStmt.WhereClause != nil}}
+	case *pgq.Node_TruncateStmt:
+		t := x.TruncateStmt
+		op := ir.Truncate{Cascade: t.Behavior == pgq.DropBehavior_DROP_CASCADE}
+		for _, r := range t.Relations {
+			op.Tables = append(op.Tables, qname(r.GetRangeVar()))
+		}
+		return []ir.Op{op}
+	case *pgq.Node_ReindexStmt:
+		r := x.ReindexStmt
+		op := ir.Reindex{Kind: strings.ToLower(strings.TrimPrefix(r.Kind.String(), "REINDEX_OBJECT_")), Concurrently: hasOption(r.Params, "concurrently")}
+		if r.Relation != nil {
+			op.Name = qname(r.Relation)
+		} else {
+			op.Name = ir.QName{Name: r.Name}
+		}
+		return []ir.Op{op}
+	case *pgq.Node_VacuumStmt:
+		v := x.VacuumStmt
+		if !v.IsVacuumcmd || !hasOption(v.Options, "full") {
+			return []ir.Op{ir.Other{Kind: "Vacuum"}}
+		}
+		op := ir.Rebuild{Kind: "VACUUM FULL"}
+		for _, r := range v.Rels {
+			op.Tables = append(op.Tables, qname(r.GetVacuumRelation().GetRelation()))
+		}
+		return []ir.Op{op}
+	case *pgq.Node_ClusterStmt:
+		op := ir.Rebuild{Kind: "CLUSTER"}
+		if x.ClusterStmt.Relation != nil {
+			op.Tables = []ir.QName{qname(x.ClusterStmt.Relation)}
+		}
+		return []ir.Op{op}
+	case *pgq.Node_RefreshMatViewStmt:
+		r := x.RefreshMatViewStmt
+		return []ir.Op{ir.Refresh{View: qname(r.Relation), Concurrently: r.Concurrent, WithNoData: r.SkipData}}
 	case *pgq.Node_DoStmt:
 		return []ir.Op{ir.Opaque{Kind: "DO block"}}
 	case *pgq.Node_CallStmt:
@@ -159,6 +194,30 @@ func nodeKind(n *pgq.Node) string {
 	name := fmt.Sprintf("%T", n.Node)
 	name = strings.TrimPrefix(name, "*pg_query.Node_")
 	return strings.TrimSuffix(name, "Stmt")
+}
+
+// hasOption reports whether a DefElem list turns the named option on.
+func hasOption(opts []*pgq.Node, name string) bool {
+	for _, o := range opts {
+		d := o.GetDefElem()
+		if d == nil || d.Defname != name {
+			continue
+		}
+		if d.Arg == nil {
+			return true
+		}
+		if b := d.Arg.GetBoolean(); b != nil {
+			return b.Boolval
+		}
+		if s := d.Arg.GetString_(); s != nil {
+			return s.Sval != "false" && s.Sval != "off"
+		}
+		if i := d.Arg.GetInteger(); i != nil {
+			return i.Ival != 0
+		}
+		return true
+	}
+	return false
 }
 
 func qname(rv *pgq.RangeVar) ir.QName {

@@ -81,6 +81,14 @@ func TestStatements(t *testing.T) {
 		"DO $$ BEGIN NULL; END $$":                    ir.Opaque{Kind: "DO block"},
 		"ALTER TYPE mood ADD VALUE IF NOT EXISTS 'x'": ir.AddEnumValue{Name: ir.QName{Name: "mood"}, Value: "x", IfNotExists: true},
 		"GRANT SELECT ON t TO r":                      ir.Other{Kind: "Grant"},
+		"TRUNCATE a, b CASCADE":                       ir.Truncate{Tables: []ir.QName{{Name: "a"}, {Name: "b"}}, Cascade: true},
+		"REINDEX INDEX CONCURRENTLY s.i":              ir.Reindex{Kind: "index", Name: ir.QName{Schema: "s", Name: "i"}, Concurrently: true},
+		"REINDEX TABLE t":                             ir.Reindex{Kind: "table", Name: ir.QName{Name: "t"}},
+		"VACUUM (FULL, ANALYZE) t":                    ir.Rebuild{Kind: "VACUUM FULL", Tables: []ir.QName{{Name: "t"}}},
+		"VACUUM FULL":                                 ir.Rebuild{Kind: "VACUUM FULL"},
+		"VACUUM (FULL false) t":                       ir.Other{Kind: "Vacuum"},
+		"CLUSTER t USING t_pkey":                      ir.Rebuild{Kind: "CLUSTER", Tables: []ir.QName{{Name: "t"}}},
+		"REFRESH MATERIALIZED VIEW CONCURRENTLY mv":   ir.Refresh{View: ir.QName{Name: "mv"}, Concurrently: true},
 	}
 	for sql, want := range cases {
 		if got := one(t, sql); !reflect.DeepEqual(got, want) {

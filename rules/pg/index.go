@@ -45,7 +45,7 @@ func buildIndexPlan(p *rules.Pass, def ir.IndexDef) *rules.Plan {
 	index := sqlgen.Sibling(def.Table, def.Name)
 	build := migration(p, "build the index concurrently, in its own migration outside a transaction",
 		sqlgen.CreateIndex(def, true), sqlgen.DropIndex(index, true), "SHARE UPDATE EXCLUSIVE", true)
-	build.Note = joinNotes(invalidIndexNote, build.Note)
+	build.Note = joinNotes(joinNotes(invalidIndexNote, version14Note(p)), build.Note)
 	if def.Unique {
 		build.Note = joinNotes(build.Note, "A duplicate value already in the table, or written during the build, makes the build fail and leaves the index INVALID.")
 	}

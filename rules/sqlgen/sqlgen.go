@@ -92,9 +92,17 @@ func IndexValid(index ir.QName) string {
 	return fmt.Sprintf("SELECT indisvalid AS index_is_valid FROM pg_index WHERE indexrelid = %s::regclass;", Literal(Name(index)))
 }
 
-// ColumnDef renders a column definition for ADD COLUMN.
+// ColumnDef renders a column definition for ADD COLUMN or CREATE TABLE.
 func ColumnDef(c *catalog.Column, withNotNull bool) string {
 	var b strings.Builder
+	if c.Serial != "" {
+		// serial creates and owns its sequence, as it did originally.
+		fmt.Fprintf(&b, "%s %s", Ident(c.Name), c.Serial)
+		if withNotNull {
+			b.WriteString(" NOT NULL")
+		}
+		return b.String()
+	}
 	fmt.Fprintf(&b, "%s %s", Ident(c.Name), c.Type.SQL)
 	if c.Collation != "" {
 		fmt.Fprintf(&b, " COLLATE %s", Ident(c.Collation))
@@ -312,4 +320,58 @@ func AddConstraint(table ir.QName, k ir.Constraint, notValid bool) string {
 // DropConstraint renders ALTER TABLE ... DROP CONSTRAINT IF EXISTS.
 func DropConstraint(table ir.QName, name string) string {
 	return fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s;", Name(table), Ident(name))
+}
+
+// CreateTable renders SQL that recreates a table from the catalog: columns,
+// constraints (those not validated are added NOT VALID afterwards), and its
+// other indexes. It returns false for what it cannot recreate faithfully:
+// views, and tables the replayed history only partly knows.
+func CreateTable(c *catalog.Catalog, t *catalog.Table) (string, bool) {
+	if t.Unknown || t.Kind != ir.KindTable {
+		return "", false
+	}
+	var defs, after []string
+	for _, col := range t.Columns {
+		defs = append(defs, "  "+ColumnDef(col, true))
+	}
+	for _, k := range t.Constraints {
+		body := ConstraintBody(k.Constraint)
+		switch {
+		case body == "":
+			return "", false // EXCLUDE: not rendered
+		case !k.Validated || k.Kind == ir.ForeignKey:
+			// Foreign keys go after, so that tables can be recreated in any order.
+			after = append(after, AddConstraint(t.Name, k.Constraint, !k.Validated))
+		default:
+			defs = append(defs, fmt.Sprintf("  CONSTRAINT %s %s", Ident(k.Name), body))
+		}
+	}
+	sqls := []string{fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n%s\n);", Name(t.Name), strings.Join(defs, ",\n"))}
+	sqls = append(sqls, after...)
+	for _, i := range c.IndexesOn(t.Name) {
+		if i.Constraint == "" {
+			sqls = append(sqls, CreateIndex(i.Def, false))
+		}
+	}
+	return strings.Join(sqls, "\n"), true
+}
+
+// BatchedDelete renders a DO block that deletes the rows of a table in
+// batches of BatchSize, committing after each and pausing between them. It
+// must run outside a transaction block.
+func BatchedDelete(table ir.QName) string {
+	t := Name(table)
+	return fmt.Sprintf(`DO $fluxlint$
+DECLARE
+  deleted bigint;
+BEGIN
+  LOOP
+    DELETE FROM %[1]s WHERE ctid = ANY (ARRAY(SELECT ctid FROM %[1]s LIMIT %[2]d));
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    COMMIT;
+    EXIT WHEN deleted = 0;
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END
+$fluxlint$;`, t, BatchSize)
 }

@@ -1,0 +1,238 @@
+package pg
+
+import (
+	"fmt"
+
+	"github.com/fluxlint/fluxlint/analyzers/catalog"
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/rules"
+	"github.com/fluxlint/fluxlint/rules/sqlgen"
+)
+
+var dropTable = &rules.Rule{
+	Code: "PG302", Name: "drop-table", Engine: ir.Postgres, Severity: rules.Warning, Destructive: true,
+	Doc: rules.Doc{
+		Title: "DROP TABLE on an existing table",
+		Why: "Deployed code that still reads or writes the table fails the moment it is gone, and its data is lost: " +
+			"a rollback can recreate the table but not its rows. The drop takes ACCESS EXCLUSIVE, and with CASCADE it " +
+			"also drops foreign keys and views of other tables that depend on it.",
+		Bad:      "DROP TABLE legacy_events;",
+		Good:     "First deploy code that no longer uses the table. Then drop it in a separate migration, the point of no return, with lock_timeout set.",
+		Versions: "All supported versions.",
+	},
+	Check: func(p *rules.Pass) {
+		op, ok := p.Op.(ir.Drop)
+		if !ok || op.Kind != ir.KindTable {
+			return
+		}
+		for _, name := range op.Names {
+			if !p.Existing(name) {
+				continue
+			}
+			msg := fmt.Sprintf("DROP TABLE %s deletes its data and breaks deployed code that still uses it", tableLabel(name))
+			if op.Cascade {
+				msg += "; CASCADE also drops the foreign keys and views that depend on it"
+			}
+			deploy := rules.Step{Kind: rules.StepCodeDeploy, SeparateDeploy: true,
+				Title: fmt.Sprintf("deploy code that no longer reads or writes %s", name)}
+			cascade := ""
+			if op.Cascade {
+				cascade = " CASCADE"
+			}
+			drop := migration(p, "drop the table: the point of no return",
+				withLockTimeout(fmt.Sprintf("DROP TABLE IF EXISTS %s%s;", sqlgen.Name(name), cascade)), "", "ACCESS EXCLUSIVE", false)
+			drop.Irreversible, drop.SeparateDeploy = true, true
+			drop.Rollback, drop.Note = recreateTable(p.Catalog, name)
+			p.Report(msg, &rules.Plan{Title: fmt.Sprintf("stop using %s, then drop it", name), Steps: []rules.Step{deploy, drop}})
+		}
+	},
+}
+
+// recreateTable writes SQL that recreates a dropped table with its columns,
+// constraints and indexes, and the foreign keys other tables had to it.
+func recreateTable(c *catalog.Catalog, name ir.QName) (string, string) {
+	t := c.Table(name)
+	if t == nil {
+		return "", "The table's definition is not in the migrations fluxlint read, so no rollback can be written."
+	}
+	sql, ok := sqlgen.CreateTable(c, t)
+	if !ok {
+		return "", "The migrations fluxlint read do not fully define this table, so no faithful rollback can be written."
+	}
+	for _, other := range c.TablesReferencing(name) {
+		for _, k := range other.Constraints {
+			if k.Kind == ir.ForeignKey && catalog.Resolve(k.RefTable) == catalog.Resolve(name) && other.Name != t.Name {
+				sql += "\n" + sqlgen.AddConstraint(other.Name, k.Constraint, !k.Validated)
+			}
+		}
+	}
+	return withLockTimeout(sql), "The rollback recreates the table's structure; its rows are not restored."
+}
+
+var truncate = &rules.Rule{
+	Code: "PG305", Name: "truncate", Engine: ir.Postgres, Severity: rules.Warning, Destructive: true,
+	Doc: rules.Doc{
+		Title: "TRUNCATE on an existing table",
+		Why: "TRUNCATE deletes every row at once under an ACCESS EXCLUSIVE lock: reads and writes block while it " +
+			"waits for and holds the lock, and the rows cannot be brought back. CASCADE empties every table with a " +
+			"foreign key to it as well, which is rarely what a migration means.",
+		Bad:      "TRUNCATE sessions CASCADE;",
+		Good:     "Delete in batches (a DO block that commits after each batch), which only takes row locks; or, when the data really must go at once, TRUNCATE without CASCADE, with lock_timeout set, at a quiet time.",
+		Versions: "All supported versions. Reported as an error with CASCADE.",
+	},
+	Check: func(p *rules.Pass) {
+		op, ok := p.Op.(ir.Truncate)
+		if !ok {
+			return
+		}
+		var steps []rules.Step
+		var names []string
+		for _, name := range op.Tables {
+			if !p.Existing(name) {
+				continue
+			}
+			names = append(names, tableLabel(name))
+			s := rules.Step{Kind: rules.StepBackfill, Title: fmt.Sprintf("delete the rows of %s in batches, committing after each", name),
+				Forward: sqlgen.BatchedDelete(name), Lock: "ROW EXCLUSIVE", NoTransaction: true, Irreversible: true, DeletesRows: true,
+				Note: "The rows are gone for good. Tables whose foreign keys reference this one must allow the delete (ON DELETE CASCADE or SET NULL), or be emptied first."}
+			inToolFile(p, &s)
+			steps = append(steps, s)
+		}
+		if len(steps) == 0 {
+			return
+		}
+		msg := fmt.Sprintf("TRUNCATE %s deletes every row under an ACCESS EXCLUSIVE lock: reads and writes block while it waits and runs", joinList(names))
+		if op.Cascade {
+			msg += ", and CASCADE empties every table that references it too"
+		}
+		f := p.Report(msg, &rules.Plan{Title: "delete in batches instead", Steps: steps})
+		if op.Cascade {
+			f.Severity = rules.Error
+		}
+	},
+}
+
+var reindex = &rules.Rule{
+	Code: "PG110", Name: "reindex-without-concurrently", Engine: ir.Postgres, Severity: rules.Error,
+	Doc: rules.Doc{
+		Title: "REINDEX without CONCURRENTLY",
+		Why: "A plain REINDEX takes an ACCESS EXCLUSIVE lock on each index it rebuilds and a SHARE lock on the " +
+			"table: writes block, and so do the reads that would use the index, for the whole rebuild.",
+		Bad:      "REINDEX INDEX users_email_idx;",
+		Good:     "REINDEX INDEX CONCURRENTLY users_email_idx; outside a transaction (PostgreSQL 12+).",
+		Versions: "REINDEX CONCURRENTLY exists from PostgreSQL 12. Before that, build a replacement index concurrently, drop the old one concurrently and rename. PostgreSQL 14.0 to 14.3 can corrupt indexes rebuilt concurrently: run 14.4 or later.",
+	},
+	Check: func(p *rules.Pass) {
+		op, ok := p.Op.(ir.Reindex)
+		if !ok || op.Concurrently || op.Kind == "system" {
+			return
+		}
+		if op.Kind == "index" && p.Catalog.IsNewIndex(op.Name) || op.Kind == "table" && !p.Existing(op.Name) {
+			return
+		}
+		what := fmt.Sprintf("%s %s", op.Kind, op.Name)
+		msg := fmt.Sprintf("REINDEX %s without CONCURRENTLY locks out writes, and reads that use the index, until the rebuild ends", what)
+		if p.Version < 12 {
+			p.Report(msg+fmt.Sprintf("; PostgreSQL %d has no REINDEX CONCURRENTLY: build a replacement index concurrently, drop the old one concurrently, then rename it", p.Version), nil)
+			return
+		}
+		kind := map[string]string{"index": "INDEX", "table": "TABLE", "schema": "SCHEMA", "database": "DATABASE"}[op.Kind]
+		step := migration(p, "rebuild concurrently, in its own migration outside a transaction",
+			fmt.Sprintf("REINDEX %s CONCURRENTLY %s;", kind, sqlgen.Name(op.Name)), "", "SHARE UPDATE EXCLUSIVE", true)
+		step.Note = joinNotes("Nothing to roll back: the rebuilt index has the same definition. If it fails, an INVALID copy named *_ccnew is left: drop it with DROP INDEX CONCURRENTLY.", version14Note(p))
+		p.Report(msg, &rules.Plan{Title: "rebuild without blocking", Steps: []rules.Step{step}})
+	},
+}
+
+// version14Note warns about the PostgreSQL 14.0-14.3 bug that could corrupt
+// indexes built or rebuilt CONCURRENTLY.
+func version14Note(p *rules.Pass) string {
+	if p.Version != 14 {
+		return ""
+	}
+	return "PostgreSQL 14.0 to 14.3 can corrupt indexes built or rebuilt CONCURRENTLY: make sure the server runs 14.4 or later."
+}
+
+var refreshMatView = &rules.Rule{
+	Code: "PG111", Name: "refresh-materialized-view-without-concurrently", Engine: ir.Postgres, Severity: rules.Warning,
+	Doc: rules.Doc{
+		Title: "REFRESH MATERIALIZED VIEW without CONCURRENTLY",
+		Why: "A plain refresh rewrites the view under an ACCESS EXCLUSIVE lock: every read of the view blocks until " +
+			"the query behind it has run in full.",
+		Bad:      "REFRESH MATERIALIZED VIEW user_scores;",
+		Good:     "REFRESH MATERIALIZED VIEW CONCURRENTLY user_scores; which lets reads continue. It needs a unique index on the view that covers every row (plain columns, no WHERE).",
+		Versions: "All supported versions.",
+	},
+	Check: func(p *rules.Pass) {
+		op, ok := p.Op.(ir.Refresh)
+		if !ok || op.Concurrently || op.WithNoData || !p.Existing(op.View) {
+			return
+		}
+		msg := fmt.Sprintf("REFRESH MATERIALIZED VIEW %s without CONCURRENTLY blocks every read of it until the refresh ends", tableLabel(op.View))
+		step := migration(p, "refresh concurrently: reads continue",
+			fmt.Sprintf("REFRESH MATERIALIZED VIEW CONCURRENTLY %s;", sqlgen.Name(op.View)), "", "EXCLUSIVE", false)
+		step.Note = "Nothing to roll back. CONCURRENTLY needs a unique index on the view covering every row (plain columns, no WHERE)."
+		if !hasPlainUniqueIndex(p.Catalog, op.View) {
+			step.Note += " The migrations fluxlint read create none: add one first, with CREATE UNIQUE INDEX CONCURRENTLY on the columns that identify a row, or the refresh fails (SQLSTATE 55000)."
+		}
+		p.Report(msg, &rules.Plan{Title: "refresh without blocking reads", Steps: []rules.Step{step}})
+	},
+}
+
+func hasPlainUniqueIndex(c *catalog.Catalog, view ir.QName) bool {
+	for _, i := range c.IndexesOn(view) {
+		if i.Def.Unique && i.Def.Where == "" && (len(i.Def.Elems) == 0 || len(i.Def.Elems) == len(i.Def.Columns)) {
+			return true
+		}
+	}
+	return false
+}
+
+var rebuild = &rules.Rule{
+	Code: "PG112", Name: "vacuum-full-or-cluster", Engine: ir.Postgres, Severity: rules.Error,
+	Doc: rules.Doc{
+		Title: "VACUUM FULL or CLUSTER on an existing table",
+		Why: "Both rewrite the whole table and all its indexes under an ACCESS EXCLUSIVE lock: reads and writes " +
+			"block for the whole rewrite, minutes to hours on a large table.",
+		Bad:  "VACUUM FULL events;",
+		Good: "Plain VACUUM (ANALYZE) reclaims dead rows for reuse without blocking. To return the space to the operating system, or to reorder rows like CLUSTER, use pg_repack or pg_squeeze, which rewrite online. There is no in-place SQL equivalent of CLUSTER.",
+	},
+	Check: func(p *rules.Pass) {
+		op, ok := p.Op.(ir.Rebuild)
+		if !ok {
+			return
+		}
+		var targets []ir.QName
+		for _, t := range op.Tables {
+			if p.Existing(t) {
+				targets = append(targets, t)
+			}
+		}
+		if len(op.Tables) > 0 && len(targets) == 0 {
+			return
+		}
+		what := "every table of the database"
+		if len(targets) > 0 {
+			names := make([]string, len(targets))
+			for i, t := range targets {
+				names[i] = tableLabel(t)
+			}
+			what = joinList(names)
+		}
+		msg := fmt.Sprintf("%s rewrites %s under an ACCESS EXCLUSIVE lock: reads and writes block for the whole rewrite", op.Kind, what)
+		if op.Kind == "CLUSTER" {
+			p.Report(msg+"; there is no safe in-place SQL equivalent: reorder online with pg_repack --order-by, or drop the statement", nil)
+			return
+		}
+		var steps []rules.Step
+		for _, t := range targets {
+			steps = append(steps, migration(p, fmt.Sprintf("vacuum %s without blocking: dead rows become reusable space", t),
+				fmt.Sprintf("VACUUM (ANALYZE) %s;", sqlgen.Name(t)), "", "SHARE UPDATE EXCLUSIVE", true))
+		}
+		if len(targets) == 0 {
+			steps = append(steps, migration(p, "vacuum every table without blocking", "VACUUM (ANALYZE);", "", "SHARE UPDATE EXCLUSIVE", true))
+		}
+		steps[len(steps)-1].Note = "Nothing to roll back. To hand space back to the operating system online, run pg_repack (an external tool) instead of VACUUM FULL."
+		p.Report(msg, &rules.Plan{Title: "vacuum without the rewrite", Steps: steps})
+	},
+}
