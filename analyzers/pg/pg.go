@@ -557,11 +557,8 @@ func createIndex(is *pgq.IndexStmt) ir.Op {
 	}
 	def.Refs = appendNew(def.Refs, columnRefs(is.WhereClause)...)
 	if def.Name == "" {
-		label := "idx"
-		if is.Unique {
-			label = "key"
-		}
-		def.Name = ObjectName(def.Table.Name, strings.Join(nameParts, "_"), label)
+		// CREATE [UNIQUE] INDEX names it _idx; only UNIQUE constraints get _key.
+		def.Name = ObjectName(def.Table.Name, strings.Join(nameParts, "_"), "idx")
 	}
 	only := is.Relation != nil && !is.Relation.Inh
 	return ir.CreateIndex{Index: def, Concurrently: is.Concurrent, IfNotExists: is.IfNotExists, Only: only}

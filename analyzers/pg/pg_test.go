@@ -23,7 +23,7 @@ func one(t *testing.T, sql string) ir.Op {
 // rendered elements, INCLUDE, WHERE and the columns the index uses.
 func TestCreateIndex(t *testing.T) {
 	op := one(t, `CREATE UNIQUE INDEX CONCURRENTLY ON "Order Items" USING btree ("select", lower(note) DESC) INCLUDE (id) WHERE archived IS FALSE`).(ir.CreateIndex)
-	want := ir.IndexDef{Name: "Order Items_select_expr_key", Table: ir.QName{Name: "Order Items"}, Unique: true, Method: "btree",
+	want := ir.IndexDef{Name: "Order Items_select_expr_idx", Table: ir.QName{Name: "Order Items"}, Unique: true, Method: "btree",
 		Elems: []string{`"select"`, "lower(note) DESC"}, Columns: []string{"select"}, Include: []string{"id"},
 		Refs: []string{"select", "note", "id", "archived"}, Where: "archived IS FALSE"}
 	if !reflect.DeepEqual(op.Index, want) || !op.Concurrently {

@@ -13,7 +13,7 @@ import (
 // Rules returns the PostgreSQL rules, ordered by code.
 func Rules() []*rules.Rule {
 	rs := []*rules.Rule{createIndex, dropIndex, concurrentlyInTx, setNotNull, addCheck, addForeignKey, validateSameTx,
-		addUniqueOrPK, foreignKeyWithoutIndex, reindex, refreshMatView, rebuild, addRequiredColumn, dropColumn, dropTable, truncate}
+		addUniqueOrPK, foreignKeyWithoutIndex, reindex, refreshMatView, rebuild, addRequiredColumn, addColumnRewrite, dropColumn, dropTable, truncate}
 	rules.Sort(rs)
 	return rs
 }

@@ -1,0 +1,160 @@
+package pg
+
+import (
+	"fmt"
+
+	"github.com/fluxlint/fluxlint/analyzers/catalog"
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/rules"
+	"github.com/fluxlint/fluxlint/rules/sqlgen"
+)
+
+var addColumnRewrite = &rules.Rule{
+	Code: "PG202", Name: "add-column-rewrites-table", Engine: ir.Postgres, Severity: rules.Error,
+	Doc: rules.Doc{
+		Title: "ADD COLUMN that rewrites an existing table",
+		Why: "PostgreSQL 11+ adds a column with a constant default without touching the rows. A volatile default " +
+			"(random(), clock_timestamp(), gen_random_uuid(), nextval()), serial, identity and GENERATED ... STORED " +
+			"columns need a value computed for every row, so the whole table and its indexes are rewritten under an " +
+			"ACCESS EXCLUSIVE lock: reads and writes block until it ends. Before PostgreSQL 11 any default rewrites.",
+		Bad:  "ALTER TABLE users ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();",
+		Good: "Add the column nullable without the default; SET DEFAULT so new rows get it; backfill existing rows in batches; then add NOT NULL through a validated check. For serial and identity, back the column with a sequence the same way. A stored generated column has no online path.",
+		Versions: "Constant defaults are instant from PostgreSQL 11 and not flagged there. A default calling a function fluxlint does not know is reported as a possible rewrite.",
+	},
+	Check: func(p *rules.Pass) {
+		op, ok := p.Op.(ir.AlterTable)
+		if !ok || !p.Existing(op.Table) {
+			return
+		}
+		for _, cmd := range op.Cmds {
+			add, ok := cmd.(ir.AddColumn)
+			if !ok {
+				continue
+			}
+			c := add.Column
+			t := tableLabel(op.Table)
+			rewrite := fmt.Sprintf("rewrites existing table %s under an ACCESS EXCLUSIVE lock: reads and writes block until every row is rewritten", t)
+			switch {
+			case c.Generated != nil:
+				p.Report(fmt.Sprintf("ADD COLUMN %q GENERATED ALWAYS AS (...) STORED %s; there is no online way to add a stored generated column: add a plain column kept in sync by a trigger, or accept the rewrite at a quiet time", c.Name, rewrite), nil)
+			case c.Serial || c.Identity != "":
+				kind := c.Type.SQL
+				if c.Identity != "" {
+					kind = "GENERATED " + upper(c.Identity) + " AS IDENTITY"
+				}
+				p.Report(fmt.Sprintf("ADD COLUMN %q %s %s", c.Name, kind, rewrite), sequencePlan(p, op.Table, c))
+			case c.Default == nil || c.Default.SQL == "NULL":
+			case c.Default.Volatility == ir.Volatile:
+				p.Report(fmt.Sprintf("ADD COLUMN %q with volatile DEFAULT %s %s", c.Name, c.Default.SQL, rewrite), defaultPlan(p, op.Table, c))
+			case p.Version < 11:
+				p.Report(fmt.Sprintf("ADD COLUMN %q with DEFAULT %s on PostgreSQL %d %s", c.Name, c.Default.SQL, p.Version, rewrite), defaultPlan(p, op.Table, c))
+			case c.Default.Volatility == ir.VolatilityUnknown:
+				f := p.Report(fmt.Sprintf("ADD COLUMN %q with DEFAULT %s calls a function fluxlint does not know: if it is volatile, this %s", c.Name, c.Default.SQL, rewrite), defaultPlan(p, op.Table, c))
+				f.Severity = rules.Warning
+			}
+		}
+	},
+}
+
+func upper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
+// addNullable adds the column with no default and no NOT NULL: instant.
+func addNullable(p *rules.Pass, table ir.QName, c ir.ColumnDef, typ ir.Type) rules.Step {
+	col := &catalog.Column{Name: c.Name, Type: typ, Collation: c.Collation}
+	return migration(p, "add the column as nullable, without the default (instant: no rewrite, brief lock)",
+		withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", sqlgen.Name(table), sqlgen.ColumnDef(col, false))),
+		withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", sqlgen.Name(table), sqlgen.Ident(c.Name))), "ACCESS EXCLUSIVE", false)
+}
+
+// backfillSteps fill existing rows with value in batches, then check none is left.
+func backfillSteps(p *rules.Pass, table ir.QName, column, value string) []rules.Step {
+	var pk []*catalog.Column
+	if t := p.Catalog.Table(table); t != nil {
+		pk = t.PrimaryKey()
+	}
+	col := sqlgen.Ident(column)
+	fill := rules.Step{Kind: rules.StepBackfill, NoTransaction: true, SeparateDeploy: true, Lock: "ROW EXCLUSIVE",
+		Title:   fmt.Sprintf("backfill existing rows with %s in batches of %d", value, sqlgen.BatchSize),
+		Forward: sqlgen.BatchedUpdate(table, pk, fmt.Sprintf("%s = %s", col, value), col+" IS NULL") + "\nANALYZE " + sqlgen.Name(table) + ";",
+		Note:    "Nothing to roll back: dropping the column undoes it."}
+	if len(pk) == 0 {
+		fill.Note = "The table's primary key is not in the migrations fluxlint read, so batches go by ctid. " + fill.Note
+	}
+	inToolFile(p, &fill)
+	check := rules.Step{Kind: rules.StepCheckpoint, Title: "confirm no row is left without a value",
+		Forward: fmt.Sprintf("SELECT count(*) AS rows_left FROM %s WHERE %s IS NULL;", sqlgen.Name(table), col), Expect: "0"}
+	return []rules.Step{fill, check}
+}
+
+// defaultPlan adds a column whose default must be computed per row.
+func defaultPlan(p *rules.Pass, table ir.QName, c ir.ColumnDef) *rules.Plan {
+	t, col := sqlgen.Name(table), sqlgen.Ident(c.Name)
+	steps := []rules.Step{
+		addNullable(p, table, c, c.Type),
+		migration(p, "set the default, so new rows get it from now on (brief lock, no rewrite)",
+			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;", t, col, c.Default.SQL)),
+			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", t, col)), "ACCESS EXCLUSIVE", false),
+	}
+	steps = append(steps, backfillSteps(p, table, c.Name, c.Default.SQL)...)
+	if c.NotNull {
+		steps = append(steps, notNullSteps(p, table, c.Name)...)
+	}
+	return &rules.Plan{Title: fmt.Sprintf("add %s without a rewrite: default for new rows, batched backfill for old ones", c.Name), Steps: steps}
+}
+
+// sequencePlan adds a serial or identity column backed by a sequence,
+// filled in batches, instead of numbering every row under the lock.
+func sequencePlan(p *rules.Pass, table ir.QName, c ir.ColumnDef) *rules.Plan {
+	t, col := sqlgen.Name(table), sqlgen.Ident(c.Name)
+	typ := c.Type
+	seqType := "bigint"
+	switch typ.Name {
+	case "serial", "serial4":
+		typ, seqType = ir.Type{SQL: "int", Name: "int4"}, "integer"
+	case "smallserial", "serial2":
+		typ, seqType = ir.Type{SQL: "smallint", Name: "int2"}, "smallint"
+	case "bigserial", "serial8":
+		typ = ir.Type{SQL: "bigint", Name: "int8"}
+	case "int4":
+		seqType = "integer"
+	case "int2":
+		seqType = "smallint"
+	}
+	seqName := table.Name + "_" + c.Name + "_seq"
+	if c.Identity != "" {
+		// The identity column gets its own t_col_seq: the helper must not take that name.
+		seqName = table.Name + "_" + c.Name + "_fill_seq"
+	}
+	seq := sqlgen.Name(sqlgen.Sibling(table, seqName))
+	next := fmt.Sprintf("nextval(%s::regclass)", sqlgen.Literal(seq))
+	steps := []rules.Step{
+		migration(p, "create the sequence that numbers the rows",
+			fmt.Sprintf("CREATE SEQUENCE IF NOT EXISTS %s AS %s;", seq, seqType),
+			fmt.Sprintf("DROP SEQUENCE IF EXISTS %s;", seq), "", false),
+		addNullable(p, table, c, typ),
+		migration(p, "number new rows from the sequence (brief lock, no rewrite)",
+			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;\nALTER SEQUENCE %s OWNED BY %s.%s;", t, col, next, seq, t, col)),
+			withLockTimeout(fmt.Sprintf("ALTER SEQUENCE %s OWNED BY NONE;\nALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", seq, t, col)), "ACCESS EXCLUSIVE", false),
+	}
+	steps = append(steps, backfillSteps(p, table, c.Name, next)...)
+	steps = append(steps, notNullSteps(p, table, c.Name)...)
+	if c.Identity != "" {
+		ident := migration(p, "turn the column into an identity column, continuing after the highest value (brief lock, no rewrite)",
+			withLockTimeout(fmt.Sprintf("ALTER TABLE %[1]s ALTER COLUMN %[2]s DROP DEFAULT, ALTER COLUMN %[2]s ADD GENERATED %[3]s AS IDENTITY;\nSELECT setval(pg_get_serial_sequence(%[4]s, %[5]s), (SELECT COALESCE(max(%[2]s), 0) + 1 FROM %[1]s), false);",
+				t, col, upper(c.Identity), sqlgen.Literal(t), sqlgen.Literal(c.Name))),
+			withLockTimeout(fmt.Sprintf("ALTER TABLE %[1]s ALTER COLUMN %[2]s DROP IDENTITY IF EXISTS, ALTER COLUMN %[2]s SET DEFAULT %[3]s;", t, col, next)), "ACCESS EXCLUSIVE", false)
+		drop := migration(p, "drop the helper sequence",
+			fmt.Sprintf("ALTER SEQUENCE %s OWNED BY NONE;\nDROP SEQUENCE IF EXISTS %s;", seq, seq),
+			fmt.Sprintf("CREATE SEQUENCE IF NOT EXISTS %s AS %s;\nALTER SEQUENCE %s OWNED BY %s.%s;", seq, seqType, seq, t, col), "", false)
+		steps = append(steps, ident, drop)
+	}
+	return &rules.Plan{Title: fmt.Sprintf("add %s backed by a sequence, filled in batches", c.Name), Steps: steps}
+}
