@@ -17,8 +17,8 @@ var addColumnRewrite = &rules.Rule{
 			"(random(), clock_timestamp(), gen_random_uuid(), nextval()), serial, identity and GENERATED ... STORED " +
 			"columns need a value computed for every row, so the whole table and its indexes are rewritten under an " +
 			"ACCESS EXCLUSIVE lock: reads and writes block until it ends. Before PostgreSQL 11 any default rewrites.",
-		Bad:  "ALTER TABLE users ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();",
-		Good: "Add the column nullable without the default; SET DEFAULT so new rows get it; backfill existing rows in batches; then add NOT NULL through a validated check. For serial and identity, back the column with a sequence the same way. A stored generated column has no online path.",
+		Bad:      "ALTER TABLE users ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();",
+		Good:     "Add the column nullable without the default; SET DEFAULT so new rows get it; backfill existing rows in batches; then add NOT NULL through a validated check. For serial and identity, back the column with a sequence the same way. A stored generated column has no online path.",
 		Versions: "Constant defaults are instant from PostgreSQL 11 and not flagged there. A default calling a function fluxlint does not know is reported as a possible rewrite.",
 	},
 	Check: func(p *rules.Pass) {
