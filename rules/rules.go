@@ -77,7 +77,10 @@ type Pass struct {
 	Catalog *catalog.Catalog // the schema just before the statement
 	Version int              // PostgreSQL major version
 	Refs    References       // nil when no code search was asked for
-	report  func(*Finding)
+	// LockTimeoutSet says lock_timeout is set outside the migrations (on the
+	// role, or by the tool), as the config declares.
+	LockTimeoutSet bool
+	report         func(*Finding)
 }
 
 // NewPass prepares a pass; report receives its findings.

@@ -293,6 +293,9 @@ type Write struct {
 	Kind     string // "insert", "update" or "delete"
 	Table    QName
 	HasWhere bool
+	// Set is an UPDATE's SET list as SQL ("a = b + 1, c = NULL"); "" when
+	// it cannot be rendered on its own (multi-column assignments, FROM).
+	Set string
 }
 
 // Truncate is TRUNCATE.

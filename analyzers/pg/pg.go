@@ -143,7 +143,8 @@ func convert(n *pgq.Node) []ir.Op {
 	case *pgq.Node_InsertStmt:
 		return []ir.Op{ir.Write{Kind: "insert", Table: qname(x.InsertStmt.Relation)}}
 	case *pgq.Node_UpdateStmt:
-		return []ir.Op{ir.Write{Kind: "update", Table: qname(x.UpdateStmt.Relation), HasWhere: x.UpdateStmt.WhereClause != nil}}
+		u := x.UpdateStmt
+		return []ir.Op{ir.Write{Kind: "update", Table: qname(u.Relation), HasWhere: u.WhereClause != nil, Set: setList(u)}}
 	case *pgq.Node_DeleteStmt:
 		return []ir.Op{ir.Write{Kind: "delete", Table: qname(x.DeleteStmt.Relation), HasWhere: x.DeleteStmt.WhereClause != nil}}
 	case *pgq.Node_TruncateStmt:
@@ -692,6 +693,26 @@ func alterCmd(table string, c *pgq.AlterTableCmd) ir.AlterCmd {
 	}
 	kind := strings.TrimPrefix(c.Subtype.String(), "AT_")
 	return ir.OtherAlter{Kind: kind}
+}
+
+// setList renders an UPDATE's SET list, or "" when it cannot stand alone.
+func setList(u *pgq.UpdateStmt) string {
+	if len(u.FromClause) > 0 || len(u.WithClause.GetCtes()) > 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(u.TargetList))
+	for _, n := range u.TargetList {
+		rt := n.GetResTarget()
+		if rt == nil || len(rt.Indirection) > 0 || rt.Val.GetMultiAssignRef() != nil {
+			return ""
+		}
+		v := deparseExpr(rt.Val)
+		if v == "" {
+			return ""
+		}
+		parts = append(parts, QuoteIdent(rt.Name)+" = "+v)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func txControl(t *pgq.TransactionStmt) ir.Op {

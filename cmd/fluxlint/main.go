@@ -145,7 +145,7 @@ func exitCode(res *lint.Result, fail rules.Severity) int {
 
 // options merges the config file and the flags (flags win).
 func options(cfg *config.Config, engine string, version int) (lint.Options, error) {
-	opt := lint.Options{Engine: ir.Postgres, Version: pgrules.DefaultVersion, Severity: map[string]rules.Severity{}}
+	opt := lint.Options{Engine: ir.Postgres, Version: pgrules.DefaultVersion, Severity: map[string]rules.Severity{}, LockTimeoutSet: cfg.AssumeLockTimeout}
 	if cfg.Engine != "" {
 		engine = firstNonEmpty(engine, cfg.Engine)
 	}

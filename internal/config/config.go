@@ -23,7 +23,10 @@ type Config struct {
 	ServerVersion int               `yaml:"server_version"`
 	Disable       []string          `yaml:"disable"`  // rule codes or names
 	Severity      map[string]string `yaml:"severity"` // code or name -> info|warning|error
-	Path          string            `yaml:"-"`        // where it was read from
+	// AssumeLockTimeout declares lock_timeout set outside the migrations
+	// (on the role or by the tool), which silences PG113.
+	AssumeLockTimeout bool   `yaml:"assume_lock_timeout"`
+	Path              string `yaml:"-"` // where it was read from
 }
 
 // Find walks up from start (a file or directory) to the filesystem root and

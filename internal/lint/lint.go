@@ -28,6 +28,8 @@ type Options struct {
 	// Severity overrides a rule's severity, by code.
 	Severity map[string]rules.Severity
 	Refs     rules.References
+	// LockTimeoutSet declares lock_timeout set outside the migrations.
+	LockTimeoutSet bool
 }
 
 // FileInfo is what discovery and splitting learned about a file.
@@ -394,12 +396,14 @@ func checkOp(f *rules.File, s *ir.Stmt, op ir.Op, c *catalog.Catalog, opt Option
 		if r.Check == nil || (r.Destructive && s.Down) {
 			continue
 		}
-		r.Check(rules.NewPass(r, f, s, op, c, opt.Version, opt.Refs, func(fd *rules.Finding) {
+		p := rules.NewPass(r, f, s, op, c, opt.Version, opt.Refs, func(fd *rules.Finding) {
 			if sev, ok := opt.Severity[r.Code]; ok {
 				fd.Severity = sev
 			}
 			report(fd)
-		}))
+		})
+		p.LockTimeoutSet = opt.LockTimeoutSet
+		r.Check(p)
 	}
 }
 

@@ -1,0 +1,145 @@
+package pg
+
+import (
+	"fmt"
+
+	"github.com/fluxlint/fluxlint/analyzers/catalog"
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/rules"
+	"github.com/fluxlint/fluxlint/rules/sqlgen"
+)
+
+var lockTimeout = &rules.Rule{
+	Code: "PG113", Name: "lock-timeout-missing", Engine: ir.Postgres, Severity: rules.Info,
+	Doc: rules.Doc{
+		Title: "ACCESS EXCLUSIVE lock on an existing table without lock_timeout",
+		Why: "Even a statement that holds its lock for a millisecond must first wait for it: behind a long " +
+			"transaction that touched the table, the statement queues, and every query on the table queues behind " +
+			"it. lock_timeout makes it give up quickly instead, so the migration can be retried.",
+		Bad:  "ALTER TABLE users ADD COLUMN nickname text;",
+		Good: "SET lock_timeout = '500ms'; at the top of the migration, and retry it when it times out. Reported once per file, at info severity, since many teams set it on the migration role or in the tool; raise it in .fluxlint.yaml (severity: {PG113: warning}), or declare it set (assume_lock_timeout: true).",
+	},
+	Check: func(p *rules.Pass) {
+		if p.LockTimeoutSet {
+			return
+		}
+		table, ok := accessExclusive(p.Op)
+		if !ok || !p.Existing(table) {
+			return
+		}
+		for _, s := range p.File.Stmts {
+			if s == p.Stmt {
+				break
+			}
+			if s.Down != p.Stmt.Down {
+				continue
+			}
+			for _, op := range s.Ops {
+				if v, ok := op.(ir.SetVar); ok && v.Name == "lock_timeout" {
+					return
+				}
+				if t, ok := accessExclusive(op); ok && p.Existing(t) {
+					return // reported once per file, at the first one
+				}
+			}
+		}
+		step := migration(p, "set lock_timeout at the top of this migration, before the first strong lock", sqlgen.LockTimeout, "", "", false)
+		step.Note = "If a statement then fails with SQLSTATE 55P03 (lock timeout), run the migration again later: nothing was changed."
+		msg := fmt.Sprintf("this statement waits for an ACCESS EXCLUSIVE lock on existing table %s with no lock_timeout: behind a long transaction, every query on the table queues behind it", tableLabel(table))
+		p.Report(msg, &rules.Plan{Title: "fail fast instead of queueing", KeepsStatement: true, Steps: []rules.Step{step}})
+	},
+}
+
+// weakAlters are ALTER TABLE subcommands that take less than ACCESS EXCLUSIVE.
+var weakAlters = map[string]bool{"SetStatistics": true, "SetOptions": true, "ResetOptions": true, "SetRelOptions": true,
+	"ResetRelOptions": true, "ClusterOn": true, "DropCluster": true, "AttachPartition": true, "EnableTrig": true,
+	"DisableTrig": true, "EnableTrigAll": true, "DisableTrigAll": true, "EnableTrigUser": true, "DisableTrigUser": true,
+	"EnableAlwaysTrig": true, "EnableReplicaTrig": true}
+
+// accessExclusive returns the table an op locks in ACCESS EXCLUSIVE mode
+// (for DROP INDEX and REINDEX, the index's table is named by the index).
+func accessExclusive(op ir.Op) (ir.QName, bool) {
+	switch o := op.(type) {
+	case ir.AlterTable:
+		for _, cmd := range o.Cmds {
+			switch c := cmd.(type) {
+			case ir.ValidateConstraint:
+			case ir.AddConstraint:
+				if c.Constraint.Kind != ir.ForeignKey {
+					return o.Table, true
+				}
+			case ir.OtherAlter:
+				if !weakAlters[c.Kind] {
+					return o.Table, true
+				}
+			default:
+				return o.Table, true
+			}
+		}
+	case ir.Drop:
+		if o.Kind == ir.KindTable && len(o.Names) > 0 {
+			return o.Names[0], true
+		}
+	case ir.Truncate:
+		if len(o.Tables) > 0 {
+			return o.Tables[0], true
+		}
+	case ir.Rebuild:
+		if len(o.Tables) > 0 {
+			return o.Tables[0], true
+		}
+	case ir.Refresh:
+		if !o.Concurrently {
+			return o.View, true
+		}
+	}
+	return ir.QName{}, false
+}
+
+var unbatchedDML = &rules.Rule{
+	Code: "PG204", Name: "unbatched-update-or-delete", Engine: ir.Postgres, Severity: rules.Warning,
+	Doc: rules.Doc{
+		Title: "UPDATE or DELETE of a whole existing table in one statement",
+		Why: "One statement over every row locks all of them until the migration commits, so concurrent writes to " +
+			"any of them wait; it writes the whole table to the WAL at once (replicas fall behind) and leaves as many " +
+			"dead rows behind. Inside a migration transaction, the DDL locks taken with it are held just as long.",
+		Bad:  "UPDATE users SET plan = 'free';",
+		Good: "Walk the primary key in batches, committing after each batch and pausing between them, outside the migration's transaction; check progress with a query; ANALYZE at the end.",
+	},
+	Check: func(p *rules.Pass) {
+		op, ok := p.Op.(ir.Write)
+		if !ok || op.HasWhere || op.Kind == "insert" || !p.Existing(op.Table) {
+			return
+		}
+		verb := "UPDATE"
+		if op.Kind == "delete" {
+			verb = "DELETE"
+		}
+		msg := fmt.Sprintf("%s of every row of existing table %s in one statement locks all of them until the migration commits, and writes the whole table to the WAL at once", verb, tableLabel(op.Table))
+		if op.Kind == "delete" {
+			s := rules.Step{Kind: rules.StepBackfill, Title: fmt.Sprintf("delete the rows of %s in batches, committing after each", op.Table),
+				Forward: sqlgen.BatchedDelete(op.Table), Lock: "ROW EXCLUSIVE", NoTransaction: true, Irreversible: true, DeletesRows: true}
+			inToolFile(p, &s)
+			p.Report(msg, &rules.Plan{Title: "delete in batches", Steps: []rules.Step{s}})
+			return
+		}
+		var pk []*catalog.Column
+		if t := p.Catalog.Table(op.Table); t != nil {
+			pk = t.PrimaryKey()
+		}
+		switch {
+		case op.Set == "":
+			p.Report(msg+"; fluxlint cannot batch this form (multi-column SET or FROM): batch it by primary key by hand", nil)
+			return
+		case len(pk) == 0:
+			p.Report(msg+"; the table's primary key is not in the migrations fluxlint read, so no batched plan can be written", nil)
+			return
+		}
+		s := rules.Step{Kind: rules.StepBackfill, Title: fmt.Sprintf("update %s in batches along its primary key, committing after each", op.Table),
+			Forward: sqlgen.BatchedUpdate(op.Table, pk, op.Set, "") + "\nANALYZE " + sqlgen.Name(op.Table) + ";",
+			Lock:    "ROW EXCLUSIVE", NoTransaction: true, Irreversible: true,
+			Note: fmt.Sprintf("Walks %s %d rows at a time; the values it overwrites are not kept. Progress: the batches run in key order.", pkNames(pk), sqlgen.BatchSize)}
+		inToolFile(p, &s)
+		p.Report(msg, &rules.Plan{Title: "update in batches", Steps: []rules.Step{s}})
+	},
+}
