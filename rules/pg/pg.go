@@ -13,8 +13,8 @@ import (
 // Rules returns the PostgreSQL rules, ordered by code.
 func Rules() []*rules.Rule {
 	rs := []*rules.Rule{createIndex, dropIndex, concurrentlyInTx, setNotNull, addCheck, addForeignKey, validateSameTx,
-		addUniqueOrPK, foreignKeyWithoutIndex, reindex, refreshMatView, rebuild, lockTimeout, addRequiredColumn, addColumnRewrite,
-		unbatchedDML, dropColumn, dropTable, truncate}
+		addUniqueOrPK, foreignKeyWithoutIndex, reindex, refreshMatView, rebuild, lockTimeout, addRequiredColumn, addColumnRewrite, alterColumnType,
+		unbatchedDML, dropColumn, dropTable, renameTable, truncate}
 	rules.Sort(rs)
 	return rs
 }

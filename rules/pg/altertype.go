@@ -1,0 +1,258 @@
+package pg
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/fluxlint/fluxlint/analyzers/catalog"
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/rules"
+	"github.com/fluxlint/fluxlint/rules/sqlgen"
+)
+
+var alterColumnType = &rules.Rule{
+	Code: "PG203", Name: "alter-column-type", Engine: ir.Postgres, Severity: rules.Error,
+	Doc: rules.Doc{
+		Title: "ALTER COLUMN ... TYPE that rewrites or scans an existing table",
+		Why: "Most type changes rewrite the whole table and rebuild its indexes under an ACCESS EXCLUSIVE lock: " +
+			"reads and writes block until it ends (int to bigint, int to text, varchar shrink, text to varchar(n), " +
+			"numeric scale changes). Binary-compatible changes are instant and not flagged: varchar widening, " +
+			"varchar or text to unbounded varchar or text, numeric precision increase, cidr to inet.",
+		Bad: "ALTER TABLE events ALTER COLUMN seq TYPE bigint;",
+		Good: "Expand and contract: add a column of the new type; keep it in sync with a trigger; backfill it in " +
+			"batches with the cast; check parity; build its indexes concurrently; deploy code ready for the new type; " +
+			"swap the two columns by renaming them in one brief transaction; finally drop the old column, the point " +
+			"of no return.",
+		Versions: "timestamp to timestamptz is binary-safe only when the session TimeZone is UTC (PostgreSQL 12+); fluxlint says so instead of guessing.",
+	},
+	Check: func(p *rules.Pass) {
+		op, ok := p.Op.(ir.AlterTable)
+		if !ok || !p.Existing(op.Table) {
+			return
+		}
+		for _, cmd := range op.Cmds {
+			a, ok := cmd.(ir.AlterColumnType)
+			if !ok || p.Catalog.IsNewColumn(op.Table, a.Column) {
+				continue
+			}
+			var col *catalog.Column
+			if t := p.Catalog.Table(op.Table); t != nil {
+				col = t.Column(a.Column)
+			}
+			label := fmt.Sprintf("ALTER COLUMN %q TYPE %s on existing table %s", a.Column, a.Type.SQL, tableLabel(op.Table))
+			rewrite := "rewrites the table and its indexes under an ACCESS EXCLUSIVE lock: reads and writes block until it ends"
+			switch {
+			case col == nil:
+				f := p.Report(fmt.Sprintf("%s: the column's current type is not in the migrations fluxlint read; unless the change is binary-compatible it %s", label, rewrite), nil)
+				f.Severity = rules.Warning
+			case a.Using == "" && binaryCompatible(col.Type, a.Type):
+			case a.Using == "" && col.Type.Name == "timestamp" && a.Type.Name == "timestamptz" && !col.Type.Array && !a.Type.Array:
+				f := p.Report(fmt.Sprintf("%s is binary-safe only when the session TimeZone is UTC (PostgreSQL 12+); with any other TimeZone it %s. Run it with SET TimeZone = 'UTC' in the same transaction", label, rewrite), nil)
+				f.Severity = rules.Warning
+				if p.Version < 12 {
+					f.Severity, f.Message = rules.Error, fmt.Sprintf("%s on PostgreSQL %d %s", label, p.Version, rewrite)
+				}
+			default:
+				plan, why := shadowColumnPlan(p, op.Table, col, a)
+				msg := fmt.Sprintf("%s %s", label, rewrite)
+				if plan == nil {
+					msg += "; " + why
+				}
+				p.Report(msg, plan)
+			}
+		}
+	},
+}
+
+// binaryCompatible reports whether PostgreSQL changes the type in the
+// catalog only, without touching the rows or indexes.
+func binaryCompatible(from, to ir.Type) bool {
+	if from.Array != to.Array {
+		return false
+	}
+	widens := func() bool { return len(to.Mods) == 0 || len(from.Mods) > 0 && to.Mods[0] >= from.Mods[0] }
+	switch {
+	case from.Name == to.Name && slices.Equal(from.Mods, to.Mods):
+		return true
+	case from.Name == "varchar" && (to.Name == "text" || to.Name == "varchar" && widens()):
+		return true
+	case from.Name == "text" && to.Name == "varchar" && len(to.Mods) == 0:
+		return true
+	case from.Name == "numeric" && to.Name == "numeric":
+		// Precision may grow; the scale must stay.
+		return len(to.Mods) == 0 || len(from.Mods) > 0 && to.Mods[0] >= from.Mods[0] && modAt(to, 1) == modAt(from, 1)
+	case from.Name == "varbit" && to.Name == "varbit" && widens():
+		return true
+	case from.Name == "cidr" && to.Name == "inet":
+		return true
+	}
+	return false
+}
+
+func modAt(t ir.Type, i int) int {
+	if i < len(t.Mods) {
+		return t.Mods[i]
+	}
+	return 0
+}
+
+// suffixed names an object after base with a suffix, within 63 bytes.
+func suffixed(base, suffix string) string {
+	if len(base)+len(suffix) > 63 {
+		base = base[:63-len(suffix)]
+	}
+	return base + suffix
+}
+
+// shadowColumnPlan changes a column's type through a shadow column of the
+// new type, kept in sync by a trigger, then swapped in by renames. It
+// returns nil with the reason when the column has dependencies the swap
+// cannot carry over faithfully.
+func shadowColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, a ir.AlterColumnType) (*rules.Plan, string) {
+	tab := p.Catalog.Table(table)
+	if tab.Unknown {
+		return nil, "the migrations fluxlint read only partly define the table, so no faithful plan can be written"
+	}
+	if col.Identity != "" || col.Generated != nil {
+		return nil, "identity and generated columns cannot be swapped by rename: plan this change by hand"
+	}
+	for _, k := range tab.Constraints {
+		if slices.Contains(k.Columns, col.Name) {
+			return nil, fmt.Sprintf("constraint %q uses the column: a shadow-column swap would have to rebuild it, which fluxlint does not plan yet", k.Name)
+		}
+	}
+	for _, other := range p.Catalog.TablesReferencing(table) {
+		for _, k := range other.Constraints {
+			if k.Kind == ir.ForeignKey && catalog.Resolve(k.RefTable) == catalog.Resolve(table) && slices.Contains(k.RefColumns, col.Name) {
+				return nil, fmt.Sprintf("foreign key %q on %s references the column", k.Name, other.Name)
+			}
+		}
+	}
+	var indexes []*catalog.Index
+	for _, i := range p.Catalog.IndexesOn(table) {
+		if !slices.Contains(i.Def.Refs, col.Name) {
+			continue
+		}
+		if len(i.Def.Elems) != len(i.Def.Columns) || i.Def.Where != "" {
+			return nil, fmt.Sprintf("index %q uses the column in an expression or predicate, which fluxlint does not rebuild yet", i.Def.Name)
+		}
+		indexes = append(indexes, i)
+	}
+	var pk []*catalog.Column
+	if pkc := tab.PrimaryKey(); pkc != nil {
+		pk = pkc
+	}
+
+	t := sqlgen.Name(table)
+	c, tmpName, oldName := col.Name, suffixed(col.Name, "_new"), suffixed(col.Name, "_old")
+	tmp, old, cq := sqlgen.Ident(tmpName), sqlgen.Ident(oldName), sqlgen.Ident(c)
+	conv := a.Using
+	if conv == "" {
+		conv = fmt.Sprintf("%s::%s", cq, a.Type.SQL)
+	}
+	fn := sqlgen.Name(sqlgen.Sibling(table, suffixed(table.Name+"_"+c, "_sync")))
+	trg := sqlgen.Ident(suffixed(table.Name+"_"+c, "_sync"))
+	exec := "FUNCTION"
+	if p.Version < 11 {
+		exec = "PROCEDURE"
+	}
+	syncSQL := fmt.Sprintf(`CREATE OR REPLACE FUNCTION %[1]s() RETURNS trigger LANGUAGE plpgsql AS $fluxlint$
+BEGIN
+  NEW.%[2]s := (SELECT %[3]s FROM (SELECT NEW.*) AS %[4]s);
+  RETURN NEW;
+END
+$fluxlint$;
+CREATE TRIGGER %[5]s BEFORE INSERT OR UPDATE ON %[6]s FOR EACH ROW EXECUTE %[7]s %[1]s();`, fn, tmp, conv, sqlgen.Ident(table.Name), trg, t, exec)
+	dropSync := fmt.Sprintf("DROP TRIGGER IF EXISTS %s ON %s;\nDROP FUNCTION IF EXISTS %s();", trg, t, fn)
+
+	shadow := &catalog.Column{Name: tmpName, Type: a.Type, Collation: col.Collation}
+	steps := []rules.Step{
+		migration(p, fmt.Sprintf("add the shadow column %s of the new type (instant, brief lock)", tmpName),
+			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", t, sqlgen.ColumnDef(shadow, false))),
+			withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, tmp)), "ACCESS EXCLUSIVE", false),
+		migration(p, "keep it in sync on every insert and update (dual write by trigger)",
+			withLockTimeout(syncSQL), withLockTimeout(dropSync), "SHARE ROW EXCLUSIVE", false),
+	}
+	fill := rules.Step{Kind: rules.StepBackfill, NoTransaction: true, SeparateDeploy: true, Lock: "ROW EXCLUSIVE",
+		Title:   fmt.Sprintf("backfill %s with the cast in batches of %d", tmpName, sqlgen.BatchSize),
+		Forward: sqlgen.BatchedUpdate(table, pk, fmt.Sprintf("%s = %s", tmp, conv), fmt.Sprintf("%s IS DISTINCT FROM (%s)", tmp, conv)) + "\nANALYZE " + t + ";",
+		Note:    "A value that does not fit the new type stops the backfill with an error: fix those rows, then run it again. Nothing to roll back: dropping the shadow column undoes it."}
+	inToolFile(p, &fill)
+	steps = append(steps, fill, rules.Step{Kind: rules.StepCheckpoint, Title: "check parity: every row's shadow value equals the cast",
+		Forward: fmt.Sprintf("SELECT count(*) AS mismatches FROM %s WHERE %s IS DISTINCT FROM (%s);", t, tmp, conv), Expect: "0"})
+	if col.NotNull {
+		steps = append(steps, notNullSteps(p, table, tmpName)...)
+	}
+	// Indexes are rebuilt on the shadow column concurrently, before the swap.
+	var renames, unrenames []string
+	for _, i := range indexes {
+		def := i.Def
+		def.Name = suffixed(i.Def.Name, "_new")
+		def.Columns = slices.Clone(i.Def.Columns)
+		for k, n := range def.Columns {
+			if n == c {
+				def.Columns[k] = tmpName
+			}
+		}
+		def.Elems, def.Refs = nil, nil
+		build := buildIndexPlan(p, def).Steps
+		steps = append(steps, build...)
+		idx := sqlgen.Name(sqlgen.Sibling(table, i.Def.Name))
+		oldIdx, newIdx := sqlgen.Ident(suffixed(i.Def.Name, "_old")), sqlgen.Name(sqlgen.Sibling(table, def.Name))
+		renames = append(renames, fmt.Sprintf("ALTER INDEX %s RENAME TO %s;\nALTER INDEX %s RENAME TO %s;", idx, oldIdx, newIdx, sqlgen.Ident(i.Def.Name)))
+		unrenames = append(unrenames, fmt.Sprintf("ALTER INDEX %s RENAME TO %s;\nALTER INDEX %s RENAME TO %s;",
+			idx, sqlgen.Ident(def.Name), sqlgen.Name(sqlgen.Sibling(table, suffixed(i.Def.Name, "_old"))), sqlgen.Ident(i.Def.Name)))
+	}
+	steps = append(steps, rules.Step{Kind: rules.StepCodeDeploy, SeparateDeploy: true,
+		Title: fmt.Sprintf("deploy code that reads and writes %s as %s", c, a.Type.SQL),
+		Note:  "After the swap the column keeps its name with the new type: the code must accept it (e.g. 64-bit integers) before then."})
+
+	swap := []string{dropSync,
+		fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", t, cq, old),
+		fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", t, tmp, cq)}
+	unswap := []string{fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", t, cq, tmp),
+		fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", t, old, cq)}
+	if col.Default != nil {
+		swap = append(swap, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", t, old),
+			fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;", t, cq, col.Default.SQL))
+		unswap = append([]string{fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", t, cq),
+			fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;", t, old, col.Default.SQL)}, unswap...)
+	}
+	swap = append(swap, renames...)
+	unswap = append(append(slices.Clone(unrenames), unswap...), syncSQL)
+	swapStep := migration(p, "swap the columns by renaming them, in one transaction (brief lock, no rewrite)",
+		withLockTimeout(strings.Join(swap, "\n")), withLockTimeout(strings.Join(unswap, "\n")), "ACCESS EXCLUSIVE", false)
+	swapStep.SeparateDeploy = true
+
+	oldCol := *col
+	oldCol.Name = oldName
+	oldCol.Default = nil
+	rollback := []string{fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", t, sqlgen.ColumnDef(&oldCol, false))}
+	note := fmt.Sprintf("The rollback recreates %s with its type; its values are not restored", oldName)
+	if col.NotNull {
+		if zero, ok := sqlgen.ZeroValue(col.Type, p.Catalog.Enum(ir.QName{Name: col.Type.Name})); ok {
+			rollback = []string{fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s NOT NULL DEFAULT %s;", t, sqlgen.ColumnDef(&oldCol, false), zero),
+				fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", t, old)}
+			note += fmt.Sprintf(" (rows get %s)", zero)
+		}
+	}
+	for _, i := range indexes {
+		def := i.Def
+		def.Name = suffixed(i.Def.Name, "_old")
+		def.Columns = slices.Clone(i.Def.Columns)
+		for k, n := range def.Columns {
+			if n == c {
+				def.Columns[k] = oldName
+			}
+		}
+		def.Elems = nil
+		rollback = append(rollback, sqlgen.CreateIndex(def, false))
+	}
+	drop := migration(p, fmt.Sprintf("drop the old column %s: the point of no return", oldName),
+		withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, old)), withLockTimeout(strings.Join(rollback, "\n")), "ACCESS EXCLUSIVE", false)
+	drop.Irreversible, drop.SeparateDeploy = true, true
+	drop.Note = note + "."
+	steps = append(steps, swapStep, drop)
+	return &rules.Plan{Title: fmt.Sprintf("change %s to %s through a shadow column", c, a.Type.SQL), Steps: steps}, ""
+}
