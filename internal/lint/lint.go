@@ -392,17 +392,18 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 
 // checkOp runs every enabled rule on one op of a statement.
 func checkOp(f *rules.File, s *ir.Stmt, op ir.Op, c *catalog.Catalog, opt Options, report func(*rules.Finding)) {
+	p := rules.NewPass(nil, f, s, op, c, opt.Version, opt.Refs, func(fd *rules.Finding) {
+		if sev, ok := opt.Severity[fd.Rule.Code]; ok {
+			fd.Severity = sev
+		}
+		report(fd)
+	})
+	p.LockTimeoutSet = opt.LockTimeoutSet
 	for _, r := range opt.Rules {
 		if r.Check == nil || (r.Destructive && s.Down) {
 			continue
 		}
-		p := rules.NewPass(r, f, s, op, c, opt.Version, opt.Refs, func(fd *rules.Finding) {
-			if sev, ok := opt.Severity[r.Code]; ok {
-				fd.Severity = sev
-			}
-			report(fd)
-		})
-		p.LockTimeoutSet = opt.LockTimeoutSet
+		p.Rule = r
 		r.Check(p)
 	}
 }
