@@ -140,7 +140,8 @@ type IndexDef struct {
 // Op is one thing a statement does.
 type Op interface{ isOp() }
 
-// CreateTable is CREATE TABLE (also CREATE TABLE AS, marked AsSelect).
+// CreateTable is CREATE TABLE (also CREATE TABLE AS, and a CREATE TABLE
+// that does not parse: both are marked AsSelect, their columns unknown).
 type CreateTable struct {
 	Table       QName
 	IfNotExists bool

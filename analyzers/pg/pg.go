@@ -66,7 +66,7 @@ func Parse(text string) (ops []ir.Op, err error) {
 			if off < 0 {
 				off = 0
 			}
-			return nil, &SyntaxError{Offset: byteOffset(text, off), Msg: pe.Message + newerSyntaxHint(text)}
+			return recoverCreate(text), &SyntaxError{Offset: byteOffset(text, off), Msg: pe.Message + newerSyntaxHint(text)}
 		}
 		return nil, &SyntaxError{Msg: err.Error()}
 	}
@@ -95,6 +95,71 @@ func newerSyntaxHint(text string) string {
 		}
 	}
 	return ""
+}
+
+// recoverCreate keeps what a CREATE TABLE that does not parse still tells:
+// the table is created here, with columns fluxlint cannot know. Without it,
+// every later statement on the table would take it for an existing one.
+func recoverCreate(text string) []ir.Op {
+	scan, err := pgq.Scan(text)
+	if err != nil {
+		return nil
+	}
+	var words []string
+	for _, t := range scan.Tokens {
+		if t.Token == pgq.Token_SQL_COMMENT || t.Token == pgq.Token_C_COMMENT {
+			continue
+		}
+		if int(t.End) > len(text) || t.Start < 0 || t.Start > t.End || len(words) == 12 {
+			break
+		}
+		words = append(words, text[t.Start:t.End])
+	}
+	i := 0
+	next := func(w ...string) bool {
+		for _, x := range w {
+			if i < len(words) && strings.EqualFold(words[i], x) {
+				i++
+				return true
+			}
+		}
+		return false
+	}
+	if !next("create") {
+		return nil
+	}
+	next("temp", "temporary", "unlogged")
+	if !next("table") {
+		return nil
+	}
+	if next("if") && !(next("not") && next("exists")) {
+		return nil
+	}
+	var parts []string
+	for i < len(words) {
+		parts = append(parts, identText(words[i]))
+		i++
+		if !next(".") {
+			break
+		}
+	}
+	if len(parts) == 0 || len(parts) > 2 {
+		return nil
+	}
+	q := ir.QName{Name: parts[len(parts)-1]}
+	if len(parts) == 2 {
+		q.Schema = parts[0]
+	}
+	return []ir.Op{ir.CreateTable{Table: q, AsSelect: true}}
+}
+
+// identText turns an identifier token into its name: quoted ones lose their
+// quotes, plain ones fold to lower case, as PostgreSQL does.
+func identText(tok string) string {
+	if len(tok) >= 2 && tok[0] == '"' && tok[len(tok)-1] == '"' {
+		return strings.ReplaceAll(tok[1:len(tok)-1], `""`, `"`)
+	}
+	return strings.ToLower(tok)
 }
 
 // byteOffset turns PostgreSQL's cursor position (in characters) into a byte
@@ -183,7 +248,7 @@ func convert(n *pgq.Node) []ir.Op {
 		r := x.RefreshMatViewStmt
 		return []ir.Op{ir.Refresh{View: qname(r.Relation), Concurrently: r.Concurrent, WithNoData: r.SkipData}}
 	case *pgq.Node_DoStmt:
-		return []ir.Op{ir.Opaque{Kind: "DO block"}}
+		return doBlock(x.DoStmt)
 	case *pgq.Node_CallStmt:
 		return []ir.Op{ir.Opaque{Kind: "CALL"}}
 	}

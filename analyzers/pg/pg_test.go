@@ -79,7 +79,8 @@ func TestStatements(t *testing.T) {
 		"UPDATE t SET a = 1, \"select\" = b + 1":      ir.Write{Kind: "update", Table: ir.QName{Name: "t"}, Set: `a = 1, "select" = b + 1`},
 		"UPDATE t SET (a, b) = (1, 2)":                ir.Write{Kind: "update", Table: ir.QName{Name: "t"}},
 		"DELETE FROM t WHERE a = 1":                   ir.Write{Kind: "delete", Table: ir.QName{Name: "t"}, HasWhere: true},
-		"DO $$ BEGIN NULL; END $$":                    ir.Opaque{Kind: "DO block"},
+		"DO $$ BEGIN NULL; END $$":                    ir.Other{Kind: "DO block"},
+		"DO LANGUAGE plpython3u $$ x $$":              ir.Opaque{Kind: "DO block"},
 		"ALTER TYPE mood ADD VALUE IF NOT EXISTS 'x'": ir.AddEnumValue{Name: ir.QName{Name: "mood"}, Value: "x", IfNotExists: true},
 		"GRANT SELECT ON t TO r":                      ir.Other{Kind: "Grant"},
 		"TRUNCATE a, b CASCADE":                       ir.Truncate{Tables: []ir.QName{{Name: "a"}, {Name: "b"}}, Cascade: true},
@@ -108,5 +109,49 @@ func TestSyntaxErrorOffset(t *testing.T) {
 	}
 	if want := len("SELECT 'ü' FROM "); se.Offset != want {
 		t.Errorf("offset = %d, want %d (%s)", se.Offset, want, se.Msg)
+	}
+}
+
+// TestRecoverCreate checks that a CREATE TABLE that does not parse still
+// records the table as created, with its columns unknown.
+func TestRecoverCreate(t *testing.T) {
+	ops, err := Parse(`CREATE TABLE IF NOT EXISTS app."Comment Saved" (id int, CONSTRAINT c NOT NULL id)`)
+	if err == nil {
+		t.Fatal("want a syntax error: named NOT NULL constraints are PostgreSQL 18 syntax")
+	}
+	want := []ir.Op{ir.CreateTable{Table: ir.QName{Schema: "app", Name: "Comment Saved"}, AsSelect: true}}
+	if !reflect.DeepEqual(ops, want) {
+		t.Errorf("ops = %#v, want %#v", ops, want)
+	}
+	if ops, _ := Parse("CREATE INDEX ON;"); ops != nil {
+		t.Errorf("only CREATE TABLE is recovered, got %#v", ops)
+	}
+}
+
+// TestDoBlock checks that the SQL inside a DO block is analysed in order,
+// through IF branches and constant EXECUTE strings, and that a computed
+// EXECUTE leaves an Opaque op behind.
+func TestDoBlock(t *testing.T) {
+	ops, err := Parse(`DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'i') THEN
+    CREATE INDEX i ON t (a);
+  ELSE
+    ALTER TABLE t ADD COLUMN b int;
+  END IF;
+  EXECUTE 'DROP INDEX j';
+  EXECUTE format('DROP TABLE %I', 'x');
+  PERFORM 1;
+END $$`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, op := range ops {
+		kinds = append(kinds, reflect.TypeOf(op).Name())
+	}
+	want := []string{"CreateIndex", "AlterTable", "Drop", "Opaque"}
+	if !reflect.DeepEqual(kinds, want) {
+		t.Errorf("ops %v, want %v", kinds, want)
 	}
 }
