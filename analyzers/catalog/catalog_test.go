@@ -108,7 +108,7 @@ func TestSpans(t *testing.T) {
 func TestUnknown(t *testing.T) {
 	c := catalog.New()
 	replay(t, c, `CREATE TABLE t (id int)`, `ALTER TABLE t ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY`,
-		`ALTER TABLE never_created ADD COLUMN x int`, `DO $$ BEGIN EXECUTE 'CREATE TABLE z (id int)'; END $$`,
+		`ALTER TABLE never_created ADD COLUMN x int`, `DO $$ BEGIN EXECUTE format('CREATE TABLE %I (id int)', 'z'); END $$`,
 		`CREATE TABLE copy AS SELECT * FROM t`)
 	for _, name := range []string{"t", "never_created", "copy"} {
 		if tab := c.Table(ir.QName{Name: name}); tab == nil || !tab.Unknown {

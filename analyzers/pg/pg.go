@@ -132,7 +132,7 @@ func recoverCreate(text string) []ir.Op {
 	if !next("table") {
 		return nil
 	}
-	if next("if") && !(next("not") && next("exists")) {
+	if next("if") && (!next("not") || !next("exists")) {
 		return nil
 	}
 	var parts []string
