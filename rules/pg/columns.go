@@ -101,16 +101,19 @@ func notNullSteps(p *rules.Pass, table ir.QName, column string) []rules.Step {
 		migration(p, "add the NOT NULL rule as a CHECK constraint, not validated yet (brief lock, no scan)", addCheck, dropCheck, "ACCESS EXCLUSIVE", false),
 		migration(p, "validate the check in a separate migration (scans, but reads and writes continue)",
 			fmt.Sprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s;", t, check), "", "SHARE UPDATE EXCLUSIVE", false),
-		migration(p, "set NOT NULL (PostgreSQL 12+ uses the validated check and skips the scan)",
-			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL;", t, col)),
-			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL;", t, col)), "ACCESS EXCLUSIVE", false),
-		migration(p, "drop the helper check, now redundant", dropCheck, addCheck, "ACCESS EXCLUSIVE", false),
 	}
 	steps[1].SeparateDeploy = true
 	if p.Version < 12 {
-		steps[2].Note = fmt.Sprintf("On PostgreSQL %d SET NOT NULL scans the whole table under ACCESS EXCLUSIVE even with the check: keep the validated check instead, or upgrade first.", p.Version)
+		// Before 12, SET NOT NULL scans under ACCESS EXCLUSIVE even with the
+		// check: the validated check is the NOT NULL guarantee.
+		steps[1].Note = fmt.Sprintf("On PostgreSQL %d SET NOT NULL would scan the whole table under ACCESS EXCLUSIVE even with this check, so the validated check stays as the guarantee; after upgrading to 12+, SET NOT NULL and drop the check.", p.Version)
+		return steps
 	}
-	return steps
+	return append(steps,
+		migration(p, "set NOT NULL (PostgreSQL 12+ uses the validated check and skips the scan)",
+			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL;", t, col)),
+			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL;", t, col)), "ACCESS EXCLUSIVE", false),
+		migration(p, "drop the helper check, now redundant", dropCheck, addCheck, "ACCESS EXCLUSIVE", false))
 }
 
 // pgCheckName names the helper check constraint for a column.

@@ -188,7 +188,7 @@ func reportNewTableFKs(p *rules.Pass, table ir.QName, fks []ir.Constraint, rollb
 			existing = append(existing, tableLabel(ref))
 		}
 	}
-	if len(existing) == 0 || strings.Contains(p.Stmt.Text, "lock_timeout") {
+	if len(existing) == 0 || lockTimeoutSet(p) {
 		return
 	}
 	msg := fmt.Sprintf("foreign key to existing table %s takes SHARE ROW EXCLUSIVE on it: its writes block while the lock is held, and queue behind it while it waits", joinList(existing))

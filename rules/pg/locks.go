@@ -20,24 +20,12 @@ var lockTimeout = &rules.Rule{
 		Good: "SET lock_timeout = '500ms'; at the top of the migration, and retry it when it times out. Reported once per file, at info severity, since many teams set it on the migration role or in the tool; raise it in .fluxlint.yaml (severity: {PG113: warning}), or declare it set (assume_lock_timeout: true).",
 	},
 	Check: func(p *rules.Pass) {
-		if p.LockTimeoutSet {
-			return
-		}
 		table, ok := accessExclusive(p.Op)
-		if !ok || !p.Existing(table) {
+		if !ok || !p.Existing(table) || lockTimeoutSet(p) {
 			return
 		}
-		for _, s := range p.File.Stmts {
-			if s == p.Stmt {
-				break
-			}
-			if s.Down != p.Stmt.Down {
-				continue
-			}
+		for _, s := range earlier(p) {
 			for _, op := range s.Ops {
-				if v, ok := op.(ir.SetVar); ok && v.Name == "lock_timeout" {
-					return
-				}
 				if t, ok := accessExclusive(op); ok && p.Existing(t) {
 					return // reported once per file, at the first one
 				}
@@ -48,6 +36,37 @@ var lockTimeout = &rules.Rule{
 		msg := fmt.Sprintf("this statement waits for an ACCESS EXCLUSIVE lock on existing table %s with no lock_timeout: behind a long transaction, every query on the table queues behind it", tableLabel(table))
 		p.Report(msg, &rules.Plan{Title: "fail fast instead of queueing", KeepsStatement: true, Steps: []rules.Step{step}})
 	},
+}
+
+// earlier lists the statements before the pass's one in the same section
+// (up or down) of the file.
+func earlier(p *rules.Pass) []*ir.Stmt {
+	var out []*ir.Stmt
+	for _, s := range p.File.Stmts {
+		if s == p.Stmt {
+			break
+		}
+		if s.Down == p.Stmt.Down {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// lockTimeoutSet reports whether lock_timeout is in force for the statement:
+// declared set in the config, or SET earlier in the migration.
+func lockTimeoutSet(p *rules.Pass) bool {
+	if p.LockTimeoutSet {
+		return true
+	}
+	for _, s := range earlier(p) {
+		for _, op := range s.Ops {
+			if v, ok := op.(ir.SetVar); ok && v.Name == "lock_timeout" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // weakAlters are ALTER TABLE subcommands that take less than ACCESS EXCLUSIVE.

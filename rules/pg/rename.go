@@ -3,10 +3,29 @@ package pg
 import (
 	"fmt"
 
+	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/rules"
 	"github.com/fluxlint/fluxlint/rules/sqlgen"
 )
+
+// viewReplaces reports whether the migration creates a view under the old
+// name after the statement: the safe way to rename a table.
+func viewReplaces(p *rules.Pass, old ir.QName) bool {
+	after := false
+	for _, s := range p.File.Stmts {
+		after = after || s == p.Stmt
+		if !after || s.Down != p.Stmt.Down {
+			continue
+		}
+		for _, op := range s.Ops {
+			if v, ok := op.(ir.CreateView); ok && !v.Materialized && catalog.Resolve(v.Name) == catalog.Resolve(old) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 var renameTable = &rules.Rule{
 	Code: "PG304", Name: "rename-table", Engine: ir.Postgres, Severity: rules.Error, Destructive: true,
@@ -27,7 +46,7 @@ var renameTable = &rules.Rule{
 		}
 		for _, cmd := range op.Cmds {
 			r, ok := cmd.(ir.RenameTable)
-			if !ok {
+			if !ok || viewReplaces(p, op.Table) {
 				continue
 			}
 			old, renamed := op.Table, ir.QName{Schema: op.Table.Schema, Name: r.New}
