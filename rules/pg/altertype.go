@@ -105,21 +105,21 @@ func suffixed(base, suffix string) string {
 	return base + suffix
 }
 
-// shadowColumnPlan changes a column's type through a shadow column of the
-// new type, kept in sync by a trigger, then swapped in by renames. It
-// returns nil with the reason when the column has dependencies the swap
-// cannot carry over faithfully.
-func shadowColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, a ir.AlterColumnType) (*rules.Plan, string) {
+// movableColumn checks that a column's dependencies can follow it to a
+// replacement column: plain indexes can be rebuilt; constraints, foreign keys
+// pointing at it, expression or partial indexes, identity and generated
+// columns cannot (yet). It returns the indexes to rebuild, or why not.
+func movableColumn(p *rules.Pass, table ir.QName, col *catalog.Column) ([]*catalog.Index, string) {
 	tab := p.Catalog.Table(table)
-	if tab.Unknown {
+	if tab == nil || tab.Unknown {
 		return nil, "the migrations fluxlint read only partly define the table, so no faithful plan can be written"
 	}
 	if col.Identity != "" || col.Generated != nil {
-		return nil, "identity and generated columns cannot be swapped by rename: plan this change by hand"
+		return nil, "identity and generated columns cannot be moved to a replacement column: plan this change by hand"
 	}
 	for _, k := range tab.Constraints {
 		if slices.Contains(k.Columns, col.Name) {
-			return nil, fmt.Sprintf("constraint %q uses the column: a shadow-column swap would have to rebuild it, which fluxlint does not plan yet", k.Name)
+			return nil, fmt.Sprintf("constraint %q uses the column: moving it would mean rebuilding the constraint, which fluxlint does not plan yet", k.Name)
 		}
 	}
 	for _, other := range p.Catalog.TablesReferencing(table) {
@@ -138,6 +138,33 @@ func shadowColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, a ir.A
 			return nil, fmt.Sprintf("index %q uses the column in an expression or predicate, which fluxlint does not rebuild yet", i.Def.Name)
 		}
 		indexes = append(indexes, i)
+	}
+	return indexes, ""
+}
+
+// onColumn returns an index definition moved from one column to another,
+// under a new name.
+func onColumn(def ir.IndexDef, name, from, to string) ir.IndexDef {
+	def.Name = name
+	def.Columns = slices.Clone(def.Columns)
+	for k, n := range def.Columns {
+		if n == from {
+			def.Columns[k] = to
+		}
+	}
+	def.Elems, def.Refs = nil, nil
+	return def
+}
+
+// shadowColumnPlan changes a column's type through a shadow column of the
+// new type, kept in sync by a trigger, then swapped in by renames. It
+// returns nil with the reason when the column has dependencies the swap
+// cannot carry over faithfully.
+func shadowColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, a ir.AlterColumnType) (*rules.Plan, string) {
+	tab := p.Catalog.Table(table)
+	indexes, why := movableColumn(p, table, col)
+	if why != "" {
+		return nil, why
 	}
 	var pk []*catalog.Column
 	if pkc := tab.PrimaryKey(); pkc != nil {
@@ -187,15 +214,7 @@ CREATE TRIGGER %[5]s BEFORE INSERT OR UPDATE ON %[6]s FOR EACH ROW EXECUTE %[7]s
 	// Indexes are rebuilt on the shadow column concurrently, before the swap.
 	var renames, unrenames []string
 	for _, i := range indexes {
-		def := i.Def
-		def.Name = suffixed(i.Def.Name, "_new")
-		def.Columns = slices.Clone(i.Def.Columns)
-		for k, n := range def.Columns {
-			if n == c {
-				def.Columns[k] = tmpName
-			}
-		}
-		def.Elems, def.Refs = nil, nil
+		def := onColumn(i.Def, suffixed(i.Def.Name, "_new"), c, tmpName)
 		build := buildIndexPlan(p, def).Steps
 		steps = append(steps, build...)
 		idx := sqlgen.Name(sqlgen.Sibling(table, i.Def.Name))
@@ -238,16 +257,7 @@ CREATE TRIGGER %[5]s BEFORE INSERT OR UPDATE ON %[6]s FOR EACH ROW EXECUTE %[7]s
 		}
 	}
 	for _, i := range indexes {
-		def := i.Def
-		def.Name = suffixed(i.Def.Name, "_old")
-		def.Columns = slices.Clone(i.Def.Columns)
-		for k, n := range def.Columns {
-			if n == c {
-				def.Columns[k] = oldName
-			}
-		}
-		def.Elems = nil
-		rollback = append(rollback, sqlgen.CreateIndex(def, false))
+		rollback = append(rollback, sqlgen.CreateIndex(onColumn(i.Def, suffixed(i.Def.Name, "_old"), c, oldName), false))
 	}
 	drop := migration(p, fmt.Sprintf("drop the old column %s: the point of no return", oldName),
 		withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, old)), withLockTimeout(strings.Join(rollback, "\n")), "ACCESS EXCLUSIVE", false)

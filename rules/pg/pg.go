@@ -14,7 +14,7 @@ import (
 func Rules() []*rules.Rule {
 	rs := []*rules.Rule{createIndex, dropIndex, concurrentlyInTx, setNotNull, addCheck, addForeignKey, validateSameTx,
 		addUniqueOrPK, foreignKeyWithoutIndex, reindex, refreshMatView, rebuild, lockTimeout, addRequiredColumn, addColumnRewrite, alterColumnType,
-		unbatchedDML, dropColumn, dropTable, renameTable, truncate}
+		unbatchedDML, dropColumn, dropTable, renameColumn, renameTable, truncate}
 	rules.Sort(rs)
 	return rs
 }

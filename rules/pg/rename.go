@@ -2,6 +2,7 @@ package pg
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
@@ -65,4 +66,156 @@ var renameTable = &rules.Rule{
 			p.Report(msg, &rules.Plan{Title: "rename behind a compatibility view", Steps: []rules.Step{swap, deploy, drop}})
 		}
 	},
+}
+
+var renameColumn = &rules.Rule{
+	Code: "PG303", Name: "rename-column", Engine: ir.Postgres, Severity: rules.Error, Destructive: true,
+	Doc: rules.Doc{
+		Title: "RENAME COLUMN on an existing table",
+		Why: "Deployed code still uses the old name: every query that names the column fails the moment the rename " +
+			"commits, until the new code is everywhere.",
+		Bad: "ALTER TABLE users RENAME COLUMN name TO full_name;",
+		Good: "Expand and contract: add the new column; keep both in sync with a trigger (writes to either reach the " +
+			"other) while old and new code overlap; backfill in batches and check parity; build its indexes " +
+			"concurrently; deploy code that uses only the new name; then drop the trigger and the old column, the " +
+			"point of no return. Each migration and deploy is separate.",
+		Versions: "All supported versions. Renaming two columns into each other's places in one migration (a swap) is not flagged.",
+	},
+	Check: func(p *rules.Pass) {
+		op, ok := p.Op.(ir.AlterTable)
+		if !ok || !p.Existing(op.Table) {
+			return
+		}
+		for _, cmd := range op.Cmds {
+			r, ok := cmd.(ir.RenameColumn)
+			if !ok || p.Catalog.IsNewColumn(op.Table, r.Old) || swapped(p, op.Table, r.Old, r.New) {
+				continue
+			}
+			var col *catalog.Column
+			if t := p.Catalog.Table(op.Table); t != nil {
+				col = t.Column(r.Old)
+			}
+			msg := fmt.Sprintf("renaming column %q of existing table %s to %q breaks deployed code that still uses the old name", r.Old, tableLabel(op.Table), r.New)
+			if col == nil {
+				p.Report(msg+"; the column's definition is not in the migrations fluxlint read, so no plan can be written", nil)
+				continue
+			}
+			plan, why := renameColumnPlan(p, op.Table, col, r.New)
+			if plan == nil {
+				msg += "; " + why
+			}
+			p.Report(msg, plan)
+		}
+	},
+}
+
+// swapped reports whether the rename old -> new is one half of two columns
+// trading places in the same migration (as a type-change swap does): another
+// rename fills the old name, or empties the new one.
+func swapped(p *rules.Pass, table ir.QName, old, new string) bool {
+	for _, s := range p.File.Stmts {
+		if s.Down != p.Stmt.Down {
+			continue
+		}
+		for _, op := range s.Ops {
+			a, ok := op.(ir.AlterTable)
+			if !ok || catalog.Resolve(a.Table) != catalog.Resolve(table) {
+				continue
+			}
+			for _, cmd := range a.Cmds {
+				if r, ok := cmd.(ir.RenameColumn); ok && (r.New == old || r.Old == new) && r != (ir.RenameColumn{Old: old, New: new}) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// renameColumnPlan moves a column to its new name through a second column
+// that a trigger keeps in sync both ways while old and new code overlap.
+func renameColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, newName string) (*rules.Plan, string) {
+	indexes, why := movableColumn(p, table, col)
+	if why != "" {
+		return nil, why
+	}
+	tab := p.Catalog.Table(table)
+	t, oldq, newq := sqlgen.Name(table), sqlgen.Ident(col.Name), sqlgen.Ident(newName)
+	fn := sqlgen.Name(sqlgen.Sibling(table, suffixed(table.Name+"_"+col.Name, "_sync")))
+	trg := sqlgen.Ident(suffixed(table.Name+"_"+col.Name, "_sync"))
+	exec := "FUNCTION"
+	if p.Version < 11 {
+		exec = "PROCEDURE"
+	}
+	syncSQL := fmt.Sprintf(`CREATE OR REPLACE FUNCTION %[1]s() RETURNS trigger LANGUAGE plpgsql AS $fluxlint$
+BEGIN
+  -- Whichever name the writer used wins; the other follows.
+  IF TG_OP = 'INSERT' THEN
+    IF NEW.%[2]s IS NULL THEN NEW.%[2]s := NEW.%[3]s; ELSE NEW.%[3]s := NEW.%[2]s; END IF;
+  ELSIF NEW.%[2]s IS DISTINCT FROM OLD.%[2]s THEN
+    NEW.%[3]s := NEW.%[2]s;
+  ELSE
+    NEW.%[2]s := NEW.%[3]s;
+  END IF;
+  RETURN NEW;
+END
+$fluxlint$;
+CREATE TRIGGER %[4]s BEFORE INSERT OR UPDATE ON %[5]s FOR EACH ROW EXECUTE %[6]s %[1]s();`, fn, newq, oldq, trg, t, exec)
+	dropSync := fmt.Sprintf("DROP TRIGGER IF EXISTS %s ON %s;\nDROP FUNCTION IF EXISTS %s();", trg, t, fn)
+
+	// The new column starts without a default, so that the trigger can tell
+	// which name an insert used; the default moves over at the end.
+	shadow := &catalog.Column{Name: newName, Type: col.Type, Collation: col.Collation}
+	steps := []rules.Step{
+		migration(p, fmt.Sprintf("add the column %s (instant, brief lock)", newName),
+			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", t, sqlgen.ColumnDef(shadow, false))),
+			withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, newq)), "ACCESS EXCLUSIVE", false),
+		migration(p, "keep both columns in sync on every insert and update (dual write by trigger)",
+			withLockTimeout(syncSQL), withLockTimeout(dropSync), "SHARE ROW EXCLUSIVE", false),
+	}
+	steps = append(steps, copySteps(p, table, tab.PrimaryKey(), newq, oldq)...)
+	if col.NotNull {
+		steps = append(steps, notNullSteps(p, table, newName)...)
+	}
+	var renames, unrenames []string
+	for _, i := range indexes {
+		tmpName := suffixed(i.Def.Name, "_new")
+		steps = append(steps, buildIndexPlan(p, onColumn(i.Def, tmpName, col.Name, newName)).Steps...)
+		renames = append(renames, fmt.Sprintf("ALTER INDEX %s RENAME TO %s;", sqlgen.Name(sqlgen.Sibling(table, tmpName)), sqlgen.Ident(i.Def.Name)))
+		unrenames = append(unrenames, fmt.Sprintf("ALTER INDEX %s RENAME TO %s;", sqlgen.Name(sqlgen.Sibling(table, i.Def.Name)), sqlgen.Ident(tmpName)))
+	}
+	steps = append(steps, rules.Step{Kind: rules.StepCodeDeploy, SeparateDeploy: true,
+		Title: fmt.Sprintf("deploy code that reads and writes %s only, never %s", newName, col.Name),
+		Note:  "Until this deploy is everywhere, the trigger keeps old and new code consistent."})
+	finish := []string{dropSync}
+	unfinish := []string{}
+	if col.Default != nil {
+		finish = append(finish, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;", t, newq, col.Default.SQL))
+		unfinish = append(unfinish, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", t, newq))
+	}
+	unfinish = append(unfinish, syncSQL)
+	stop := migration(p, "stop syncing: drop the trigger (and move the default to the new column)",
+		withLockTimeout(strings.Join(finish, "\n")), withLockTimeout(strings.Join(unfinish, "\n")), "ACCESS EXCLUSIVE", false)
+	stop.SeparateDeploy = true
+
+	restore, note := recreateColumn(p, table, col.Name)
+	drop := migration(p, fmt.Sprintf("drop the old column %s: the point of no return", col.Name),
+		withLockTimeout(strings.Join(append([]string{fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, oldq)}, renames...), "\n")),
+		withLockTimeout(strings.Join(append(unrenames, strings.TrimPrefix(restore, sqlgen.LockTimeout+"\n")), "\n")), "ACCESS EXCLUSIVE", false)
+	drop.Irreversible, drop.SeparateDeploy, drop.Note = true, true, note
+	steps = append(steps, stop, drop)
+	return &rules.Plan{Title: fmt.Sprintf("move %s to %s by expand and contract", col.Name, newName), Steps: steps}, ""
+}
+
+// copySteps backfill column to = from in batches, then check parity.
+func copySteps(p *rules.Pass, table ir.QName, pk []*catalog.Column, to, from string) []rules.Step {
+	t := sqlgen.Name(table)
+	fill := rules.Step{Kind: rules.StepBackfill, NoTransaction: true, SeparateDeploy: true, Lock: "ROW EXCLUSIVE",
+		Title:   fmt.Sprintf("copy existing values in batches of %d", sqlgen.BatchSize),
+		Forward: sqlgen.BatchedUpdate(table, pk, fmt.Sprintf("%s = %s", to, from), fmt.Sprintf("%s IS DISTINCT FROM %s", to, from)) + "\nANALYZE " + t + ";",
+		Note:    "Nothing to roll back: dropping the new column undoes it."}
+	inToolFile(p, &fill)
+	check := rules.Step{Kind: rules.StepCheckpoint, Title: "check parity: every row has the same value under both names",
+		Forward: fmt.Sprintf("SELECT count(*) AS mismatches FROM %s WHERE %s IS DISTINCT FROM %s;", t, to, from), Expect: "0"}
+	return []rules.Step{fill, check}
 }
