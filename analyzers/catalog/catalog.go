@@ -49,6 +49,9 @@ type Table struct {
 	Columns     []*Column
 	Constraints []*Constraint
 	indexes     []string // names of its indexes, which live in its schema
+	PartitionBy *ir.PartitionKey
+	Parent      *ir.QName          // set for a partition
+	Bound       *ir.PartitionBound // set for a partition
 	// Unknown is set when a statement the catalog cannot model touched the
 	// table, or the table was never created in the replayed history: its
 	// columns and constraints may be incomplete.
@@ -184,6 +187,17 @@ func (c *Catalog) TablesReferencing(q ir.QName) []*Table {
 	return out
 }
 
+// DefaultPartition returns the DEFAULT partition of a partitioned table, or nil.
+func (c *Catalog) DefaultPartition(parent ir.QName) *Table {
+	parent = Resolve(parent)
+	for _, t := range c.tables {
+		if t.Parent != nil && *t.Parent == parent && t.Bound != nil && t.Bound.Default {
+			return t
+		}
+	}
+	return nil
+}
+
 // Column returns the named column, or nil.
 func (t *Table) Column(name string) *Column {
 	for _, c := range t.Columns {
@@ -284,8 +298,10 @@ func (c *Catalog) createTable(o ir.CreateTable) {
 	if c.tables[q] != nil && o.IfNotExists {
 		return
 	}
-	t := &Table{Name: q, Kind: ir.KindTable, created: c.gen, Unknown: o.AsSelect, owner: c}
+	t := &Table{Name: q, Kind: ir.KindTable, created: c.gen, Unknown: o.AsSelect, owner: c, PartitionBy: o.PartitionBy, Bound: o.Bound}
 	if o.PartitionOf != nil {
+		parent := Resolve(*o.PartitionOf)
+		t.Parent = &parent
 		if parent := c.Table(*o.PartitionOf); parent != nil {
 			for _, col := range parent.Columns {
 				k := *col
@@ -423,6 +439,17 @@ func (c *Catalog) alterTable(o ir.AlterTable) {
 			c.moveTable(t, ir.QName{Schema: t.Name.Schema, Name: x.New})
 		case ir.SetSchema:
 			c.moveTable(t, ir.QName{Schema: x.Schema, Name: t.Name.Name})
+		case ir.AttachPartition:
+			if part := c.Table(x.Partition); part != nil {
+				part = c.ownTable(part)
+				parent, b := t.Name, x.Bound
+				part.Parent, part.Bound = &parent, &b
+			}
+		case ir.DetachPartition:
+			if part := c.Table(x.Partition); part != nil {
+				part = c.ownTable(part)
+				part.Parent, part.Bound = nil, nil
+			}
 		case ir.OtherAlter:
 			if !harmlessAlters[x.Kind] {
 				t.Unknown = true

@@ -140,6 +140,22 @@ type IndexDef struct {
 // Op is one thing a statement does.
 type Op interface{ isOp() }
 
+// PartitionBound is a partition's FOR VALUES clause, values as SQL
+// (MINVALUE and MAXVALUE included as such).
+type PartitionBound struct {
+	Default   bool
+	In        []string // LIST
+	From, To  []string // RANGE
+	Modulus   int      // HASH
+	Remainder int
+}
+
+// PartitionKey is a partitioned table's PARTITION BY.
+type PartitionKey struct {
+	Strategy string   // "range", "list" or "hash"
+	Columns  []string // nil when the key has expressions
+}
+
 // CreateTable is CREATE TABLE (also CREATE TABLE AS, and a CREATE TABLE
 // that does not parse: both are marked AsSelect, their columns unknown).
 type CreateTable struct {
@@ -148,6 +164,8 @@ type CreateTable struct {
 	Columns     []ColumnDef
 	Constraints []Constraint
 	PartitionOf *QName
+	Bound       *PartitionBound // with PartitionOf
+	PartitionBy *PartitionKey
 	AsSelect    bool
 }
 
@@ -191,7 +209,18 @@ type (
 	}
 	RenameColumn struct{ Old, New string }
 	RenameTable  struct{ New string }
-	SetSchema    struct{ Schema string }
+	// AttachPartition is ATTACH PARTITION partition FOR VALUES bound.
+	AttachPartition struct {
+		Partition QName
+		Bound     PartitionBound
+	}
+	// DetachPartition is DETACH PARTITION [CONCURRENTLY | FINALIZE].
+	DetachPartition struct {
+		Partition    QName
+		Concurrently bool
+		Finalize     bool
+	}
+	SetSchema struct{ Schema string }
 	// OtherAlter is a subcommand the catalog does not model; Kind names it.
 	OtherAlter struct{ Kind string }
 )
@@ -207,6 +236,8 @@ func (ValidateConstraint) isAlterCmd() {}
 func (DropConstraint) isAlterCmd()     {}
 func (RenameColumn) isAlterCmd()       {}
 func (RenameTable) isAlterCmd()        {}
+func (AttachPartition) isAlterCmd()    {}
+func (DetachPartition) isAlterCmd()    {}
 func (SetSchema) isAlterCmd()          {}
 func (OtherAlter) isAlterCmd()         {}
 

@@ -321,6 +321,20 @@ func createTable(cs *pgq.CreateStmt) ir.Op {
 	if cs.Partbound != nil && len(cs.InhRelations) > 0 {
 		parent := qname(cs.InhRelations[0].GetRangeVar())
 		t.PartitionOf = &parent
+		b := bound(cs.Partbound)
+		t.Bound = &b
+	}
+	if ps := cs.Partspec; ps != nil {
+		k := &ir.PartitionKey{Strategy: strings.ToLower(strings.TrimPrefix(ps.Strategy.String(), "PARTITION_STRATEGY_"))}
+		for _, e := range ps.PartParams {
+			pe := e.GetPartitionElem()
+			if pe == nil || pe.Name == "" {
+				k.Columns = nil
+				break
+			}
+			k.Columns = append(k.Columns, pe.Name)
+		}
+		t.PartitionBy = k
 	}
 	for _, e := range cs.TableElts {
 		switch {
@@ -751,6 +765,13 @@ func alterCmd(table string, c *pgq.AlterTableCmd) ir.AlterCmd {
 			k.Name = ConstraintName(table, &k)
 		}
 		return ir.AddConstraint{Constraint: k}
+	case pgq.AlterTableType_AT_AttachPartition:
+		pc := c.Def.GetPartitionCmd()
+		return ir.AttachPartition{Partition: qname(pc.GetName()), Bound: bound(pc.GetBound())}
+	case pgq.AlterTableType_AT_DetachPartition, pgq.AlterTableType_AT_DetachPartitionFinalize:
+		pc := c.Def.GetPartitionCmd()
+		return ir.DetachPartition{Partition: qname(pc.GetName()), Concurrently: pc.GetConcurrent(),
+			Finalize: c.Subtype == pgq.AlterTableType_AT_DetachPartitionFinalize}
 	case pgq.AlterTableType_AT_ValidateConstraint:
 		return ir.ValidateConstraint{Name: c.Name}
 	case pgq.AlterTableType_AT_DropConstraint:
@@ -778,6 +799,30 @@ func setList(u *pgq.UpdateStmt) string {
 		parts = append(parts, QuoteIdent(rt.Name)+" = "+v)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// bound reads a FOR VALUES clause.
+func bound(b *pgq.PartitionBoundSpec) ir.PartitionBound {
+	if b == nil {
+		return ir.PartitionBound{}
+	}
+	out := ir.PartitionBound{Default: b.IsDefault, Modulus: int(b.Modulus), Remainder: int(b.Remainder)}
+	datums := func(ns []*pgq.Node) []string {
+		var vals []string
+		for _, n := range ns {
+			// MINVALUE and MAXVALUE arrive as bare column references.
+			if cr := n.GetColumnRef(); cr != nil {
+				if name := strings.ToUpper(lastName(cr.Fields)); name == "MINVALUE" || name == "MAXVALUE" {
+					vals = append(vals, name)
+					continue
+				}
+			}
+			vals = append(vals, deparseExpr(n))
+		}
+		return vals
+	}
+	out.In, out.From, out.To = datums(b.Listdatums), datums(b.Lowerdatums), datums(b.Upperdatums)
+	return out
 }
 
 func txControl(t *pgq.TransactionStmt) ir.Op {

@@ -12,7 +12,7 @@ import (
 
 // Rules returns the PostgreSQL rules, ordered by code.
 func Rules() []*rules.Rule {
-	rs := []*rules.Rule{createIndex, dropIndex, concurrentlyInTx, setNotNull, addCheck, addForeignKey, validateSameTx,
+	rs := []*rules.Rule{createIndex, dropIndex, concurrentlyInTx, setNotNull, addCheck, addForeignKey, validateSameTx, attachPartition, detachPartition,
 		addUniqueOrPK, foreignKeyWithoutIndex, reindex, refreshMatView, rebuild, lockTimeout, addRequiredColumn, addColumnRewrite, alterColumnType,
 		unbatchedDML, dropColumn, dropTable, renameColumn, renameTable, truncate}
 	rules.Sort(rs)

@@ -264,7 +264,7 @@ func snapshot(t *testing.T, conn *pgx.Conn) state {
 	for _, table := range tables {
 		var n int64
 		var sum *string
-		q := fmt.Sprintf("SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM %s t", table)
+		q := fmt.Sprintf("SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM ONLY %s t", table)
 		if err := conn.QueryRow(ctx, q).Scan(&n, &sum); err != nil {
 			t.Fatal(err)
 		}
