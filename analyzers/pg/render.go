@@ -135,3 +135,23 @@ func fastIndexElem(el *pgq.IndexElem) (string, bool) {
 	}
 	return QuoteIdent(el.Name), true
 }
+
+// StringLiterals lists the string constants in SQL text, read with
+// PostgreSQL's own scanner.
+func StringLiterals(text string) []string {
+	scan, err := pgq.Scan(text)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, t := range scan.Tokens {
+		if t.Token != pgq.Token_SCONST || int(t.End) > len(text) || t.Start < 0 || t.Start > t.End {
+			continue
+		}
+		lit := text[t.Start:t.End]
+		if len(lit) >= 2 && lit[0] == '\'' && lit[len(lit)-1] == '\'' {
+			out = append(out, strings.ReplaceAll(lit[1:len(lit)-1], "''", "'"))
+		}
+	}
+	return out
+}

@@ -135,11 +135,22 @@ var unbatchedDML = &rules.Rule{
 			verb = "DELETE"
 		}
 		msg := fmt.Sprintf("%s of every row of existing table %s in one statement locks all of them until the migration commits, and writes the whole table to the WAL at once", verb, tableLabel(op.Table))
+		held := lockHeldInTx(p)
+		if held != nil {
+			// DDL and large DML in one transaction: the DDL's lock lasts as
+			// long as the whole DML.
+			msg += fmt.Sprintf("; and this transaction already holds an ACCESS EXCLUSIVE lock on %s, which stays held until all of it is done", tableLabel(*held))
+		}
+		report := func(msg string, plan *rules.Plan) {
+			if f := p.Report(msg, plan); held != nil {
+				f.Severity = rules.Error
+			}
+		}
 		if op.Kind == "delete" {
 			s := rules.Step{Kind: rules.StepBackfill, Title: fmt.Sprintf("delete the rows of %s in batches, committing after each", op.Table),
 				Forward: sqlgen.BatchedDelete(op.Table), Lock: "ROW EXCLUSIVE", NoTransaction: true, Irreversible: true, DeletesRows: true}
 			inToolFile(p, &s)
-			p.Report(msg, &rules.Plan{Title: "delete in batches", Steps: []rules.Step{s}})
+			report(msg, &rules.Plan{Title: "delete in batches", Steps: []rules.Step{s}})
 			return
 		}
 		var pk []*catalog.Column
@@ -148,10 +159,10 @@ var unbatchedDML = &rules.Rule{
 		}
 		switch {
 		case op.Set == "":
-			p.Report(msg+"; fluxlint cannot batch this form (multi-column SET or FROM): batch it by primary key by hand", nil)
+			report(msg+"; fluxlint cannot batch this form (multi-column SET or FROM): batch it by primary key by hand", nil)
 			return
 		case len(pk) == 0:
-			p.Report(msg+"; the table's primary key is not in the migrations fluxlint read, so no batched plan can be written", nil)
+			report(msg+"; the table's primary key is not in the migrations fluxlint read, so no batched plan can be written", nil)
 			return
 		}
 		s := rules.Step{Kind: rules.StepBackfill, Title: fmt.Sprintf("update %s in batches along its primary key, committing after each", op.Table),
@@ -159,6 +170,27 @@ var unbatchedDML = &rules.Rule{
 			Lock:    "ROW EXCLUSIVE", NoTransaction: true, Irreversible: true,
 			Note: fmt.Sprintf("Walks %s %d rows at a time; the values it overwrites are not kept. Progress: the batches run in key order.", pkNames(pk), sqlgen.BatchSize)}
 		inToolFile(p, &s)
-		p.Report(msg, &rules.Plan{Title: "update in batches", Steps: []rules.Step{s}})
+		report(msg, &rules.Plan{Title: "update in batches", Steps: []rules.Step{s}})
 	},
+}
+
+// lockHeldInTx returns an existing table the statement's transaction already
+// holds an ACCESS EXCLUSIVE lock on, or nil.
+func lockHeldInTx(p *rules.Pass) *ir.QName {
+	if !p.Stmt.InTx {
+		return nil
+	}
+	var held *ir.QName
+	for _, s := range earlier(p) {
+		if _, isTx := txKind(s); isTx {
+			held = nil
+			continue
+		}
+		for _, op := range s.Ops {
+			if t, ok := accessExclusive(op); ok && s.InTx && p.Existing(t) && held == nil {
+				held = &t
+			}
+		}
+	}
+	return held
 }

@@ -159,7 +159,13 @@ func runPlan(t *testing.T, srv *pgtest.Server, c *fixture.Case, f *rules.Finding
 		}
 	}
 	restored := snapshot(t, conn)
-	if restored.schema != before.schema {
+	unrestorable := false
+	for _, s := range steps {
+		unrestorable = unrestorable || s.Irreversible && s.Rollback == "" && (s.Kind == rules.StepMigration)
+	}
+	if unrestorable {
+		t.Logf("a step has no rollback at all (e.g. an enum value cannot be removed): schema not compared after rollback")
+	} else if restored.schema != before.schema {
 		t.Errorf("schema after rollback differs from before the plan:\n--- before\n%s\n--- after rollback\n%s", before.schema, restored.schema)
 	}
 	if !irreversible && !deletes {
