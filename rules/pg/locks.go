@@ -182,7 +182,7 @@ func lockHeldInTx(p *rules.Pass) *ir.QName {
 	}
 	var held *ir.QName
 	for _, s := range earlier(p) {
-		if _, isTx := txKind(s); isTx {
+		if isTxControl(s) {
 			held = nil
 			continue
 		}

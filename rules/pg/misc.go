@@ -55,7 +55,7 @@ func usedLaterInTx(p *rules.Pass, value string) bool {
 		if !after || s.Down != p.Stmt.Down {
 			continue
 		}
-		if _, isTx := txKind(s); isTx || !s.InTx {
+		if isTxControl(s) || !s.InTx {
 			return false // the transaction ended
 		}
 		if slices.Contains(pganalyzer.StringLiterals(s.Text), value) {
@@ -65,13 +65,14 @@ func usedLaterInTx(p *rules.Pass, value string) bool {
 	return false
 }
 
-func txKind(s *ir.Stmt) (ir.TxKind, bool) {
+// isTxControl reports whether a statement begins or ends a transaction.
+func isTxControl(s *ir.Stmt) bool {
 	for _, op := range s.Ops {
-		if t, ok := op.(ir.TxControl); ok {
-			return t.Kind, true
+		if _, ok := op.(ir.TxControl); ok {
+			return true
 		}
 	}
-	return 0, false
+	return false
 }
 
 var excludeConstraint = &rules.Rule{
@@ -137,7 +138,7 @@ var strongLocks = &rules.Rule{
 		}
 		var held []ir.QName
 		for _, s := range earlier(p) {
-			if _, isTx := txKind(s); isTx {
+			if isTxControl(s) {
 				held = nil // a transaction boundary
 				continue
 			}
