@@ -80,7 +80,11 @@ type Pass struct {
 	// LockTimeoutSet says lock_timeout is set outside the migrations (on the
 	// role, or by the tool), as the config declares.
 	LockTimeoutSet bool
-	report         func(*Finding)
+	// RowCount gives a table's row count when live facts are known (a
+	// database or a stats file); nil until then. Rules may scale severity
+	// with it: an index on 40 rows is not an outage.
+	RowCount func(ir.QName) (int64, bool)
+	report   func(*Finding)
 }
 
 // NewPass prepares a pass; report receives its findings.
@@ -94,6 +98,14 @@ func (p *Pass) Report(msg string, plan *Plan) *Finding {
 	f.Plan = plan
 	p.report(f)
 	return f
+}
+
+// Rows returns the table's row count, when live facts provide it.
+func (p *Pass) Rows(t ir.QName) (int64, bool) {
+	if p.RowCount == nil {
+		return 0, false
+	}
+	return p.RowCount(t)
 }
 
 // Existing reports whether the table existed before the change under review:

@@ -150,7 +150,7 @@ var unbatchedDML = &rules.Rule{
 			s := rules.Step{Kind: rules.StepBackfill, Title: fmt.Sprintf("delete the rows of %s in batches, committing after each", op.Table),
 				Forward: sqlgen.BatchedDelete(op.Table), Lock: "ROW EXCLUSIVE", NoTransaction: true, Irreversible: true, DeletesRows: true}
 			inToolFile(p, &s)
-			report(msg, &rules.Plan{Title: "delete in batches", Steps: []rules.Step{s}})
+			report(msg, &rules.Plan{Title: "delete in batches", Steps: []rules.Step{s, rowsLeft(op.Table)}})
 			return
 		}
 		var pk []*catalog.Column
@@ -172,6 +172,12 @@ var unbatchedDML = &rules.Rule{
 		inToolFile(p, &s)
 		report(msg, &rules.Plan{Title: "update in batches", Steps: []rules.Step{s}})
 	},
+}
+
+// rowsLeft is a progress checkpoint for a batched delete of every row.
+func rowsLeft(table ir.QName) rules.Step {
+	return rules.Step{Kind: rules.StepCheckpoint, Title: "progress: rows still to delete (run it while the batches go on)",
+		Forward: fmt.Sprintf("SELECT count(*) AS rows_left FROM %s;", sqlgen.Name(table)), Expect: "0"}
 }
 
 // lockHeldInTx returns an existing table the statement's transaction already

@@ -105,6 +105,11 @@ var truncate = &rules.Rule{
 		if op.Cascade {
 			msg += ", and CASCADE empties every table that references it too"
 		}
+		for _, name := range op.Tables {
+			if p.Existing(name) {
+				steps = append(steps, rowsLeft(name))
+			}
+		}
 		f := p.Report(msg, &rules.Plan{Title: "delete in batches instead", Steps: steps})
 		if op.Cascade {
 			f.Severity = rules.Error
@@ -234,5 +239,39 @@ var rebuild = &rules.Rule{
 		}
 		steps[len(steps)-1].Note = "Nothing to roll back. To hand space back to the operating system online, run pg_repack (an external tool) instead of VACUUM FULL."
 		p.Report(msg, &rules.Plan{Title: "vacuum without the rewrite", Steps: steps})
+	},
+}
+
+var pg14Concurrent = &rules.Rule{
+	Code: "PG119", Name: "concurrent-index-on-pg14", Engine: ir.Postgres, Severity: rules.Warning,
+	Doc: rules.Doc{
+		Title: "CREATE INDEX CONCURRENTLY or REINDEX CONCURRENTLY on PostgreSQL 14",
+		Why: "PostgreSQL 14.0 to 14.3 have a bug that can corrupt indexes built or rebuilt CONCURRENTLY (rows " +
+			"missing from the index, silently). It is fixed in 14.4; indexes built on an affected minor release " +
+			"must be rebuilt after upgrading.",
+		Bad:      "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);  -- on 14.0-14.3",
+		Good:     "Make sure the server runs 14.4 or later before building indexes concurrently; check with SELECT current_setting('server_version_num').",
+		Versions: "Only with --server-version 14.",
+	},
+	Check: func(p *rules.Pass) {
+		if p.Version != 14 {
+			return
+		}
+		switch op := p.Op.(type) {
+		case ir.CreateIndex:
+			if !op.Concurrently {
+				return
+			}
+		case ir.Reindex:
+			if !op.Concurrently {
+				return
+			}
+		default:
+			return
+		}
+		check := rules.Step{Kind: rules.StepCheckpoint, Title: "confirm the server runs 14.4 or later before the build",
+			Forward: "SELECT current_setting('server_version_num')::int >= 140004 AS fixed_release;", Expect: "true",
+			Note: "If it returns false, upgrade to the latest 14.x first; indexes already built concurrently on 14.0-14.3 need REINDEX after the upgrade."}
+		p.Report("PostgreSQL 14.0 to 14.3 can corrupt indexes built or rebuilt CONCURRENTLY: make sure the server runs 14.4 or later", &rules.Plan{Title: "check the minor release first", KeepsStatement: true, Steps: []rules.Step{check}})
 	},
 }
