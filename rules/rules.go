@@ -55,6 +55,17 @@ type Rule struct {
 	Destructive bool
 	Doc         Doc
 	Check       func(p *Pass) // nil for the tool's own findings
+	// WithRefs receives, after the code search, the references to what a
+	// finding's Uses names (nil refs: none found; ignored: the code already
+	// declares it removed). Set by rules about dropping or renaming.
+	WithRefs func(f *Finding, refs []Related, ignored bool)
+}
+
+// Uses names the table, or column, whose uses in application code matter
+// to a finding.
+type Uses struct {
+	Table  ir.QName
+	Column string // "" for the table itself
 }
 
 // File is what a rule knows of the migration file under review.
@@ -64,10 +75,6 @@ type File struct {
 	Stmts []*ir.Stmt
 }
 
-// References finds where application code uses a table or column; the code
-// reference search plugs in here. column is "" for a whole table.
-type References func(table ir.QName, column string) []Related
-
 // Pass is one rule's view of one op of one statement.
 type Pass struct {
 	Rule    *Rule
@@ -76,7 +83,6 @@ type Pass struct {
 	Op      ir.Op
 	Catalog *catalog.Catalog // the schema just before the statement
 	Version int              // PostgreSQL major version
-	Refs    References       // nil when no code search was asked for
 	// LockTimeoutSet says lock_timeout is set outside the migrations (on the
 	// role, or by the tool), as the config declares.
 	LockTimeoutSet bool
@@ -88,8 +94,8 @@ type Pass struct {
 }
 
 // NewPass prepares a pass; report receives its findings.
-func NewPass(r *Rule, f *File, s *ir.Stmt, op ir.Op, c *catalog.Catalog, version int, refs References, report func(*Finding)) *Pass {
-	return &Pass{Rule: r, File: f, Stmt: s, Op: op, Catalog: c, Version: version, Refs: refs, report: report}
+func NewPass(r *Rule, f *File, s *ir.Stmt, op ir.Op, c *catalog.Catalog, version int, report func(*Finding)) *Pass {
+	return &Pass{Rule: r, File: f, Stmt: s, Op: op, Catalog: c, Version: version, report: report}
 }
 
 // Report records a finding on the pass's statement.
@@ -129,6 +135,7 @@ type Finding struct {
 	Message  string
 	Related  []Related
 	Plan     *Plan
+	Uses     *Uses // what the code search should look for, if anything
 }
 
 // NewFinding builds a finding with the rule's severity.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -81,6 +82,11 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	version := fs.Int("server-version", 0, fmt.Sprintf("server major version the migrations run on (default %d)", pgrules.DefaultVersion))
 	configPath := fs.String("config", "", "config file (default: "+config.FileName+" found by walking up from the first path)")
 	verbose := fs.Bool("v", false, "text format: show the full SQL of every plan step")
+	var codePaths []string
+	fs.Func("code-path", "application code to search for references to dropped or renamed objects (repeatable; default: the git repository containing the migrations; \"none\" turns the search off)", func(s string) error {
+		codePaths = append(codePaths, s)
+		return nil
+	})
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitUsage
@@ -104,6 +110,7 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fluxlint: %v\n", err)
 		return exitUsage
 	}
+	opt.CodePaths = searchRoots(codePaths, cfg.CodePaths, paths[0])
 	fail, err := rules.ParseSeverity(*failLevel)
 	if err != nil {
 		fmt.Fprintf(stderr, "fluxlint: --fail-level: %v\n", err)
@@ -186,6 +193,39 @@ func options(cfg *config.Config, engine string, version int) (lint.Options, erro
 		}
 	}
 	return opt, nil
+}
+
+// searchRoots picks where to search for code references: the flags, else
+// the config, else the git repository that contains the migrations.
+func searchRoots(flags, config []string, first string) []string {
+	roots := flags
+	if len(roots) == 0 {
+		roots = config
+	}
+	if len(roots) == 1 && roots[0] == "none" {
+		return nil
+	}
+	if len(roots) > 0 {
+		return roots
+	}
+	dir, err := filepath.Abs(first)
+	if err != nil {
+		return nil
+	}
+	for {
+		if st, err := os.Stat(filepath.Join(dir, ".git")); err == nil && st.IsDir() {
+			rel, err := filepath.Rel(".", dir)
+			if err != nil {
+				return []string{dir}
+			}
+			return []string{rel}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return nil
+		}
+		dir = parent
+	}
 }
 
 func firstNonEmpty(a, b string) string {

@@ -25,8 +25,11 @@ type Config struct {
 	Severity      map[string]string `yaml:"severity"` // code or name -> info|warning|error
 	// AssumeLockTimeout declares lock_timeout set outside the migrations
 	// (on the role or by the tool), which silences PG113.
-	AssumeLockTimeout bool   `yaml:"assume_lock_timeout"`
-	Path              string `yaml:"-"` // where it was read from
+	AssumeLockTimeout bool `yaml:"assume_lock_timeout"`
+	// CodePaths are where to search application code for references to
+	// dropped or renamed objects, relative to the config file.
+	CodePaths []string `yaml:"code_paths"`
+	Path      string   `yaml:"-"` // where it was read from
 }
 
 // Find walks up from start (a file or directory) to the filesystem root and
@@ -66,6 +69,11 @@ func Load(path string) (*Config, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for i, p := range c.CodePaths {
+		if !filepath.IsAbs(p) {
+			c.CodePaths[i] = filepath.Join(filepath.Dir(path), p)
+		}
 	}
 	return c, nil
 }

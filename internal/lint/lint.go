@@ -7,12 +7,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
+	"github.com/fluxlint/fluxlint/analyzers/coderefs"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
 	"github.com/fluxlint/fluxlint/analyzers/pg"
@@ -27,7 +30,9 @@ type Options struct {
 	Rules   []*rules.Rule // the enabled checks
 	// Severity overrides a rule's severity, by code.
 	Severity map[string]rules.Severity
-	Refs     rules.References
+	// CodePaths are the application code trees searched for references to
+	// dropped or renamed objects; none: no search.
+	CodePaths []string
 	// LockTimeoutSet declares lock_timeout set outside the migrations.
 	LockTimeoutSet bool
 }
@@ -57,11 +62,53 @@ func Run(args []string, opt Options) *Result {
 	for _, e := range errs {
 		res.Errors = append(res.Errors, e)
 	}
+	var setDirs []string
 	for _, set := range sets {
 		lintSet(set, opt, res)
+		setDirs = append(setDirs, set.Dir)
+	}
+	if len(opt.CodePaths) > 0 {
+		if err := attachCodeRefs(res, opt.CodePaths, setDirs); err != nil {
+			res.Errors = append(res.Errors, err)
+		}
 	}
 	sortFindings(res.Findings)
 	return res
+}
+
+// attachCodeRefs searches the code once for everything the findings name,
+// and hands each finding's references to its rule.
+func attachCodeRefs(res *Result, roots, migrationDirs []string) error {
+	var queries []coderefs.Query
+	seen := map[coderefs.Query]bool{}
+	query := func(u *rules.Uses) coderefs.Query {
+		return coderefs.Query{Table: u.Table.Name, Column: u.Column}
+	}
+	for _, f := range res.Findings {
+		if f.Uses != nil && f.Rule.WithRefs != nil && !seen[query(f.Uses)] {
+			seen[query(f.Uses)] = true
+			queries = append(queries, query(f.Uses))
+		}
+	}
+	if len(queries) == 0 {
+		return nil
+	}
+	found, err := coderefs.Search(roots, migrationDirs, queries)
+	if err != nil {
+		return fmt.Errorf("searching code for references: %w", err)
+	}
+	for _, f := range res.Findings {
+		if f.Uses == nil || f.Rule.WithRefs == nil {
+			continue
+		}
+		q := query(f.Uses)
+		var related []rules.Related
+		for _, r := range found.Refs[q] {
+			related = append(related, rules.Related{Path: relative(r.Path), Line: r.Line, Message: r.Text})
+		}
+		f.Rule.WithRefs(f, related, found.Ignored[q])
+	}
+	return nil
 }
 
 // schemaNeutral lists statement openings that never change what the catalog
@@ -392,7 +439,7 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 
 // checkOp runs every enabled rule on one op of a statement.
 func checkOp(f *rules.File, s *ir.Stmt, op ir.Op, c *catalog.Catalog, opt Options, report func(*rules.Finding)) {
-	p := rules.NewPass(nil, f, s, op, c, opt.Version, opt.Refs, func(fd *rules.Finding) {
+	p := rules.NewPass(nil, f, s, op, c, opt.Version, func(fd *rules.Finding) {
 		if sev, ok := opt.Severity[fd.Rule.Code]; ok {
 			fd.Severity = sev
 		}
@@ -406,6 +453,23 @@ func checkOp(f *rules.File, s *ir.Stmt, op ir.Op, c *catalog.Catalog, opt Option
 		p.Rule = r
 		r.Check(p)
 	}
+}
+
+// relative shortens a path to one relative to the working directory, when
+// it lies below it.
+func relative(p string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	if rel, err := filepath.Rel(wd, abs); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return p
 }
 
 func sortFindings(fs []*rules.Finding) {

@@ -135,6 +135,7 @@ func pkNames(pk []*catalog.Column) string {
 
 var dropColumn = &rules.Rule{
 	Code: "PG301", Name: "drop-column", Engine: ir.Postgres, Severity: rules.Warning, Destructive: true,
+	WithRefs: attachRefs,
 	Doc: rules.Doc{
 		Title: "DROP COLUMN on an existing table",
 		Why: "Deployed code that still selects, inserts or updates the column fails the moment the column is " +
@@ -155,33 +156,18 @@ var dropColumn = &rules.Rule{
 			if !ok || p.Catalog.IsNewColumn(op.Table, d.Column) {
 				continue
 			}
-			var related []rules.Related
-			if p.Refs != nil {
-				related = p.Refs(op.Table, d.Column)
-			}
 			msg := fmt.Sprintf("DROP COLUMN %q on existing table %s breaks deployed code that still uses it, and its data cannot be restored", d.Column, tableLabel(op.Table))
-			f := p.Report(msg, dropColumnPlan(p, op.Table, d.Column, related))
-			f.Related = related
-			if len(related) > 0 {
-				f.Severity = rules.Error
-			}
+			f := p.Report(msg, dropColumnPlan(p, op.Table, d.Column))
+			f.Uses = &rules.Uses{Table: op.Table, Column: d.Column}
 		}
 	},
 }
 
-func dropColumnPlan(p *rules.Pass, table ir.QName, column string, refs []rules.Related) *rules.Plan {
+func dropColumnPlan(p *rules.Pass, table ir.QName, column string) *rules.Plan {
 	t := sqlgen.Name(table)
 	deploy := rules.Step{Kind: rules.StepCodeDeploy, SeparateDeploy: true,
 		Title: fmt.Sprintf("deploy code that no longer reads or writes %s.%s", table.Name, column),
 		Note:  "For ORMs that select every column, mark it ignored first (e.g. ActiveRecord ignored_columns)."}
-	if len(refs) > 0 {
-		var b strings.Builder
-		b.WriteString("Remove these references:")
-		for _, r := range refs {
-			fmt.Fprintf(&b, "\n  %s:%d %s", r.Path, r.Line, r.Message)
-		}
-		deploy.Note = b.String()
-	}
 	drop := migration(p, "drop the column: the point of no return",
 		withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, sqlgen.Ident(column))), "", "ACCESS EXCLUSIVE", false)
 	drop.Irreversible = true

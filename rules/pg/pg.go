@@ -3,6 +3,7 @@ package pg
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
@@ -55,4 +56,39 @@ func ownerTable(c *catalog.Catalog, index ir.QName) (ir.QName, *catalog.Index) {
 		return ir.QName{}, nil
 	}
 	return i.Def.Table, i
+}
+
+// attachRefs is the WithRefs of the rules about dropping or renaming: the
+// code references become related locations, listed in the plan's code
+// deploy step, and decide the severity: an error while code still uses the
+// object, a warning (data loss, separate deploy) when none is found.
+func attachRefs(f *rules.Finding, refs []rules.Related, ignored bool) {
+	f.Related = refs
+	f.Severity = rules.Warning
+	note := "The code search found no reference left."
+	if ignored {
+		note = "The code already declares it removed (ActiveRecord ignored_columns)."
+	}
+	if len(refs) > 0 {
+		f.Severity = rules.Error
+		var b strings.Builder
+		if len(refs) == 1 {
+			b.WriteString("Remove this reference first:")
+		} else {
+			fmt.Fprintf(&b, "Remove these %d references first:", len(refs))
+		}
+		for _, r := range refs {
+			fmt.Fprintf(&b, "\n  %s:%d %s", r.Path, r.Line, r.Message)
+		}
+		note = b.String()
+	}
+	if f.Plan == nil {
+		return
+	}
+	for i := range f.Plan.Steps {
+		if f.Plan.Steps[i].Kind == rules.StepCodeDeploy {
+			f.Plan.Steps[i].Note = joinNotes(note, f.Plan.Steps[i].Note)
+			return
+		}
+	}
 }

@@ -30,6 +30,7 @@ func viewReplaces(p *rules.Pass, old ir.QName) bool {
 
 var renameTable = &rules.Rule{
 	Code: "PG304", Name: "rename-table", Engine: ir.Postgres, Severity: rules.Error, Destructive: true,
+	WithRefs: attachRefs,
 	Doc: rules.Doc{
 		Title: "RENAME TABLE on an existing table",
 		Why: "Deployed code still uses the old name: every query of it fails the moment the rename commits, until " +
@@ -63,13 +64,14 @@ var renameTable = &rules.Rule{
 			drop := migration(p, "drop the compatibility view", withLockTimeout(dropView), view, "ACCESS EXCLUSIVE", false)
 			drop.SeparateDeploy = true
 			msg := fmt.Sprintf("renaming existing table %s to %q breaks deployed code that still uses the old name", tableLabel(old), r.New)
-			p.Report(msg, &rules.Plan{Title: "rename behind a compatibility view", Steps: []rules.Step{swap, deploy, drop}})
+			p.Report(msg, &rules.Plan{Title: "rename behind a compatibility view", Steps: []rules.Step{swap, deploy, drop}}).Uses = &rules.Uses{Table: old}
 		}
 	},
 }
 
 var renameColumn = &rules.Rule{
 	Code: "PG303", Name: "rename-column", Engine: ir.Postgres, Severity: rules.Error, Destructive: true,
+	WithRefs: attachRefs,
 	Doc: rules.Doc{
 		Title: "RENAME COLUMN on an existing table",
 		Why: "Deployed code still uses the old name: every query that names the column fails the moment the rename " +
@@ -96,15 +98,16 @@ var renameColumn = &rules.Rule{
 				col = t.Column(r.Old)
 			}
 			msg := fmt.Sprintf("renaming column %q of existing table %s to %q breaks deployed code that still uses the old name", r.Old, tableLabel(op.Table), r.New)
+			uses := &rules.Uses{Table: op.Table, Column: r.Old}
 			if col == nil {
-				p.Report(msg+"; the column's definition is not in the migrations fluxlint read, so no plan can be written", nil)
+				p.Report(msg+"; the column's definition is not in the migrations fluxlint read, so no plan can be written", nil).Uses = uses
 				continue
 			}
 			plan, why := renameColumnPlan(p, op.Table, col, r.New)
 			if plan == nil {
 				msg += "; " + why
 			}
-			p.Report(msg, plan)
+			p.Report(msg, plan).Uses = uses
 		}
 	},
 }

@@ -11,6 +11,7 @@ import (
 
 var dropTable = &rules.Rule{
 	Code: "PG302", Name: "drop-table", Engine: ir.Postgres, Severity: rules.Warning, Destructive: true,
+	WithRefs: attachRefs,
 	Doc: rules.Doc{
 		Title: "DROP TABLE on an existing table",
 		Why: "Deployed code that still reads or writes the table fails the moment it is gone, and its data is lost: " +
@@ -43,7 +44,8 @@ var dropTable = &rules.Rule{
 				withLockTimeout(fmt.Sprintf("DROP TABLE IF EXISTS %s%s;", sqlgen.Name(name), cascade)), "", "ACCESS EXCLUSIVE", false)
 			drop.Irreversible, drop.SeparateDeploy = true, true
 			drop.Rollback, drop.Note = recreateTable(p.Catalog, name)
-			p.Report(msg, &rules.Plan{Title: fmt.Sprintf("stop using %s, then drop it", name), Steps: []rules.Step{deploy, drop}})
+			f := p.Report(msg, &rules.Plan{Title: fmt.Sprintf("stop using %s, then drop it", name), Steps: []rules.Step{deploy, drop}})
+			f.Uses = &rules.Uses{Table: name}
 		}
 	},
 }
