@@ -30,10 +30,10 @@ func TestSearch(t *testing.T) {
 		}
 	}
 	want := map[Query][]string{
-		{Table: "users", Column: "legacy_flag"}: {"django/models.py:2", "models/user.go:7", "prisma/schema.prisma:3", "py/models.py:3", "queries/report.sql:1"},
-		{Table: "users", Column: "nickname"}:    {"models/user.go:8", "py/models.py:4"},
-		{Table: "users", Column: "last_seen"}:   {"models/user.go:9", "ts/user.entity.ts:3", "ts/user.entity.ts:4"},
-		{Table: "orders"}:                       {"other/orders.go:3", "other/orders.go:4"},
+		{Table: "users", Column: "legacy_flag"}: {"django/models.py:2", "models/user.go:9", "prisma/schema.prisma:3", "py/models.py:3", "queries/report.sql:1"},
+		{Table: "users", Column: "nickname"}:    {"models/user.go:10", "py/models.py:4"},
+		{Table: "users", Column: "last_seen"}:   {"models/user.go:11", "ts/user.entity.ts:3", "ts/user.entity.ts:4"},
+		{Table: "orders"}:                       {"other/orders.go:5", "other/orders.go:6"},
 		// TypeORM's option key "name:" is the identifier too: a known match.
 		{Table: "users", Column: "name"}: {"ts/user.entity.ts:3"},
 	}
