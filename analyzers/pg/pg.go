@@ -853,3 +853,11 @@ func setVar(v *pgq.VariableSetStmt) ir.Op {
 	op.Value = strings.Join(vals, ", ")
 	return op
 }
+
+// CheckScript checks a script's syntax without building its parse tree,
+// which is far cheaper than Parse when the statements' content is not
+// needed. On a syntax error, callers parse statement by statement to place it.
+func CheckScript(text string) error {
+	_, err := pgq.SplitWithParser(text, false)
+	return err
+}

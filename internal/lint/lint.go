@@ -122,10 +122,22 @@ var schemaNeutral = map[string]bool{
 	"drop policy": true, "alter function": true, "alter procedure": true,
 }
 
-func neutral(lead string) bool {
+// unchecked lists the schema-neutral statements no rule looks into either:
+// in files under review they need a syntax check, not a parse tree.
+var unchecked = map[string]bool{
+	"insert": true, "select": true, "copy": true, "grant": true, "revoke": true, "comment": true, "analyze": true,
+	"notify": true, "values": true, "explain": true, "create function": true, "create procedure": true,
+	"create trigger": true, "create policy": true, "create or replace function": true,
+	"create or replace procedure": true, "create or replace trigger": true, "drop function": true,
+	"drop procedure": true, "drop trigger": true, "drop policy": true, "alter function": true, "alter procedure": true,
+}
+
+// leadIn reports whether a statement's leading keywords start with an entry
+// of set.
+func leadIn(set map[string]bool, lead string) bool {
 	w := strings.Fields(lead)
 	for n := len(w); n > 0; n-- {
-		if schemaNeutral[strings.Join(w[:n], " ")] {
+		if set[strings.Join(w[:n], " ")] {
 			return true
 		}
 	}
@@ -147,7 +159,8 @@ func ParseFile(m *migrations.Migration, engine ir.Engine, history bool) ([]*ir.S
 	mk := sp.Markers
 	m.FromMarkers(migrations.Markers{Goose: mk.Goose, GooseNoTx: mk.GooseNoTx, Dbmate: mk.Dbmate, DbmateUpNoTx: mk.DbmateUpNoTx, DbmateDownNoTx: mk.DbmateDownNoTx})
 	stmts := make([]*ir.Stmt, 0, len(sp.Segments))
-	var sqlSegs []int // indexes into stmts of the statements the server would see
+	var sqlSegs []int   // indexes into stmts of the statements to parse into ops
+	var checkSegs []int // statements that only need their syntax checked
 	for _, seg := range sp.Segments {
 		s := &ir.Stmt{Pos: sp.Lines.Pos(seg.Start), End: sp.Lines.Pos(seg.End), Text: string(m.Src[seg.Start:seg.End]), Down: seg.Down || m.Down}
 		switch {
@@ -157,7 +170,9 @@ func ParseFile(m *migrations.Migration, engine ir.Engine, history bool) ([]*ir.S
 			if engine != ir.MySQL || seg.Client != "DELIMITER" {
 				s.Err = &ir.Error{Pos: s.Pos, Msg: fmt.Sprintf("%s is a client command, not SQL: %s rejects it", seg.Client, engineName(engine))}
 			}
-		case history && (s.Down || neutral(seg.Lead)):
+		case history && (s.Down || leadIn(schemaNeutral, seg.Lead)):
+		case leadIn(unchecked, seg.Lead):
+			checkSegs = append(checkSegs, len(stmts))
 		default:
 			sqlSegs = append(sqlSegs, len(stmts))
 		}
@@ -166,6 +181,7 @@ func ParseFile(m *migrations.Migration, engine ir.Engine, history bool) ([]*ir.S
 	if err := parseStatements(engine, m.Src, sp, stmts, sqlSegs); err != nil {
 		return nil, nil, err
 	}
+	checkStatements(m.Src, sp, stmts, checkSegs)
 	markTransactions(stmts, m)
 	return stmts, sp.Comments, nil
 }
@@ -207,6 +223,46 @@ func parseStatements(engine ir.Engine, src []byte, sp *split.Result, stmts []*ir
 	return nil
 }
 
+// checkStatements checks the syntax of statements whose content nothing
+// needs, in one call for the file; the statements get no ops but an Other,
+// so that they still count as statements. On an error they are parsed one
+// by one to place it.
+func checkStatements(src []byte, sp *split.Result, stmts []*ir.Stmt, idx []int) {
+	if len(idx) == 0 {
+		return
+	}
+	if masked := maskTo(src, stmts, idx); pg.CheckScript(string(masked)) == nil {
+		for _, i := range idx {
+			stmts[i].Ops = []ir.Op{ir.Other{Kind: "checked"}}
+		}
+		return
+	}
+	for _, i := range idx {
+		s := stmts[i]
+		ops, err := pg.Parse(s.Text)
+		if err != nil {
+			s.Err = &ir.Error{Pos: s.Pos, Msg: err.Error()}
+			var se *pg.SyntaxError
+			if errors.As(err, &se) {
+				s.Err.Pos = sp.Lines.Pos(s.Pos.Offset + se.Offset)
+			}
+		}
+		s.Ops = ops
+	}
+}
+
+// maskTo keeps only the statements at idx, blanking every other byte, with
+// a semicolon after each, so that offsets in the result are file offsets.
+func maskTo(src []byte, stmts []*ir.Stmt, idx []int) []byte {
+	masked := bytes.Repeat([]byte{' '}, len(src)+1)
+	for _, i := range idx {
+		s := stmts[i]
+		copy(masked[s.Pos.Offset:s.End.Offset], src[s.Pos.Offset:s.End.Offset])
+		masked[s.End.Offset] = ';'
+	}
+	return masked
+}
+
 // wholeFileParseLimit bounds the files parsed in one call: a larger file is
 // parsed statement by statement, so no parse tree holds all of it at once.
 const wholeFileParseLimit = 1 << 20
@@ -215,12 +271,7 @@ const wholeFileParseLimit = 1 << 20
 // outside them blanked and a semicolon after each, so offsets map straight
 // back. It reports false when the file does not parse as a whole.
 func parseWhole(src []byte, stmts []*ir.Stmt, idx []int) bool {
-	masked := bytes.Repeat([]byte{' '}, len(src)+1)
-	for _, i := range idx {
-		s := stmts[i]
-		copy(masked[s.Pos.Offset:s.End.Offset], src[s.Pos.Offset:s.End.Offset])
-		masked[s.End.Offset] = ';'
-	}
+	masked := maskTo(src, stmts, idx)
 	if located, err := pg.ParseScript(string(masked)); err == nil {
 		j := 0
 		for _, l := range located {
