@@ -19,6 +19,9 @@ type Segment struct {
 	// Lead is the statement's first keywords, lower-cased and space
 	// separated ("create or replace function"), for cheap triage.
 	Lead string
+	// Block marks a goose StatementBegin/End block, which may hold several
+	// statements: its Lead speaks only for the first.
+	Block bool
 	// Client is set for a client-side command (DELIMITER, \connect) that the
 	// server never sees; it names the command.
 	Client string
@@ -240,6 +243,9 @@ func (s *scanner) terminateBlock() {
 	}
 	s.lastSig = end
 	s.terminate(end)
+	if n := len(s.res.Segments); n > 0 && s.res.Segments[n-1].End == end {
+		s.res.Segments[n-1].Block = true
+	}
 }
 
 func (s *scanner) blockComment() {

@@ -170,8 +170,8 @@ func ParseFile(m *migrations.Migration, engine ir.Engine, history bool) ([]*ir.S
 			if engine != ir.MySQL || seg.Client != "DELIMITER" {
 				s.Err = &ir.Error{Pos: s.Pos, Msg: fmt.Sprintf("%s is a client command, not SQL: %s rejects it", seg.Client, engineName(engine))}
 			}
-		case history && (s.Down || leadIn(schemaNeutral, seg.Lead)):
-		case leadIn(unchecked, seg.Lead):
+		case history && (s.Down || !seg.Block && leadIn(schemaNeutral, seg.Lead)):
+		case !seg.Block && leadIn(unchecked, seg.Lead):
 			checkSegs = append(checkSegs, len(stmts))
 		default:
 			sqlSegs = append(sqlSegs, len(stmts))
