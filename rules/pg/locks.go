@@ -2,6 +2,8 @@ package pg
 
 import (
 	"fmt"
+	"reflect"
+	"slices"
 
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
@@ -24,12 +26,14 @@ var lockTimeout = &rules.Rule{
 		if !ok || !p.Existing(table) || lockTimeoutSet(p) {
 			return
 		}
-		for _, s := range earlier(p) {
-			for _, op := range s.Ops {
-				if t, ok := accessExclusive(op); ok && p.Existing(t) {
-					return // reported once per file, at the first one
-				}
+		first := true
+		before(p, func(_ *ir.Stmt, op ir.Op) {
+			if t, ok := accessExclusive(op); ok && p.Existing(t) {
+				first = false
 			}
+		})
+		if !first {
+			return // reported once per file, at the first one
 		}
 		step := migration(p, "set lock_timeout at the top of this migration, before the first strong lock", sqlgen.LockTimeout, "", "", false)
 		step.Note = "If a statement then fails with SQLSTATE 55P03 (lock timeout), run the migration again later: nothing was changed."
@@ -38,35 +42,36 @@ var lockTimeout = &rules.Rule{
 	},
 }
 
-// earlier lists the statements before the pass's one in the same section
-// (up or down) of the file.
-func earlier(p *rules.Pass) []*ir.Stmt {
-	var out []*ir.Stmt
+// before calls fn for every op before the pass's op in the same section (up
+// or down) of the file, in order, with its statement: the ops of earlier
+// statements, then the earlier ops of the same statement (a goose block).
+func before(p *rules.Pass, fn func(s *ir.Stmt, op ir.Op)) {
 	for _, s := range p.File.Stmts {
-		if s == p.Stmt {
-			break
+		if s.Down != p.Stmt.Down {
+			continue
 		}
-		if s.Down == p.Stmt.Down {
-			out = append(out, s)
+		for _, op := range s.Ops {
+			if s == p.Stmt && reflect.DeepEqual(op, p.Op) {
+				return
+			}
+			fn(s, op)
+		}
+		if s == p.Stmt {
+			return
 		}
 	}
-	return out
 }
 
 // lockTimeoutSet reports whether lock_timeout is in force for the statement:
 // declared set in the config, or SET earlier in the migration.
 func lockTimeoutSet(p *rules.Pass) bool {
-	if p.LockTimeoutSet {
-		return true
-	}
-	for _, s := range earlier(p) {
-		for _, op := range s.Ops {
-			if v, ok := op.(ir.SetVar); ok && v.Name == "lock_timeout" {
-				return true
-			}
+	set := p.LockTimeoutSet
+	before(p, func(_ *ir.Stmt, op ir.Op) {
+		if v, ok := op.(ir.SetVar); ok && v.Name == "lock_timeout" {
+			set = true
 		}
-	}
-	return false
+	})
+	return set
 }
 
 // weakAlters are ALTER TABLE subcommands that take less than ACCESS EXCLUSIVE.
@@ -183,20 +188,27 @@ func rowsLeft(table ir.QName) rules.Step {
 // lockHeldInTx returns an existing table the statement's transaction already
 // holds an ACCESS EXCLUSIVE lock on, or nil.
 func lockHeldInTx(p *rules.Pass) *ir.QName {
+	if held := heldInTx(p); len(held) > 0 {
+		return &held[0]
+	}
+	return nil
+}
+
+// heldInTx lists the existing tables the statement's transaction already
+// holds ACCESS EXCLUSIVE locks on, in the order taken.
+func heldInTx(p *rules.Pass) []ir.QName {
 	if !p.Stmt.InTx {
 		return nil
 	}
-	var held *ir.QName
-	for _, s := range earlier(p) {
-		if isTxControl(s) {
-			held = nil
-			continue
+	var held []ir.QName
+	before(p, func(s *ir.Stmt, op ir.Op) {
+		if _, ok := op.(ir.TxControl); ok || !s.InTx {
+			held = nil // a transaction boundary
+			return
 		}
-		for _, op := range s.Ops {
-			if t, ok := accessExclusive(op); ok && s.InTx && p.Existing(t) && held == nil {
-				held = &t
-			}
+		if t, ok := accessExclusive(op); ok && p.Existing(t) && !slices.Contains(held, t) {
+			held = append(held, t)
 		}
-	}
+	})
 	return held
 }

@@ -136,21 +136,7 @@ var strongLocks = &rules.Rule{
 		if !ok || !p.Stmt.InTx || !p.Existing(table) {
 			return
 		}
-		var held []ir.QName
-		for _, s := range earlier(p) {
-			if isTxControl(s) {
-				held = nil // a transaction boundary
-				continue
-			}
-			if !s.InTx {
-				continue
-			}
-			for _, op := range s.Ops {
-				if t, ok := accessExclusive(op); ok && p.Existing(t) && !slices.Contains(held, t) {
-					held = append(held, t)
-				}
-			}
-		}
+		held := heldInTx(p)
 		switch {
 		case len(held) == 0, slices.Contains(held, table):
 			return
