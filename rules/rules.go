@@ -81,6 +81,7 @@ type Pass struct {
 	File    *File
 	Stmt    *ir.Stmt
 	Op      ir.Op
+	OpIndex int              // Op's index in Stmt.Ops
 	Catalog *catalog.Catalog // the schema just before the statement
 	Version int              // PostgreSQL major version
 	// LockTimeoutSet says lock_timeout is set outside the migrations (on the

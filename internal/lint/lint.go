@@ -474,9 +474,9 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 			}
 			// Each op is checked on the schema left by the ops before it, so
 			// a table created earlier in the same statement block counts as new.
-			for _, op := range s.Ops {
+			for i, op := range s.Ops {
 				if m.Target {
-					checkOp(f, s, op, c, opt, report)
+					checkOp(f, s, i, c, opt, report)
 				}
 				c.Apply(op)
 			}
@@ -489,14 +489,15 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 }
 
 // checkOp runs every enabled rule on one op of a statement.
-func checkOp(f *rules.File, s *ir.Stmt, op ir.Op, c *catalog.Catalog, opt Options, report func(*rules.Finding)) {
-	p := rules.NewPass(nil, f, s, op, c, opt.Version, func(fd *rules.Finding) {
+func checkOp(f *rules.File, s *ir.Stmt, i int, c *catalog.Catalog, opt Options, report func(*rules.Finding)) {
+	p := rules.NewPass(nil, f, s, s.Ops[i], c, opt.Version, func(fd *rules.Finding) {
 		if sev, ok := opt.Severity[fd.Rule.Code]; ok {
 			fd.Severity = sev
 		}
 		report(fd)
 	})
 	p.LockTimeoutSet = opt.LockTimeoutSet
+	p.OpIndex = i
 	for _, r := range opt.Rules {
 		if r.Check == nil || (r.Destructive && s.Down) {
 			continue

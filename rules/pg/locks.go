@@ -2,7 +2,6 @@ package pg
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
 
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
@@ -50,8 +49,8 @@ func before(p *rules.Pass, fn func(s *ir.Stmt, op ir.Op)) {
 		if s.Down != p.Stmt.Down {
 			continue
 		}
-		for _, op := range s.Ops {
-			if s == p.Stmt && reflect.DeepEqual(op, p.Op) {
+		for i, op := range s.Ops {
+			if s == p.Stmt && i == p.OpIndex {
 				return
 			}
 			fn(s, op)
