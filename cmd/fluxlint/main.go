@@ -76,8 +76,8 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("fluxlint", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
-	format := fs.String("format", "text", "output format: text or json")
-	failLevel := fs.String("fail-level", "warning", "exit 1 when a finding has at least this severity: info, warning or error")
+	format := fs.String("format", "text", "output format: text, json, rdjson, rdjsonl (reviewdog) or github (workflow annotations)")
+	failLevel := fs.String("fail-level", "warning", "exit 1 when a finding has at least this severity: info, warning or error (none: never)")
 	engine := fs.String("engine", "", "database engine: postgres (default)")
 	version := fs.Int("server-version", 0, fmt.Sprintf("server major version the migrations run on (default %d)", pgrules.DefaultVersion))
 	configPath := fs.String("config", "", "config file (default: "+config.FileName+" found by walking up from the first path)")
@@ -112,6 +112,9 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	opt.CodePaths = searchRoots(codePaths, cfg.CodePaths, paths[0])
 	fail, err := rules.ParseSeverity(*failLevel)
+	if *failLevel == "none" {
+		fail, err = rules.Error+1, nil
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "fluxlint: --fail-level: %v\n", err)
 		return exitUsage
@@ -122,8 +125,14 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		err = report.Text(stdout, res, *verbose)
 	case "json":
 		err = report.JSON(stdout, res)
+	case "rdjson":
+		err = report.RDJSON(stdout, res)
+	case "rdjsonl":
+		err = report.RDJSONL(stdout, res)
+	case "github":
+		err = report.GitHub(stdout, res)
 	default:
-		fmt.Fprintf(stderr, "fluxlint: unknown --format %q (want text or json)\n", *format)
+		fmt.Fprintf(stderr, "fluxlint: unknown --format %q (want text, json, rdjson, rdjsonl or github)\n", *format)
 		return exitUsage
 	}
 	if err != nil {
