@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
@@ -62,10 +63,27 @@ func Run(args []string, opt Options) *Result {
 	for _, e := range errs {
 		res.Errors = append(res.Errors, e)
 	}
+	// Sets are independent histories: lint them concurrently, and merge
+	// their results in set order so that output stays deterministic.
+	parts := make([]*Result, len(sets))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, set := range sets {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			parts[i] = &Result{}
+			lintSet(set, opt, parts[i])
+		}()
+	}
+	wg.Wait()
 	var setDirs []string
-	for _, set := range sets {
-		lintSet(set, opt, res)
-		setDirs = append(setDirs, set.Dir)
+	for i, part := range parts {
+		res.Findings = append(res.Findings, part.Findings...)
+		res.Errors = append(res.Errors, part.Errors...)
+		res.Files = append(res.Files, part.Files...)
+		setDirs = append(setDirs, sets[i].Dir)
 	}
 	if len(opt.CodePaths) > 0 {
 		if err := attachCodeRefs(res, opt.CodePaths, setDirs); err != nil {
