@@ -174,7 +174,10 @@ var unbatchedDML = &rules.Rule{
 			Lock:    "ROW EXCLUSIVE", NoTransaction: true, Irreversible: true,
 			Note: fmt.Sprintf("Walks %s %d rows at a time; the values it overwrites are not kept. Progress: the batches run in key order.", pkNames(pk), sqlgen.BatchSize)}
 		inToolFile(p, &s)
-		report(msg, &rules.Plan{Title: "update in batches", Steps: []rules.Step{s}})
+		progress := rules.Step{Kind: rules.StepCheckpoint, Title: "progress: the loop reports the last key done (NOTICE); this is the key range it walks",
+			Forward: fmt.Sprintf("SELECT count(*) AS rows_total FROM %s;", sqlgen.Name(op.Table)),
+			Note:    "Compare the last key in the NOTICEs with the key range; after the loop, check the updated column holds what the migration meant."}
+		report(msg, &rules.Plan{Title: "update in batches", Steps: []rules.Step{s, progress}})
 	},
 }
 

@@ -208,6 +208,7 @@ DECLARE
     END IF;
     UPDATE %[4]s SET %[9]s WHERE %[6]s >= %[7]s AND %[6]s <= %[11]s%[10]s;
     COMMIT;
+    RAISE NOTICE 'fluxlint backfill: done up to %%', %[11]s;
     PERFORM pg_sleep(0.1);
     SELECT %[2]s INTO %[3]s FROM %[4]s WHERE %[6]s > %[11]s ORDER BY %[2]s LIMIT 1;
   END LOOP;
