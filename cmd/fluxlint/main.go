@@ -4,10 +4,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -82,6 +84,7 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	version := fs.Int("server-version", 0, fmt.Sprintf("server major version the migrations run on (default %d)", pgrules.DefaultVersion))
 	configPath := fs.String("config", "", "config file (default: "+config.FileName+" found by walking up from the first path)")
 	verbose := fs.Bool("v", false, "text format: show the full SQL of every plan step")
+	changedSince := fs.String("changed-since", "", "report only on migrations added or changed since this git ref (and uncommitted or untracked ones); the others are history")
 	var codePaths []string
 	fs.Func("code-path", "application code to search for references to dropped or renamed objects (repeatable; default: the git repository containing the migrations; \"none\" turns the search off)", func(s string) error {
 		codePaths = append(codePaths, s)
@@ -111,6 +114,12 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	opt.CodePaths = searchRoots(codePaths, cfg.CodePaths, paths[0])
+	if *changedSince != "" {
+		if opt.Changed, err = changedFiles(*changedSince, paths[0]); err != nil {
+			fmt.Fprintf(stderr, "fluxlint: --changed-since: %v\n", err)
+			return exitUsage
+		}
+	}
 	fail, err := rules.ParseSeverity(*failLevel)
 	if *failLevel == "none" {
 		fail, err = rules.Error+1, nil
@@ -202,6 +211,47 @@ func options(cfg *config.Config, engine string, version int) (lint.Options, erro
 		}
 	}
 	return opt, nil
+}
+
+// changedFiles lists, as absolute paths, the files added or changed since
+// ref in the git repository containing near, with uncommitted and untracked
+// files included.
+func changedFiles(ref, near string) (map[string]bool, error) {
+	dir := near
+	if st, err := os.Stat(near); err == nil && !st.IsDir() {
+		dir = filepath.Dir(near)
+	}
+	git := func(args ...string) (string, error) {
+		out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).Output()
+		if err != nil {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				return "", fmt.Errorf("git %s: %s", strings.Join(args, " "), strings.TrimSpace(string(ee.Stderr)))
+			}
+			return "", err
+		}
+		return string(out), nil
+	}
+	root, err := git("rev-parse", "--show-toplevel")
+	if err != nil {
+		return nil, err
+	}
+	root = strings.TrimSpace(root)
+	diff, err := git("diff", "--name-only", "--diff-filter=ACMR", ref, "--")
+	if err != nil {
+		return nil, err
+	}
+	untracked, err := git("ls-files", "--others", "--exclude-standard", "--full-name")
+	if err != nil {
+		return nil, err
+	}
+	changed := map[string]bool{}
+	for _, line := range strings.Split(diff+"\n"+untracked, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			changed[filepath.Join(root, line)] = true
+		}
+	}
+	return changed, nil
 }
 
 // searchRoots picks where to search for code references: the flags, else

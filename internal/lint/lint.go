@@ -36,6 +36,11 @@ type Options struct {
 	CodePaths []string
 	// LockTimeoutSet declares lock_timeout set outside the migrations.
 	LockTimeoutSet bool
+	// Changed, when set, limits the files reported on to these (absolute
+	// paths, symlinks resolved), with every other migration replayed as
+	// history; together they form one change set, as a pull request
+	// deploys them at once.
+	Changed map[string]bool
 }
 
 // FileInfo is what discovery and splitting learned about a file.
@@ -62,6 +67,18 @@ func Run(args []string, opt Options) *Result {
 	sets, errs := migrations.Discover(args)
 	for _, e := range errs {
 		res.Errors = append(res.Errors, e)
+	}
+	if opt.Changed != nil {
+		for _, set := range sets {
+			for _, m := range set.Migrations {
+				// git reports real paths: resolve symlinks the same way.
+				abs, err := filepath.Abs(m.Path)
+				if err == nil {
+					abs, err = filepath.EvalSymlinks(abs)
+				}
+				m.Target = m.Target && err == nil && opt.Changed[abs]
+			}
+		}
 	}
 	// Sets are independent histories: lint them concurrently, and merge
 	// their results in set order so that output stays deterministic.
@@ -450,9 +467,13 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 	unit := ""
 	next := parseAhead(set.Migrations, opt.Engine)
 	for i, m := range set.Migrations {
-		if m.Unit() != unit {
+		u := m.Unit()
+		if opt.Changed != nil && m.Target {
+			u = "\x00changed" // every changed migration belongs to one change set
+		}
+		if u != unit {
 			cat.BeginChange()
-			unit = m.Unit()
+			unit = u
 		}
 		p := next(i)
 		stmts, comments, err := p.stmts, p.comments, p.err

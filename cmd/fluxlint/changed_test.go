@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// TestChangedSince builds a real git repository: history committed, then a
+// pull request's migrations (one modified on disk, one untracked). Only the
+// changed migrations are reported, and together they form one change set:
+// the index on the table the pull request creates is not flagged.
+func TestChangedSince(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatalf("git is needed: %v", err)
+	}
+	dir := t.TempDir()
+	git := func(args ...string) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	write := func(name, sql string) {
+		p := filepath.Join(dir, "migrations", name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(sql), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git("init", "-q")
+	write("0001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n")
+	write("0002_old_index.sql", "CREATE INDEX users_old_idx ON users (id, email);\n")
+	write("0003_orders.sql", "SELECT 1;\n")
+	git("add", ".")
+	git("commit", "-q", "-m", "history")
+	// The pull request: 0003 rewritten to create a table, 0004 new and untracked.
+	write("0003_orders.sql", "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);\n")
+	write("0004_indexes.sql", "CREATE INDEX orders_user_idx ON orders (user_id);\nCREATE INDEX users_email_idx ON users (email);\n")
+	t.Chdir(dir)
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--format", "json", "--code-path", "none", "--changed-since", "HEAD", "migrations"}, &stdout, &stderr)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stderr: %s", code, stderr.String())
+	}
+	var rep struct {
+		Findings []struct{ Code, Path, Message string }
+		Files    []struct {
+			Path   string
+			Target bool
+		}
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var targets, findings []string
+	for _, f := range rep.Files {
+		if f.Target {
+			targets = append(targets, filepath.Base(f.Path))
+		}
+	}
+	for _, f := range rep.Findings {
+		findings = append(findings, filepath.Base(f.Path)+" "+f.Code+" "+strings.SplitN(f.Message, ":", 2)[0])
+	}
+	sort.Strings(targets)
+	if strings.Join(targets, ",") != "0003_orders.sql,0004_indexes.sql" {
+		t.Errorf("reported on %v, want only the changed 0003 and 0004", targets)
+	}
+	if len(findings) != 1 || !strings.Contains(findings[0], `0004_indexes.sql PG101 CREATE INDEX on existing table "users"`) {
+		t.Errorf("findings %q, want only the index on the existing users table", findings)
+	}
+}
