@@ -238,11 +238,15 @@ func parseStatements(engine ir.Engine, src []byte, sp *split.Result, stmts []*ir
 	if len(idx) == 0 {
 		return nil
 	}
-	if len(src) <= wholeFileParseLimit {
-		if parseWhole(src, stmts, idx) {
-			return nil
-		}
+	if len(src) > wholeFileParseLimit || !parseWhole(src, stmts, idx) {
+		parseEach(sp, stmts, idx)
 	}
+	return nil
+}
+
+// parseEach parses the statements at idx one by one, so that a syntax error
+// is placed in its own statement.
+func parseEach(sp *split.Result, stmts []*ir.Stmt, idx []int) {
 	for _, i := range idx {
 		s := stmts[i]
 		ops, err := pg.Parse(s.Text)
@@ -255,7 +259,6 @@ func parseStatements(engine ir.Engine, src []byte, sp *split.Result, stmts []*ir
 		}
 		s.Ops = ops
 	}
-	return nil
 }
 
 // checkStatements checks the syntax of statements whose content nothing
@@ -272,18 +275,7 @@ func checkStatements(src []byte, sp *split.Result, stmts []*ir.Stmt, idx []int) 
 		}
 		return
 	}
-	for _, i := range idx {
-		s := stmts[i]
-		ops, err := pg.Parse(s.Text)
-		if err != nil {
-			s.Err = &ir.Error{Pos: s.Pos, Msg: err.Error()}
-			var se *pg.SyntaxError
-			if errors.As(err, &se) {
-				s.Err.Pos = sp.Lines.Pos(s.Pos.Offset + se.Offset)
-			}
-		}
-		s.Ops = ops
-	}
+	parseEach(sp, stmts, idx)
 }
 
 // maskTo keeps only the statements at idx, blanking every other byte, with
