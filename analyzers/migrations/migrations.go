@@ -326,6 +326,14 @@ func leadingVersion(base string) string {
 	return name[:end]
 }
 
+// FromSource makes a one-migration set from content read elsewhere (stdin);
+// name decides the tool convention, as a file name would.
+func FromSource(name string, src []byte) *Set {
+	m := &Migration{Path: name, Set: setDir(name), Src: src, Target: true}
+	classify(m, false)
+	return &Set{Dir: m.Set, Migrations: []*Migration{m}}
+}
+
 func hasJournal(set string) bool {
 	_, err := os.Stat(filepath.Join(set, "meta", "_journal.json"))
 	return err == nil

@@ -32,8 +32,12 @@ const (
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
+// stdin is where `fluxlint -` reads; tests replace it.
+var stdin io.Reader = os.Stdin
+
 const usage = `usage:
   fluxlint [flags] PATH...        lint migration files or directories
+  fluxlint [flags] -              lint SQL read from stdin (name it with --stdin-filename)
   fluxlint rules [--format json]  list the rules
   fluxlint explain CODE           show a rule's documentation
 
@@ -84,6 +88,7 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	version := fs.Int("server-version", 0, fmt.Sprintf("server major version the migrations run on (default %d)", pgrules.DefaultVersion))
 	configPath := fs.String("config", "", "config file (default: "+config.FileName+" found by walking up from the first path)")
 	verbose := fs.Bool("v", false, "text format: show the full SQL of every plan step")
+	stdinName := fs.String("stdin-filename", "stdin.sql", "with the path -, the file name to report and to take the tool convention from")
 	changedSince := fs.String("changed-since", "", "report only on migrations added or changed since this git ref (and uncommitted or untracked ones); the others are history")
 	var codePaths []string
 	fs.Func("code-path", "application code to search for references to dropped or renamed objects (repeatable; default: the git repository containing the migrations; \"none\" turns the search off)", func(s string) error {
@@ -128,7 +133,17 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fluxlint: --fail-level: %v\n", err)
 		return exitUsage
 	}
-	res := lint.Run(paths, opt)
+	var res *lint.Result
+	if len(paths) == 1 && paths[0] == "-" {
+		src, err := io.ReadAll(stdin)
+		if err != nil {
+			fmt.Fprintf(stderr, "fluxlint: reading stdin: %v\n", err)
+			return exitUsage
+		}
+		res = lint.RunSource(*stdinName, src, opt)
+	} else {
+		res = lint.Run(paths, opt)
+	}
 	switch *format {
 	case "text":
 		err = report.Text(stdout, res, *verbose)

@@ -63,8 +63,18 @@ type Result struct {
 
 // Run lints the migrations named by args.
 func Run(args []string, opt Options) *Result {
-	res := &Result{}
 	sets, errs := migrations.Discover(args)
+	return run(sets, errs, opt)
+}
+
+// RunSource lints one migration given as content (read from stdin), named
+// as its file would be; it has no history.
+func RunSource(name string, src []byte, opt Options) *Result {
+	return run([]*migrations.Set{migrations.FromSource(name, src)}, nil, opt)
+}
+
+func run(sets []*migrations.Set, errs []*migrations.FileError, opt Options) *Result {
+	res := &Result{}
 	for _, e := range errs {
 		res.Errors = append(res.Errors, e)
 	}
