@@ -27,20 +27,15 @@ var alterColumnType = &rules.Rule{
 		Versions: "timestamp to timestamptz is binary-safe only when the session TimeZone is UTC (PostgreSQL 12+); fluxlint says so instead of guessing.",
 	},
 	Check: func(p *rules.Pass) {
-		op, ok := p.Op.(ir.AlterTable)
-		if !ok || !p.Existing(op.Table) {
-			return
-		}
-		for _, cmd := range op.Cmds {
-			a, ok := cmd.(ir.AlterColumnType)
-			if !ok || p.Catalog.IsNewColumn(op.Table, a.Column) {
-				continue
+		alterCmds(p, func(table ir.QName, a ir.AlterColumnType) {
+			if p.Catalog.IsNewColumn(table, a.Column) {
+				return
 			}
 			var col *catalog.Column
-			if t := p.Catalog.Table(op.Table); t != nil {
+			if t := p.Catalog.Table(table); t != nil {
 				col = t.Column(a.Column)
 			}
-			label := fmt.Sprintf("ALTER COLUMN %q TYPE %s on existing table %s", a.Column, a.Type.SQL, tableLabel(op.Table))
+			label := fmt.Sprintf("ALTER COLUMN %q TYPE %s on existing table %s", a.Column, a.Type.SQL, tableLabel(table))
 			rewrite := "rewrites the table and its indexes under an ACCESS EXCLUSIVE lock: reads and writes block until it ends"
 			switch {
 			case col == nil:
@@ -54,14 +49,14 @@ var alterColumnType = &rules.Rule{
 					f.Severity, f.Message = rules.Error, fmt.Sprintf("%s on PostgreSQL %d %s", label, p.Version, rewrite)
 				}
 			default:
-				plan, why := shadowColumnPlan(p, op.Table, col, a)
+				plan, why := shadowColumnPlan(p, table, col, a)
 				msg := fmt.Sprintf("%s %s", label, rewrite)
 				if plan == nil {
 					msg += "; " + why
 				}
 				p.Report(msg, plan)
 			}
-		}
+		})
 	},
 }
 

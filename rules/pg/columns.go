@@ -27,20 +27,15 @@ var addRequiredColumn = &rules.Rule{
 		Versions: "PostgreSQL 12+ skips the SET NOT NULL scan when a validated CHECK (col IS NOT NULL) exists; before 12 that step scans the table under ACCESS EXCLUSIVE.",
 	},
 	Check: func(p *rules.Pass) {
-		op, ok := p.Op.(ir.AlterTable)
-		if !ok || !p.Existing(op.Table) {
-			return
-		}
-		for _, cmd := range op.Cmds {
-			add, ok := cmd.(ir.AddColumn)
+		alterCmds(p, func(table ir.QName, add ir.AddColumn) {
 			c := add.Column
-			if !ok || !c.NotNull || c.Default != nil || c.Identity != "" || c.Generated != nil || c.Serial {
-				continue
+			if !c.NotNull || c.Default != nil || c.Identity != "" || c.Generated != nil || c.Serial {
+				return
 			}
 			msg := fmt.Sprintf("ADD COLUMN %q NOT NULL without a DEFAULT on existing table %s fails if the table has rows, and breaks deployed code that inserts without it",
-				c.Name, tableLabel(op.Table))
-			p.Report(msg, requiredColumnPlan(p, op.Table, c))
-		}
+				c.Name, tableLabel(table))
+			p.Report(msg, requiredColumnPlan(p, table, c))
+		})
 	},
 }
 
@@ -147,19 +142,14 @@ var dropColumn = &rules.Rule{
 		Versions: "All supported versions. The drop itself only marks the column dropped (no rewrite) but takes ACCESS EXCLUSIVE briefly.",
 	},
 	Check: func(p *rules.Pass) {
-		op, ok := p.Op.(ir.AlterTable)
-		if !ok || !p.Existing(op.Table) {
-			return
-		}
-		for _, cmd := range op.Cmds {
-			d, ok := cmd.(ir.DropColumn)
-			if !ok || p.Catalog.IsNewColumn(op.Table, d.Column) {
-				continue
+		alterCmds(p, func(table ir.QName, d ir.DropColumn) {
+			if p.Catalog.IsNewColumn(table, d.Column) {
+				return
 			}
-			msg := fmt.Sprintf("DROP COLUMN %q on existing table %s breaks deployed code that still uses it, and its data cannot be restored", d.Column, tableLabel(op.Table))
-			f := p.Report(msg, dropColumnPlan(p, op.Table, d.Column))
-			f.Uses = &rules.Uses{Table: op.Table, Column: d.Column}
-		}
+			msg := fmt.Sprintf("DROP COLUMN %q on existing table %s breaks deployed code that still uses it, and its data cannot be restored", d.Column, tableLabel(table))
+			f := p.Report(msg, dropColumnPlan(p, table, d.Column))
+			f.Uses = &rules.Uses{Table: table, Column: d.Column}
+		})
 	},
 }
 

@@ -23,19 +23,14 @@ var setNotNull = &rules.Rule{
 		Versions: "Not flagged on PostgreSQL 12+ when a validated CHECK (col IS NOT NULL) for that column exists; before 12 SET NOT NULL always scans.",
 	},
 	Check: func(p *rules.Pass) {
-		op, ok := p.Op.(ir.AlterTable)
-		if !ok || !p.Existing(op.Table) {
-			return
-		}
-		for _, cmd := range op.Cmds {
-			c, ok := cmd.(ir.SetNotNull)
-			if !ok || p.Catalog.IsNewColumn(op.Table, c.Column) || (p.Version >= 12 && hasNotNullCheck(p, op.Table, c.Column)) {
-				continue
+		alterCmds(p, func(table ir.QName, c ir.SetNotNull) {
+			if p.Catalog.IsNewColumn(table, c.Column) || (p.Version >= 12 && hasNotNullCheck(p, table, c.Column)) {
+				return
 			}
 			msg := fmt.Sprintf("SET NOT NULL on %q of existing table %s scans the whole table under an ACCESS EXCLUSIVE lock: reads and writes block until it ends",
-				c.Column, tableLabel(op.Table))
-			p.Report(msg, &rules.Plan{Title: fmt.Sprintf("make %s NOT NULL through a validated check", c.Column), Steps: notNullSteps(p, op.Table, c.Column)})
-		}
+				c.Column, tableLabel(table))
+			p.Report(msg, &rules.Plan{Title: fmt.Sprintf("make %s NOT NULL through a validated check", c.Column), Steps: notNullSteps(p, table, c.Column)})
+		})
 	},
 }
 
@@ -67,19 +62,14 @@ var addCheck = &rules.Rule{
 		Versions: "All supported versions.",
 	},
 	Check: func(p *rules.Pass) {
-		op, ok := p.Op.(ir.AlterTable)
-		if !ok || !p.Existing(op.Table) {
-			return
-		}
-		for _, cmd := range op.Cmds {
-			a, ok := cmd.(ir.AddConstraint)
-			if !ok || a.Constraint.Kind != ir.Check || a.Constraint.NotValid {
-				continue
+		alterCmds(p, func(table ir.QName, a ir.AddConstraint) {
+			if a.Constraint.Kind != ir.Check || a.Constraint.NotValid {
+				return
 			}
 			msg := fmt.Sprintf("ADD CONSTRAINT %q CHECK on existing table %s scans the whole table under an ACCESS EXCLUSIVE lock: reads and writes block until it ends",
-				a.Constraint.Name, tableLabel(op.Table))
-			p.Report(msg, &rules.Plan{Title: "add the check NOT VALID, then validate it", Steps: notValidSteps(p, op.Table, a.Constraint)})
-		}
+				a.Constraint.Name, tableLabel(table))
+			p.Report(msg, &rules.Plan{Title: "add the check NOT VALID, then validate it", Steps: notValidSteps(p, table, a.Constraint)})
+		})
 	},
 }
 
@@ -209,33 +199,25 @@ var validateSameTx = &rules.Rule{
 		Versions: "All supported versions.",
 	},
 	Check: func(p *rules.Pass) {
-		op, ok := p.Op.(ir.AlterTable)
-		if !ok || !p.Existing(op.Table) {
-			return
-		}
-		for _, cmd := range op.Cmds {
-			v, ok := cmd.(ir.ValidateConstraint)
-			if !ok {
-				continue
-			}
-			added := addedNotValidInTx(p, op.Table, v.Name)
+		alterCmds(p, func(table ir.QName, v ir.ValidateConstraint) {
+			added := addedNotValidInTx(p, table, v.Name)
 			if added == nil {
-				continue
+				return
 			}
-			t := p.Catalog.Table(op.Table)
+			t := p.Catalog.Table(table)
 			k := added.Constraint
 			msg := fmt.Sprintf("VALIDATE CONSTRAINT %q runs in the same transaction as its ADD ... NOT VALID: the lock taken by the ADD is held through the validating scan", v.Name)
 			step := migration(p, "validate in a separate migration, after the ADD ... NOT VALID has committed",
-				fmt.Sprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s;", sqlgen.Name(op.Table), sqlgen.Ident(v.Name)),
+				fmt.Sprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s;", sqlgen.Name(table), sqlgen.Ident(v.Name)),
 				// Validation cannot be undone in place: re-adding the
 				// constraint NOT VALID restores the state before it.
-				withLockTimeout(sqlgen.DropConstraint(op.Table, k.Name)+"\n"+sqlgen.AddConstraint(op.Table, k, true)), "SHARE UPDATE EXCLUSIVE", false)
+				withLockTimeout(sqlgen.DropConstraint(table, k.Name)+"\n"+sqlgen.AddConstraint(table, k, true)), "SHARE UPDATE EXCLUSIVE", false)
 			step.SeparateDeploy = true
 			if t == nil {
 				step.Rollback = ""
 			}
 			p.Report(msg, &rules.Plan{Title: "validate in its own transaction", Steps: []rules.Step{step}})
-		}
+		})
 	},
 }
 
@@ -286,20 +268,15 @@ var addUniqueOrPK = &rules.Rule{
 		Versions: "All supported versions; the NOT NULL steps skip their scan on PostgreSQL 12+.",
 	},
 	Check: func(p *rules.Pass) {
-		op, ok := p.Op.(ir.AlterTable)
-		if !ok || !p.Existing(op.Table) {
-			return
-		}
-		for _, cmd := range op.Cmds {
-			a, ok := cmd.(ir.AddConstraint)
+		alterCmds(p, func(table ir.QName, a ir.AddConstraint) {
 			k := a.Constraint
-			if !ok || (k.Kind != ir.Unique && k.Kind != ir.PrimaryKey) || k.UsingIndex != "" {
-				continue
+			if (k.Kind != ir.Unique && k.Kind != ir.PrimaryKey) || k.UsingIndex != "" {
+				return
 			}
 			msg := fmt.Sprintf("ADD CONSTRAINT %q %s on existing table %s builds its index under an ACCESS EXCLUSIVE lock: reads and writes block until the build ends",
-				k.Name, strings.ToUpper(string(k.Kind)), tableLabel(op.Table))
-			p.Report(msg, uniqueViaIndexPlan(p, op.Table, k))
-		}
+				k.Name, strings.ToUpper(string(k.Kind)), tableLabel(table))
+			p.Report(msg, uniqueViaIndexPlan(p, table, k))
+		})
 	},
 }
 

@@ -86,15 +86,12 @@ var excludeConstraint = &rules.Rule{
 		Good: "Add it when the table is created, or at a quiet time on a small table. For a large live table, enforce the rule in a new table created with the constraint and move the rows over in batches.",
 	},
 	Check: func(p *rules.Pass) {
-		op, ok := p.Op.(ir.AlterTable)
-		if !ok || !p.Existing(op.Table) {
-			return
-		}
-		for _, cmd := range op.Cmds {
-			if a, ok := cmd.(ir.AddConstraint); ok && a.Constraint.Kind == ir.Exclude {
-				p.Report(fmt.Sprintf("ADD CONSTRAINT %q EXCLUDE on existing table %s builds its index under an ACCESS EXCLUSIVE lock, and there is no safe online path: no CONCURRENTLY, no USING INDEX, no NOT VALID", a.Constraint.Name, tableLabel(op.Table)), nil)
+		alterCmds(p, func(table ir.QName, a ir.AddConstraint) {
+			if a.Constraint.Kind != ir.Exclude {
+				return
 			}
-		}
+			p.Report(fmt.Sprintf("ADD CONSTRAINT %q EXCLUDE on existing table %s builds its index under an ACCESS EXCLUSIVE lock, and there is no safe online path: no CONCURRENTLY, no USING INDEX, no NOT VALID", a.Constraint.Name, tableLabel(table)), nil)
+		})
 	},
 }
 
@@ -108,16 +105,13 @@ var setLogged = &rules.Rule{
 		Good: "There is no online way to change it in place. Create the new table with the wanted persistence and move the rows over in batches, or run it at a quiet time.",
 	},
 	Check: func(p *rules.Pass) {
-		op, ok := p.Op.(ir.AlterTable)
-		if !ok || !p.Existing(op.Table) {
-			return
-		}
-		for _, cmd := range op.Cmds {
-			if o, ok := cmd.(ir.OtherAlter); ok && (o.Kind == "SetLogged" || o.Kind == "SetUnLogged") {
-				what := map[string]string{"SetLogged": "SET LOGGED", "SetUnLogged": "SET UNLOGGED"}[o.Kind]
-				p.Report(fmt.Sprintf("%s rewrites existing table %s under an ACCESS EXCLUSIVE lock, and there is no online way to do it in place", what, tableLabel(op.Table)), nil)
+		alterCmds(p, func(table ir.QName, o ir.OtherAlter) {
+			if o.Kind != "SetLogged" && o.Kind != "SetUnLogged" {
+				return
 			}
-		}
+			what := map[string]string{"SetLogged": "SET LOGGED", "SetUnLogged": "SET UNLOGGED"}[o.Kind]
+			p.Report(fmt.Sprintf("%s rewrites existing table %s under an ACCESS EXCLUSIVE lock, and there is no online way to do it in place", what, tableLabel(table)), nil)
+		})
 	},
 }
 

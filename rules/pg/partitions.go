@@ -188,26 +188,21 @@ var detachPartition = &rules.Rule{
 		Versions: "CONCURRENTLY exists from PostgreSQL 14.",
 	},
 	Check: func(p *rules.Pass) {
-		op, ok := p.Op.(ir.AlterTable)
-		if !ok || !p.Existing(op.Table) {
-			return
-		}
-		for _, cmd := range op.Cmds {
-			d, ok := cmd.(ir.DetachPartition)
-			if !ok || d.Concurrently || d.Finalize {
-				continue
+		alterCmds(p, func(table ir.QName, d ir.DetachPartition) {
+			if d.Concurrently || d.Finalize {
+				return
 			}
-			msg := fmt.Sprintf("DETACH PARTITION %s without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on %s: queries on every partition wait", tableLabel(d.Partition), tableLabel(op.Table))
+			msg := fmt.Sprintf("DETACH PARTITION %s without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on %s: queries on every partition wait", tableLabel(d.Partition), tableLabel(table))
 			switch {
 			case p.Version < 14:
 				p.Report(msg+fmt.Sprintf("; PostgreSQL %d has no DETACH ... CONCURRENTLY: run it with lock_timeout at a quiet time", p.Version), nil)
-				continue
-			case p.Catalog.DefaultPartition(op.Table) != nil:
+				return
+			case p.Catalog.DefaultPartition(table) != nil:
 				p.Report(msg+"; CONCURRENTLY is not allowed while the parent has a DEFAULT partition: run it with lock_timeout at a quiet time", nil)
-				continue
+				return
 			}
 			part := p.Catalog.Table(d.Partition)
-			parent := p.Catalog.Table(op.Table)
+			parent := p.Catalog.Table(table)
 			// CONCURRENTLY leaves the bound behind as a CHECK constraint on
 			// the detached table, named as PostgreSQL names it.
 			var key *ir.PartitionKey
@@ -220,15 +215,15 @@ var detachPartition = &rules.Rule{
 			}
 			rollback := ""
 			if part != nil && part.Bound != nil {
-				rollback = fmt.Sprintf("ALTER TABLE %s ATTACH PARTITION %s %s;", sqlgen.Name(op.Table), sqlgen.Name(d.Partition), boundSQL(*part.Bound))
+				rollback = fmt.Sprintf("ALTER TABLE %s ATTACH PARTITION %s %s;", sqlgen.Name(table), sqlgen.Name(d.Partition), boundSQL(*part.Bound))
 				if leftover != "" {
 					rollback += "\n" + sqlgen.DropConstraint(d.Partition, leftover)
 				}
 				rollback = withLockTimeout(rollback)
 			}
 			step := migration(p, "detach concurrently, in its own migration outside a transaction",
-				fmt.Sprintf("ALTER TABLE %s DETACH PARTITION %s CONCURRENTLY;", sqlgen.Name(op.Table), sqlgen.Name(d.Partition)), rollback, "SHARE UPDATE EXCLUSIVE on the parent", true)
-			step.Note = joinNotes(step.Note, fmt.Sprintf("If it is interrupted, finish it with: ALTER TABLE %s DETACH PARTITION %s FINALIZE;", sqlgen.Name(op.Table), sqlgen.Name(d.Partition)))
+				fmt.Sprintf("ALTER TABLE %s DETACH PARTITION %s CONCURRENTLY;", sqlgen.Name(table), sqlgen.Name(d.Partition)), rollback, "SHARE UPDATE EXCLUSIVE on the parent", true)
+			step.Note = joinNotes(step.Note, fmt.Sprintf("If it is interrupted, finish it with: ALTER TABLE %s DETACH PARTITION %s FINALIZE;", sqlgen.Name(table), sqlgen.Name(d.Partition)))
 			if rollback == "" {
 				step.Note = joinNotes(step.Note, "The partition's bound is not in the migrations fluxlint read, so the rollback cannot re-attach it.")
 			}
@@ -239,7 +234,7 @@ var detachPartition = &rules.Rule{
 					withLockTimeout(sqlgen.DropConstraint(d.Partition, leftover)), withLockTimeout(sqlgen.AddConstraint(d.Partition, k, false)), "ACCESS EXCLUSIVE on the detached table", false))
 			}
 			p.Report(msg, &rules.Plan{Title: "detach without blocking the parent", Steps: steps})
-		}
+		})
 	},
 }
 

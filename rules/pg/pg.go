@@ -92,3 +92,17 @@ func attachRefs(f *rules.Finding, refs []rules.Related, ignored bool) {
 		}
 	}
 }
+
+// alterCmds calls fn for every subcommand of type T of an ALTER TABLE on a
+// table that existed before the change under review.
+func alterCmds[T ir.AlterCmd](p *rules.Pass, fn func(table ir.QName, cmd T)) {
+	op, ok := p.Op.(ir.AlterTable)
+	if !ok || !p.Existing(op.Table) {
+		return
+	}
+	for _, c := range op.Cmds {
+		if x, ok := c.(T); ok {
+			fn(op.Table, x)
+		}
+	}
+}

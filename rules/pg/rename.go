@@ -42,16 +42,11 @@ var renameTable = &rules.Rule{
 		Versions: "All supported versions. The view's columns are fixed when it is created: add no columns to the table until the view is gone.",
 	},
 	Check: func(p *rules.Pass) {
-		op, ok := p.Op.(ir.AlterTable)
-		if !ok || !p.Existing(op.Table) {
-			return
-		}
-		for _, cmd := range op.Cmds {
-			r, ok := cmd.(ir.RenameTable)
-			if !ok || viewReplaces(p, op.Table) {
-				continue
+		alterCmds(p, func(table ir.QName, r ir.RenameTable) {
+			if viewReplaces(p, table) {
+				return
 			}
-			old, renamed := op.Table, ir.QName{Schema: op.Table.Schema, Name: r.New}
+			old, renamed := table, ir.QName{Schema: table.Schema, Name: r.New}
 			view := fmt.Sprintf("CREATE VIEW %s AS SELECT * FROM %s;", sqlgen.Name(old), sqlgen.Name(renamed))
 			dropView := fmt.Sprintf("DROP VIEW IF EXISTS %s;", sqlgen.Name(old))
 			swap := migration(p, "rename the table and keep the old name working through a view, in one transaction",
@@ -65,7 +60,7 @@ var renameTable = &rules.Rule{
 			drop.SeparateDeploy = true
 			msg := fmt.Sprintf("renaming existing table %s to %q breaks deployed code that still uses the old name", tableLabel(old), r.New)
 			p.Report(msg, &rules.Plan{Title: "rename behind a compatibility view", Steps: []rules.Step{swap, deploy, drop}}).Uses = &rules.Uses{Table: old}
-		}
+		})
 	},
 }
 
@@ -84,31 +79,26 @@ var renameColumn = &rules.Rule{
 		Versions: "All supported versions. Renaming two columns into each other's places in one migration (a swap) is not flagged.",
 	},
 	Check: func(p *rules.Pass) {
-		op, ok := p.Op.(ir.AlterTable)
-		if !ok || !p.Existing(op.Table) {
-			return
-		}
-		for _, cmd := range op.Cmds {
-			r, ok := cmd.(ir.RenameColumn)
-			if !ok || p.Catalog.IsNewColumn(op.Table, r.Old) || swapped(p, op.Table, r.Old, r.New) {
-				continue
+		alterCmds(p, func(table ir.QName, r ir.RenameColumn) {
+			if p.Catalog.IsNewColumn(table, r.Old) || swapped(p, table, r.Old, r.New) {
+				return
 			}
 			var col *catalog.Column
-			if t := p.Catalog.Table(op.Table); t != nil {
+			if t := p.Catalog.Table(table); t != nil {
 				col = t.Column(r.Old)
 			}
-			msg := fmt.Sprintf("renaming column %q of existing table %s to %q breaks deployed code that still uses the old name", r.Old, tableLabel(op.Table), r.New)
-			uses := &rules.Uses{Table: op.Table, Column: r.Old}
+			msg := fmt.Sprintf("renaming column %q of existing table %s to %q breaks deployed code that still uses the old name", r.Old, tableLabel(table), r.New)
+			uses := &rules.Uses{Table: table, Column: r.Old}
 			if col == nil {
 				p.Report(msg+"; the column's definition is not in the migrations fluxlint read, so no plan can be written", nil).Uses = uses
-				continue
+				return
 			}
-			plan, why := renameColumnPlan(p, op.Table, col, r.New)
+			plan, why := renameColumnPlan(p, table, col, r.New)
 			if plan == nil {
 				msg += "; " + why
 			}
 			p.Report(msg, plan).Uses = uses
-		}
+		})
 	},
 }
 

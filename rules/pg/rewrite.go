@@ -22,17 +22,9 @@ var addColumnRewrite = &rules.Rule{
 		Versions: "Constant defaults are instant from PostgreSQL 11 and not flagged there. A default calling a function fluxlint does not know is reported as a possible rewrite.",
 	},
 	Check: func(p *rules.Pass) {
-		op, ok := p.Op.(ir.AlterTable)
-		if !ok || !p.Existing(op.Table) {
-			return
-		}
-		for _, cmd := range op.Cmds {
-			add, ok := cmd.(ir.AddColumn)
-			if !ok {
-				continue
-			}
+		alterCmds(p, func(table ir.QName, add ir.AddColumn) {
 			c := add.Column
-			t := tableLabel(op.Table)
+			t := tableLabel(table)
 			rewrite := fmt.Sprintf("rewrites existing table %s under an ACCESS EXCLUSIVE lock: reads and writes block until every row is rewritten", t)
 			switch {
 			case c.Generated != nil:
@@ -42,17 +34,17 @@ var addColumnRewrite = &rules.Rule{
 				if c.Identity != "" {
 					kind = "GENERATED " + upper(c.Identity) + " AS IDENTITY"
 				}
-				p.Report(fmt.Sprintf("ADD COLUMN %q %s %s", c.Name, kind, rewrite), sequencePlan(p, op.Table, c))
+				p.Report(fmt.Sprintf("ADD COLUMN %q %s %s", c.Name, kind, rewrite), sequencePlan(p, table, c))
 			case c.Default == nil || c.Default.SQL == "NULL":
 			case c.Default.Volatility == ir.Volatile:
-				p.Report(fmt.Sprintf("ADD COLUMN %q with volatile DEFAULT %s %s", c.Name, c.Default.SQL, rewrite), defaultPlan(p, op.Table, c))
+				p.Report(fmt.Sprintf("ADD COLUMN %q with volatile DEFAULT %s %s", c.Name, c.Default.SQL, rewrite), defaultPlan(p, table, c))
 			case p.Version < 11:
-				p.Report(fmt.Sprintf("ADD COLUMN %q with DEFAULT %s on PostgreSQL %d %s", c.Name, c.Default.SQL, p.Version, rewrite), defaultPlan(p, op.Table, c))
+				p.Report(fmt.Sprintf("ADD COLUMN %q with DEFAULT %s on PostgreSQL %d %s", c.Name, c.Default.SQL, p.Version, rewrite), defaultPlan(p, table, c))
 			case c.Default.Volatility == ir.VolatilityUnknown:
-				f := p.Report(fmt.Sprintf("ADD COLUMN %q with DEFAULT %s calls a function fluxlint does not know: if it is volatile, this %s", c.Name, c.Default.SQL, rewrite), defaultPlan(p, op.Table, c))
+				f := p.Report(fmt.Sprintf("ADD COLUMN %q with DEFAULT %s calls a function fluxlint does not know: if it is volatile, this %s", c.Name, c.Default.SQL, rewrite), defaultPlan(p, table, c))
 				f.Severity = rules.Warning
 			}
-		}
+		})
 	},
 }
 
