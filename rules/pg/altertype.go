@@ -173,20 +173,7 @@ func shadowColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, a ir.A
 	if conv == "" {
 		conv = fmt.Sprintf("%s::%s", cq, a.Type.SQL)
 	}
-	fn := sqlgen.Name(sqlgen.Sibling(table, suffixed(table.Name+"_"+c, "_sync")))
-	trg := sqlgen.Ident(suffixed(table.Name+"_"+c, "_sync"))
-	exec := "FUNCTION"
-	if p.Version < 11 {
-		exec = "PROCEDURE"
-	}
-	syncSQL := fmt.Sprintf(`CREATE OR REPLACE FUNCTION %[1]s() RETURNS trigger LANGUAGE plpgsql AS $fluxlint$
-BEGIN
-  NEW.%[2]s := (SELECT %[3]s FROM (SELECT NEW.*) AS %[4]s);
-  RETURN NEW;
-END
-$fluxlint$;
-CREATE TRIGGER %[5]s BEFORE INSERT OR UPDATE ON %[6]s FOR EACH ROW EXECUTE %[7]s %[1]s();`, fn, tmp, conv, sqlgen.Ident(table.Name), trg, t, exec)
-	dropSync := fmt.Sprintf("DROP TRIGGER IF EXISTS %s ON %s;\nDROP FUNCTION IF EXISTS %s();", trg, t, fn)
+	syncSQL, dropSync := syncTrigger(p, table, c, fmt.Sprintf("  NEW.%s := (SELECT %s FROM (SELECT NEW.*) AS %s);", tmp, conv, sqlgen.Ident(table.Name)))
 
 	shadow := &catalog.Column{Name: tmpName, Type: a.Type, Collation: col.Collation}
 	steps := []rules.Step{

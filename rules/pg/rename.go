@@ -134,27 +134,14 @@ func renameColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, newNam
 	}
 	tab := p.Catalog.Table(table)
 	t, oldq, newq := sqlgen.Name(table), sqlgen.Ident(col.Name), sqlgen.Ident(newName)
-	fn := sqlgen.Name(sqlgen.Sibling(table, suffixed(table.Name+"_"+col.Name, "_sync")))
-	trg := sqlgen.Ident(suffixed(table.Name+"_"+col.Name, "_sync"))
-	exec := "FUNCTION"
-	if p.Version < 11 {
-		exec = "PROCEDURE"
-	}
-	syncSQL := fmt.Sprintf(`CREATE OR REPLACE FUNCTION %[1]s() RETURNS trigger LANGUAGE plpgsql AS $fluxlint$
-BEGIN
-  -- Whichever name the writer used wins; the other follows.
+	syncSQL, dropSync := syncTrigger(p, table, col.Name, fmt.Sprintf(`  -- Whichever name the writer used wins; the other follows.
   IF TG_OP = 'INSERT' THEN
-    IF NEW.%[2]s IS NULL THEN NEW.%[2]s := NEW.%[3]s; ELSE NEW.%[3]s := NEW.%[2]s; END IF;
-  ELSIF NEW.%[2]s IS DISTINCT FROM OLD.%[2]s THEN
-    NEW.%[3]s := NEW.%[2]s;
+    IF NEW.%[1]s IS NULL THEN NEW.%[1]s := NEW.%[2]s; ELSE NEW.%[2]s := NEW.%[1]s; END IF;
+  ELSIF NEW.%[1]s IS DISTINCT FROM OLD.%[1]s THEN
+    NEW.%[2]s := NEW.%[1]s;
   ELSE
-    NEW.%[2]s := NEW.%[3]s;
-  END IF;
-  RETURN NEW;
-END
-$fluxlint$;
-CREATE TRIGGER %[4]s BEFORE INSERT OR UPDATE ON %[5]s FOR EACH ROW EXECUTE %[6]s %[1]s();`, fn, newq, oldq, trg, t, exec)
-	dropSync := fmt.Sprintf("DROP TRIGGER IF EXISTS %s ON %s;\nDROP FUNCTION IF EXISTS %s();", trg, t, fn)
+    NEW.%[1]s := NEW.%[2]s;
+  END IF;`, newq, oldq))
 
 	// The new column starts without a default, so that the trigger can tell
 	// which name an insert used; the default moves over at the end.
@@ -211,4 +198,25 @@ func copySteps(p *rules.Pass, table ir.QName, pk []*catalog.Column, to, from str
 	check := rules.Step{Kind: rules.StepCheckpoint, Title: "check parity: every row has the same value under both names",
 		Forward: fmt.Sprintf("SELECT count(*) AS mismatches FROM %s WHERE %s IS DISTINCT FROM %s;", t, to, from), Expect: "0"}
 	return []rules.Step{fill, check}
+}
+
+// syncTrigger renders a BEFORE INSERT OR UPDATE row trigger on the table
+// whose PL/pgSQL body (statements before RETURN NEW) keeps a column's
+// replacement in sync, and the SQL that removes it.
+func syncTrigger(p *rules.Pass, table ir.QName, column, body string) (string, string) {
+	t := sqlgen.Name(table)
+	fn := sqlgen.Name(sqlgen.Sibling(table, suffixed(table.Name+"_"+column, "_sync")))
+	trg := sqlgen.Ident(suffixed(table.Name+"_"+column, "_sync"))
+	exec := "FUNCTION"
+	if p.Version < 11 {
+		exec = "PROCEDURE" // EXECUTE FUNCTION arrived in PostgreSQL 11
+	}
+	create := fmt.Sprintf(`CREATE OR REPLACE FUNCTION %[1]s() RETURNS trigger LANGUAGE plpgsql AS $fluxlint$
+BEGIN
+%[2]s
+  RETURN NEW;
+END
+$fluxlint$;
+CREATE TRIGGER %[3]s BEFORE INSERT OR UPDATE ON %[4]s FOR EACH ROW EXECUTE %[5]s %[1]s();`, fn, body, trg, t, exec)
+	return create, fmt.Sprintf("DROP TRIGGER IF EXISTS %s ON %s;\nDROP FUNCTION IF EXISTS %s();", trg, t, fn)
 }
