@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
@@ -87,6 +88,8 @@ type Pass struct {
 	// LockTimeoutSet says lock_timeout is set outside the migrations (on the
 	// role, or by the tool), as the config declares.
 	LockTimeoutSet bool
+	// Thresholds are the numbers plans are built with.
+	Thresholds Thresholds
 	// RowCount gives a table's row count when live facts are known (a
 	// database or a stats file); nil until then. Rules may scale severity
 	// with it: an index on 40 rows is not an outage.
@@ -94,10 +97,29 @@ type Pass struct {
 	report   func(*Finding)
 }
 
-// NewPass prepares a pass; report receives its findings.
+// NewPass prepares a pass with the default thresholds; report receives its
+// findings.
 func NewPass(r *Rule, f *File, s *ir.Stmt, op ir.Op, c *catalog.Catalog, version int, report func(*Finding)) *Pass {
-	return &Pass{Rule: r, File: f, Stmt: s, Op: op, Catalog: c, Version: version, report: report}
+	return &Pass{Rule: r, File: f, Stmt: s, Op: op, Catalog: c, Version: version, Thresholds: DefaultThresholds, report: report}
 }
+
+// Thresholds are the numbers that plans are built with. Config can change
+// them to suit a team's traffic.
+type Thresholds struct {
+	// LockTimeout is set before every step that takes a strong lock: a step
+	// that cannot get its lock this quickly (a long transaction holds a
+	// conflicting one) fails instead of queueing all traffic behind it.
+	LockTimeout time.Duration
+	// BatchSize is the rows each batch of a backfill or batched delete
+	// touches, committed on its own.
+	BatchSize int
+	// BatchPause is the sleep between batches, so replicas and autovacuum
+	// keep up.
+	BatchPause time.Duration
+}
+
+// DefaultThresholds are the thresholds without config.
+var DefaultThresholds = Thresholds{LockTimeout: 500 * time.Millisecond, BatchSize: 5000, BatchPause: 100 * time.Millisecond}
 
 // Report records a finding on the pass's statement.
 func (p *Pass) Report(msg string, plan *Plan) *Finding {

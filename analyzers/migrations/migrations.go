@@ -326,6 +326,24 @@ func leadingVersion(base string) string {
 	return name[:end]
 }
 
+// UpTo reports whether m is at or before the baseline version, which makes
+// it history. A version that begins with the baseline and goes on with a
+// non-digit counts as the baseline itself, so "20240101000000" covers
+// Prisma's "20240101000000_init". Flyway's repeatable scripts are re-applied
+// whenever they change, so no baseline covers them.
+func UpTo(m *Migration, baseline string) bool {
+	if m.Repeatable {
+		return false
+	}
+	if m.Tool == Flyway {
+		baseline = strings.ReplaceAll(baseline, ".", "_") // Flyway reads 1.2 and 1_2 alike
+	}
+	if rest, ok := strings.CutPrefix(m.Version, baseline); ok && (rest == "" || digitRun(rest) == 0) {
+		return true
+	}
+	return NaturalCompare(m.Version, baseline) <= 0
+}
+
 // FromSource makes a one-migration set from content read elsewhere (stdin);
 // name decides the tool convention, as a file name would.
 func FromSource(name string, src []byte) *Set {

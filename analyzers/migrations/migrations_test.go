@@ -20,3 +20,30 @@ func TestNaturalCompare(t *testing.T) {
 		}
 	}
 }
+
+// TestUpTo checks which migrations a baseline makes history: versions at or
+// before it, a Prisma or diesel version that is the baseline plus a name,
+// Flyway's 1.2 written as 1_2, and never a repeatable script.
+func TestUpTo(t *testing.T) {
+	cases := []struct {
+		m        Migration
+		baseline string
+		want     bool
+	}{
+		{Migration{Tool: Goose, Version: "20240101000000"}, "20240101000000", true},
+		{Migration{Tool: Goose, Version: "20231231000000"}, "20240101000000", true},
+		{Migration{Tool: Goose, Version: "20240102000000"}, "20240101000000", false},
+		{Migration{Tool: Prisma, Version: "20240101000000_init"}, "20240101000000", true},
+		{Migration{Tool: Prisma, Version: "20240101000001_next"}, "20240101000000", false},
+		{Migration{Tool: Plain, Version: "0009"}, "10", true},
+		{Migration{Tool: Plain, Version: "100"}, "10", false},
+		{Migration{Tool: Flyway, Version: "1_2"}, "1.2", true},
+		{Migration{Tool: Flyway, Version: "1_12"}, "1.2", false},
+		{Migration{Tool: Flyway, Version: "views", Repeatable: true}, "9999", false},
+	}
+	for _, c := range cases {
+		if got := UpTo(&c.m, c.baseline); got != c.want {
+			t.Errorf("UpTo(%s %q, baseline %q) = %v, want %v", c.m.Tool, c.m.Version, c.baseline, got, c.want)
+		}
+	}
+}

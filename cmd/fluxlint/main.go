@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/analyzers/migrations"
 	"github.com/fluxlint/fluxlint/internal/config"
 	"github.com/fluxlint/fluxlint/internal/lint"
 	"github.com/fluxlint/fluxlint/internal/report"
@@ -40,6 +41,8 @@ const usage = `usage:
   fluxlint [flags] -              lint SQL read from stdin (name it with --stdin-filename)
   fluxlint rules [--format json]  list the rules
   fluxlint explain CODE           show a rule's documentation
+  fluxlint baseline PATH...       record the newest migration as the baseline: it and
+                                  everything before it become history, never reported
 
 flags:
 `
@@ -57,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			return listRules(args[1:], stdout, stderr)
 		case "explain":
 			return explain(args[1:], stdout, stderr)
+		case "baseline":
+			return baseline(args[1:], stdout, stderr)
 		}
 	}
 	return lintCmd(args, stdout, stderr)
@@ -185,7 +190,8 @@ func exitCode(res *lint.Result, fail rules.Severity) int {
 
 // options merges the config file and the flags (flags win).
 func options(cfg *config.Config, engine string, version int) (lint.Options, error) {
-	opt := lint.Options{Engine: ir.Postgres, Version: pgrules.DefaultVersion, Severity: map[string]rules.Severity{}, LockTimeoutSet: cfg.AssumeLockTimeout}
+	opt := lint.Options{Engine: ir.Postgres, Version: pgrules.DefaultVersion, Severity: map[string]rules.Severity{}, LockTimeoutSet: cfg.AssumeLockTimeout,
+		Include: cfg.Include, Exclude: cfg.Exclude, Baseline: cfg.Baseline, Thresholds: thresholds(cfg.Thresholds)}
 	if cfg.Engine != "" {
 		engine = firstNonEmpty(engine, cfg.Engine)
 	}
@@ -226,6 +232,21 @@ func options(cfg *config.Config, engine string, version int) (lint.Options, erro
 		}
 	}
 	return opt, nil
+}
+
+// thresholds fills the config's unset thresholds with the defaults.
+func thresholds(c config.Thresholds) rules.Thresholds {
+	t := rules.DefaultThresholds
+	if c.LockTimeout != nil {
+		t.LockTimeout = *c.LockTimeout
+	}
+	if c.BatchSize != nil {
+		t.BatchSize = *c.BatchSize
+	}
+	if c.BatchPause != nil {
+		t.BatchPause = *c.BatchPause
+	}
+	return t
 }
 
 // changedFiles lists, as absolute paths, the files added or changed since
@@ -352,6 +373,56 @@ func listRules(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fluxlint rules: unknown --format %q\n", *format)
 		return exitUsage
 	}
+	return exitOK
+}
+
+// baseline writes the newest migration's version under PATH into the
+// config, so that adopting fluxlint on a long history reports only what
+// comes next.
+func baseline(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("fluxlint baseline", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "config file to write (default: the "+config.FileName+" found by walking up from the first path, else one in the current directory)")
+	paths, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(paths) == 0 {
+		fmt.Fprintln(stderr, "usage: fluxlint baseline [--config FILE] PATH...")
+		return exitUsage
+	}
+	target := *configPath
+	if target == "" {
+		cfg, err := config.Find(paths[0])
+		if err != nil {
+			fmt.Fprintf(stderr, "fluxlint: %v\n", err)
+			return exitUsage
+		}
+		target = cfg.Path
+		if target == "" {
+			target = config.FileName
+		}
+	}
+	sets, errs := migrations.Discover(paths)
+	for _, e := range errs {
+		fmt.Fprintf(stderr, "fluxlint: %v\n", e)
+	}
+	if len(errs) > 0 {
+		return exitUsage
+	}
+	newest := ""
+	for _, set := range sets {
+		for _, m := range set.Migrations {
+			if !m.Repeatable && (newest == "" || migrations.NaturalCompare(m.Version, newest) > 0) {
+				newest = m.Version
+			}
+		}
+	}
+	if err := config.SetBaseline(target, newest); err != nil {
+		fmt.Fprintf(stderr, "fluxlint: %v\n", err)
+		return exitInternal
+	}
+	fmt.Fprintf(stdout, "%s: baseline: %q (migrations up to it are history from now on)\n", target, newest)
 	return exitOK
 }
 

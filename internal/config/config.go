@@ -10,7 +10,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"time"
 
+	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/fluxlint/fluxlint/internal/atomicfile"
 	"gopkg.in/yaml.v3"
 )
 
@@ -29,7 +34,25 @@ type Config struct {
 	// CodePaths are where to search application code for references to
 	// dropped or renamed objects, relative to the config file.
 	CodePaths []string `yaml:"code_paths"`
-	Path      string   `yaml:"-"` // where it was read from
+	// Include and Exclude are globs (** spans directories), relative to the
+	// config file, that choose which .sql files are migrations at all: an
+	// excluded file is neither linted nor replayed.
+	Include []string `yaml:"include"`
+	Exclude []string `yaml:"exclude"`
+	// Baseline is the version of the last migration already deployed when
+	// fluxlint was adopted: migrations up to it are replayed as history and
+	// never reported (strong_migrations' start_after).
+	Baseline string `yaml:"baseline"`
+	// Thresholds change the numbers plans are built with.
+	Thresholds Thresholds `yaml:"thresholds"`
+	Path       string     `yaml:"-"` // where it was read from
+}
+
+// Thresholds are the config's plan numbers; unset ones keep the default.
+type Thresholds struct {
+	LockTimeout *time.Duration `yaml:"lock_timeout"` // e.g. 500ms, 2s
+	BatchSize   *int           `yaml:"batch_size"`
+	BatchPause  *time.Duration `yaml:"batch_pause"` // e.g. 100ms, or 0s for none
 }
 
 // Find walks up from start (a file or directory) to the filesystem root and
@@ -70,10 +93,77 @@ func Load(path string) (*Config, error) {
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	for i, p := range c.CodePaths {
-		if !filepath.IsAbs(p) {
-			c.CodePaths[i] = filepath.Join(filepath.Dir(path), p)
+	dir := filepath.Dir(path)
+	for _, list := range [][]string{c.CodePaths, c.Include, c.Exclude} {
+		for i, p := range list {
+			if !filepath.IsAbs(p) {
+				list[i] = filepath.Join(dir, p)
+			}
 		}
 	}
+	for _, g := range append(slices.Clone(c.Include), c.Exclude...) {
+		if !doublestar.ValidatePathPattern(g) {
+			return nil, fmt.Errorf("%s: bad glob %q", path, g)
+		}
+	}
+	t := c.Thresholds
+	switch {
+	case t.LockTimeout != nil && *t.LockTimeout < time.Millisecond:
+		return nil, fmt.Errorf("%s: thresholds: lock_timeout must be at least 1ms (0 would wait forever), not %v", path, *t.LockTimeout)
+	case t.BatchSize != nil && *t.BatchSize < 1:
+		return nil, fmt.Errorf("%s: thresholds: batch_size must be at least 1, not %d", path, *t.BatchSize)
+	case t.BatchPause != nil && *t.BatchPause < 0:
+		return nil, fmt.Errorf("%s: thresholds: batch_pause must not be negative, not %v", path, *t.BatchPause)
+	}
 	return c, nil
+}
+
+// SetBaseline writes baseline into the config file at path, creating the
+// file when it does not exist and keeping every other key and comment when
+// it does. The file is replaced atomically: a crash leaves the old one.
+func SetBaseline(path, baseline string) error {
+	var doc yaml.Node
+	mode := os.FileMode(0o644)
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if st, err := os.Stat(path); err == nil {
+			mode = st.Mode().Perm()
+		}
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	case errors.Is(err, fs.ErrNotExist):
+	default:
+		return err
+	}
+	if doc.Kind == 0 {
+		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode, Tag: "!!map"}}}
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return fmt.Errorf("%s: the config is not a mapping of keys", path)
+	}
+	value := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: baseline, Style: yaml.DoubleQuotedStyle}
+	replaced := false
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "baseline" {
+			root.Content[i+1], replaced = value, true
+		}
+	}
+	if !replaced {
+		key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "baseline",
+			HeadComment: "migrations up to this version are history: replayed, never reported (fluxlint baseline)"}
+		root.Content = append(root.Content, key, value)
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return err
+	}
+	if err := enc.Close(); err != nil {
+		return err
+	}
+	return atomicfile.Write(path, buf.Bytes(), mode)
 }

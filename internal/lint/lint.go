@@ -15,6 +15,8 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/bmatcuk/doublestar/v4"
+
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/coderefs"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
@@ -41,6 +43,13 @@ type Options struct {
 	// history; together they form one change set, as a pull request
 	// deploys them at once.
 	Changed map[string]bool
+	// Include and Exclude are absolute globs choosing which discovered
+	// files are migrations at all (none: every .sql file).
+	Include, Exclude []string
+	// Baseline makes migrations up to this version history only.
+	Baseline string
+	// Thresholds are the numbers plans are built with.
+	Thresholds rules.Thresholds
 }
 
 // FileInfo is what discovery and splitting learned about a file.
@@ -78,15 +87,22 @@ func run(sets []*migrations.Set, errs []*migrations.FileError, opt Options) *Res
 	for _, e := range errs {
 		res.Errors = append(res.Errors, e)
 	}
-	if opt.Changed != nil {
-		for _, set := range sets {
-			for _, m := range set.Migrations {
+	if opt.Thresholds == (rules.Thresholds{}) {
+		opt.Thresholds = rules.DefaultThresholds
+	}
+	sets = selectFiles(sets, opt.Include, opt.Exclude)
+	for _, set := range sets {
+		for _, m := range set.Migrations {
+			if opt.Changed != nil {
 				// git reports real paths: resolve symlinks the same way.
 				abs, err := filepath.Abs(m.Path)
 				if err == nil {
 					abs, err = filepath.EvalSymlinks(abs)
 				}
 				m.Target = m.Target && err == nil && opt.Changed[abs]
+			}
+			if opt.Baseline != "" && migrations.UpTo(m, opt.Baseline) {
+				m.Target = false
 			}
 		}
 	}
@@ -119,6 +135,40 @@ func run(sets []*migrations.Set, errs []*migrations.FileError, opt Options) *Res
 	}
 	sortFindings(res.Findings)
 	return res
+}
+
+// selectFiles keeps the migrations that the include globs (when any) match
+// and the exclude globs do not, and drops sets left empty.
+func selectFiles(sets []*migrations.Set, include, exclude []string) []*migrations.Set {
+	if len(include) == 0 && len(exclude) == 0 {
+		return sets
+	}
+	matches := func(globs []string, path string) bool {
+		for _, g := range globs {
+			if ok, _ := doublestar.PathMatch(g, path); ok {
+				return true
+			}
+		}
+		return false
+	}
+	var out []*migrations.Set
+	for _, set := range sets {
+		var kept []*migrations.Migration
+		for _, m := range set.Migrations {
+			abs, err := filepath.Abs(m.Path)
+			if err != nil {
+				abs = m.Path
+			}
+			if (len(include) == 0 || matches(include, abs)) && !matches(exclude, abs) {
+				kept = append(kept, m)
+			}
+		}
+		if len(kept) > 0 {
+			set.Migrations = kept
+			out = append(out, set)
+		}
+	}
+	return out
 }
 
 // attachCodeRefs searches the code once for everything the findings name,
@@ -538,6 +588,7 @@ func checkOp(f *rules.File, s *ir.Stmt, i int, c *catalog.Catalog, opt Options, 
 		report(fd)
 	})
 	p.LockTimeoutSet = opt.LockTimeoutSet
+	p.Thresholds = opt.Thresholds
 	p.OpIndex = i
 	for _, r := range opt.Rules {
 		if r.Check == nil || (r.Destructive && s.Down) {

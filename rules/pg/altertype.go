@@ -178,14 +178,14 @@ func shadowColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, a ir.A
 	shadow := &catalog.Column{Name: tmpName, Type: a.Type, Collation: col.Collation}
 	steps := []rules.Step{
 		migration(p, fmt.Sprintf("add the shadow column %s of the new type (instant, brief lock)", tmpName),
-			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", t, sqlgen.ColumnDef(shadow, false))),
-			withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, tmp)), "ACCESS EXCLUSIVE", false),
+			withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", t, sqlgen.ColumnDef(shadow, false))),
+			withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, tmp)), "ACCESS EXCLUSIVE", false),
 		migration(p, "keep it in sync on every insert and update (dual write by trigger)",
-			withLockTimeout(syncSQL), withLockTimeout(dropSync), "SHARE ROW EXCLUSIVE", false),
+			withLockTimeout(p, syncSQL), withLockTimeout(p, dropSync), "SHARE ROW EXCLUSIVE", false),
 	}
 	fill := rules.Step{Kind: rules.StepBackfill, NoTransaction: true, SeparateDeploy: true, Lock: "ROW EXCLUSIVE",
-		Title:   fmt.Sprintf("backfill %s with the cast in batches of %d", tmpName, sqlgen.BatchSize),
-		Forward: sqlgen.BatchedUpdate(table, pk, fmt.Sprintf("%s = %s", tmp, conv), fmt.Sprintf("%s IS DISTINCT FROM (%s)", tmp, conv)) + "\nANALYZE " + t + ";",
+		Title:   fmt.Sprintf("backfill %s with the cast in batches of %d", tmpName, p.Thresholds.BatchSize),
+		Forward: sqlgen.BatchedUpdate(batching(p), table, pk, fmt.Sprintf("%s = %s", tmp, conv), fmt.Sprintf("%s IS DISTINCT FROM (%s)", tmp, conv)) + "\nANALYZE " + t + ";",
 		Note:    "A value that does not fit the new type stops the backfill with an error: fix those rows, then run it again. Nothing to roll back: dropping the shadow column undoes it."}
 	inToolFile(p, &fill)
 	steps = append(steps, fill, rules.Step{Kind: rules.StepCheckpoint, Title: "check parity: every row's shadow value equals the cast",
@@ -223,7 +223,7 @@ func shadowColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, a ir.A
 	swap = append(swap, renames...)
 	unswap = append(append(slices.Clone(unrenames), unswap...), syncSQL)
 	swapStep := migration(p, "swap the columns by renaming them, in one transaction (brief lock, no rewrite)",
-		withLockTimeout(strings.Join(swap, "\n")), withLockTimeout(strings.Join(unswap, "\n")), "ACCESS EXCLUSIVE", false)
+		withLockTimeout(p, strings.Join(swap, "\n")), withLockTimeout(p, strings.Join(unswap, "\n")), "ACCESS EXCLUSIVE", false)
 	swapStep.SeparateDeploy = true
 
 	oldCol := *col
@@ -242,7 +242,7 @@ func shadowColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, a ir.A
 		rollback = append(rollback, sqlgen.CreateIndex(onColumn(i.Def, suffixed(i.Def.Name, "_old"), c, oldName), false))
 	}
 	drop := migration(p, fmt.Sprintf("drop the old column %s: the point of no return", oldName),
-		withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, old)), withLockTimeout(strings.Join(rollback, "\n")), "ACCESS EXCLUSIVE", false)
+		withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, old)), withLockTimeout(p, strings.Join(rollback, "\n")), "ACCESS EXCLUSIVE", false)
 	drop.Irreversible, drop.SeparateDeploy = true, true
 	drop.Note = note + "."
 	steps = append(steps, swapStep, drop)

@@ -51,9 +51,9 @@ func requiredColumnPlan(p *rules.Pass, table ir.QName, def ir.ColumnDef) *rules.
 		pk = tab.PrimaryKey()
 	}
 	backfill := rules.Step{Kind: rules.StepBackfill, NoTransaction: true, SeparateDeploy: true, Lock: "ROW EXCLUSIVE",
-		Title: fmt.Sprintf("backfill existing rows with %s in batches of %d", value, sqlgen.BatchSize)}
+		Title: fmt.Sprintf("backfill existing rows with %s in batches of %d", value, p.Thresholds.BatchSize)}
 	if known {
-		backfill.Forward = sqlgen.BatchedUpdate(table, pk, fmt.Sprintf("%s = %s", col, value), col+" IS NULL") +
+		backfill.Forward = sqlgen.BatchedUpdate(batching(p), table, pk, fmt.Sprintf("%s = %s", col, value), col+" IS NULL") +
 			"\nANALYZE " + t + ";"
 	}
 	switch {
@@ -63,14 +63,14 @@ func requiredColumnPlan(p *rules.Pass, table ir.QName, def ir.ColumnDef) *rules.
 	case len(pk) == 0:
 		backfill.Note = fmt.Sprintf("The table's primary key is not in the migrations fluxlint read, so batches go by ctid. %s is a neutral value: change it if existing rows need something else.", value)
 	default:
-		backfill.Note = fmt.Sprintf("Walks the primary key (%s), commits after each batch and pauses 0.1 s. %s is a neutral value: change it if existing rows need something else. Nothing to roll back: step 1's rollback drops the column.", pkNames(pk), value)
+		backfill.Note = fmt.Sprintf("Walks the primary key (%s), commits after each batch and pauses %v between batches. %s is a neutral value: change it if existing rows need something else. Nothing to roll back: step 1's rollback drops the column.", pkNames(pk), p.Thresholds.BatchPause, value)
 	}
 
 	inToolFile(p, &backfill)
 	steps := []rules.Step{
 		migration(p, "add the column as nullable (instant: no rewrite, brief lock)",
-			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", t, sqlgen.ColumnDef(nullable, false))),
-			withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, col)), "ACCESS EXCLUSIVE", false),
+			withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", t, sqlgen.ColumnDef(nullable, false))),
+			withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, col)), "ACCESS EXCLUSIVE", false),
 		{Kind: rules.StepCodeDeploy, SeparateDeploy: true,
 			Title: fmt.Sprintf("deploy code that writes %s on every insert and update, and accepts NULL when reading", def.Name),
 			Note:  "From now on no new row gets NULL, so the backfill below finishes the job."},
@@ -90,8 +90,8 @@ func notNullSteps(p *rules.Pass, table ir.QName, column string) []rules.Step {
 	t := sqlgen.Name(table)
 	col := sqlgen.Ident(column)
 	check := sqlgen.Ident(pgCheckName(table.Name, column))
-	addCheck := withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID;", t, check, col))
-	dropCheck := withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s;", t, check))
+	addCheck := withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID;", t, check, col))
+	dropCheck := withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s;", t, check))
 	steps := []rules.Step{
 		migration(p, "add the NOT NULL rule as a CHECK constraint, not validated yet (brief lock, no scan)", addCheck, dropCheck, "ACCESS EXCLUSIVE", false),
 		migration(p, "validate the check in a separate migration (scans, but reads and writes continue)",
@@ -106,8 +106,8 @@ func notNullSteps(p *rules.Pass, table ir.QName, column string) []rules.Step {
 	}
 	return append(steps,
 		migration(p, "set NOT NULL (PostgreSQL 12+ uses the validated check and skips the scan)",
-			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL;", t, col)),
-			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL;", t, col)), "ACCESS EXCLUSIVE", false),
+			withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL;", t, col)),
+			withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL;", t, col)), "ACCESS EXCLUSIVE", false),
 		migration(p, "drop the helper check, now redundant", dropCheck, addCheck, "ACCESS EXCLUSIVE", false))
 }
 
@@ -159,7 +159,7 @@ func dropColumnPlan(p *rules.Pass, table ir.QName, column string) *rules.Plan {
 		Title: fmt.Sprintf("deploy code that no longer reads or writes %s.%s", table.Name, column),
 		Note:  "For ORMs that select every column, mark it ignored first (e.g. ActiveRecord ignored_columns)."}
 	drop := migration(p, "drop the column: the point of no return",
-		withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, sqlgen.Ident(column))), "", "ACCESS EXCLUSIVE", false)
+		withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, sqlgen.Ident(column))), "", "ACCESS EXCLUSIVE", false)
 	drop.Irreversible = true
 	drop.SeparateDeploy = true
 	rollback, note := recreateColumn(p, table, column)
@@ -214,5 +214,5 @@ func recreateColumn(p *rules.Pass, table ir.QName, column string) (string, strin
 			sqls = append(sqls, sqlgen.CreateIndex(i.Def, false))
 		}
 	}
-	return withLockTimeout(strings.Join(sqls, "\n")), note + ". The column comes back as the table's last column."
+	return withLockTimeout(p, strings.Join(sqls, "\n")), note + ". The column comes back as the table's last column."
 }

@@ -82,7 +82,7 @@ func notValidSteps(p *rules.Pass, table ir.QName, k ir.Constraint) []rules.Step 
 		validateLock = fmt.Sprintf("SHARE UPDATE EXCLUSIVE on %s, ROW SHARE on %s", table, k.RefTable)
 	}
 	add := migration(p, "add the constraint NOT VALID: new and updated rows are checked from now on (brief lock, no scan)",
-		withLockTimeout(sqlgen.AddConstraint(table, k, true)), withLockTimeout(sqlgen.DropConstraint(table, k.Name)), lock, false)
+		withLockTimeout(p, sqlgen.AddConstraint(table, k, true)), withLockTimeout(p, sqlgen.DropConstraint(table, k.Name)), lock, false)
 	validate := migration(p, "validate it in a separate migration: it scans, but reads and writes continue",
 		fmt.Sprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s;", sqlgen.Name(table), sqlgen.Ident(k.Name)), "", validateLock, false)
 	validate.SeparateDeploy = true
@@ -122,7 +122,7 @@ func checkForeignKeys(p *rules.Pass) {
 					continue
 				}
 				if !p.Existing(op.Table) {
-					reportNewTableFKs(p, op.Table, []ir.Constraint{c.Constraint}, withLockTimeout(sqlgen.DropConstraint(op.Table, c.Constraint.Name)))
+					reportNewTableFKs(p, op.Table, []ir.Constraint{c.Constraint}, withLockTimeout(p, sqlgen.DropConstraint(op.Table, c.Constraint.Name)))
 					continue
 				}
 				if c.Constraint.NotValid {
@@ -137,14 +137,14 @@ func checkForeignKeys(p *rules.Pass) {
 					continue
 				}
 				if !p.Existing(op.Table) {
-					reportNewTableFKs(p, op.Table, fks, withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", sqlgen.Name(op.Table), sqlgen.Ident(c.Column.Name))))
+					reportNewTableFKs(p, op.Table, fks, withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", sqlgen.Name(op.Table), sqlgen.Ident(c.Column.Name))))
 					continue
 				}
 				col := c.Column
 				bare := &catalog.Column{Name: col.Name, Type: col.Type, Collation: col.Collation, Default: col.Default}
 				add := migration(p, "add the column without the foreign key",
-					withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", sqlgen.Name(op.Table), sqlgen.ColumnDef(bare, false))),
-					withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", sqlgen.Name(op.Table), sqlgen.Ident(col.Name))), "ACCESS EXCLUSIVE", false)
+					withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", sqlgen.Name(op.Table), sqlgen.ColumnDef(bare, false))),
+					withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", sqlgen.Name(op.Table), sqlgen.Ident(col.Name))), "ACCESS EXCLUSIVE", false)
 				steps := []rules.Step{add}
 				for _, fk := range fks {
 					steps = append(steps, notValidSteps(p, op.Table, fk)...)
@@ -182,7 +182,7 @@ func reportNewTableFKs(p *rules.Pass, table ir.QName, fks []ir.Constraint, rollb
 		return
 	}
 	msg := fmt.Sprintf("foreign key to existing table %s takes SHARE ROW EXCLUSIVE on it: its writes block while the lock is held, and queue behind it while it waits", joinList(existing))
-	step := migration(p, "run the statement with a short lock_timeout, and retry it if it times out", withLockTimeout(p.Stmt.Text+";"), rollback, "SHARE ROW EXCLUSIVE on "+joinList(existing), false)
+	step := migration(p, "run the statement with a short lock_timeout, and retry it if it times out", withLockTimeout(p, p.Stmt.Text+";"), rollback, "SHARE ROW EXCLUSIVE on "+joinList(existing), false)
 	f := p.Report(msg, &rules.Plan{Title: "bound the lock on the referenced table", Steps: []rules.Step{step}})
 	f.Severity = rules.Info
 }
@@ -211,7 +211,7 @@ var validateSameTx = &rules.Rule{
 				fmt.Sprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s;", sqlgen.Name(table), sqlgen.Ident(v.Name)),
 				// Validation cannot be undone in place: re-adding the
 				// constraint NOT VALID restores the state before it.
-				withLockTimeout(sqlgen.DropConstraint(table, k.Name)+"\n"+sqlgen.AddConstraint(table, k, true)), "SHARE UPDATE EXCLUSIVE", false)
+				withLockTimeout(p, sqlgen.DropConstraint(table, k.Name)+"\n"+sqlgen.AddConstraint(table, k, true)), "SHARE UPDATE EXCLUSIVE", false)
 			step.SeparateDeploy = true
 			if t == nil {
 				step.Rollback = ""
@@ -305,8 +305,8 @@ func uniqueViaIndexPlan(p *rules.Pass, table ir.QName, k ir.Constraint) *rules.P
 		kind = "PRIMARY KEY"
 	}
 	attach := migration(p, fmt.Sprintf("attach the index as the %s constraint (brief lock)", kind),
-		withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s;", sqlgen.Name(table), sqlgen.Ident(k.Name), kind, sqlgen.Ident(k.Name))),
-		withLockTimeout(sqlgen.DropConstraint(table, k.Name)), "ACCESS EXCLUSIVE", false)
+		withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s;", sqlgen.Name(table), sqlgen.Ident(k.Name), kind, sqlgen.Ident(k.Name))),
+		withLockTimeout(p, sqlgen.DropConstraint(table, k.Name)), "ACCESS EXCLUSIVE", false)
 	attach.Note = joinNotes(note, "The rollback drops the constraint and, with it, its index.")
 	return &rules.Plan{Title: fmt.Sprintf("build the unique index concurrently, then attach it as the %s constraint", kind), Steps: append(steps, attach)}
 }

@@ -34,7 +34,7 @@ var lockTimeout = &rules.Rule{
 		if !first {
 			return // reported once per file, at the first one
 		}
-		step := migration(p, "set lock_timeout at the top of this migration, before the first strong lock", sqlgen.LockTimeout, "", "", false)
+		step := migration(p, "set lock_timeout at the top of this migration, before the first strong lock", sqlgen.SetLockTimeout(p.Thresholds.LockTimeout), "", "", false)
 		step.Note = "If a statement then fails with SQLSTATE 55P03 (lock timeout), run the migration again later: nothing was changed."
 		msg := fmt.Sprintf("this statement waits for an ACCESS EXCLUSIVE lock on existing table %s with no lock_timeout: behind a long transaction, every query on the table queues behind it", tableLabel(table))
 		p.Report(msg, &rules.Plan{Title: "fail fast instead of queueing", KeepsStatement: true, Steps: []rules.Step{step}})
@@ -152,7 +152,7 @@ var unbatchedDML = &rules.Rule{
 		}
 		if op.Kind == "delete" {
 			s := rules.Step{Kind: rules.StepBackfill, Title: fmt.Sprintf("delete the rows of %s in batches, committing after each", op.Table),
-				Forward: sqlgen.BatchedDelete(op.Table), Lock: "ROW EXCLUSIVE", NoTransaction: true, Irreversible: true, DeletesRows: true}
+				Forward: sqlgen.BatchedDelete(batching(p), op.Table), Lock: "ROW EXCLUSIVE", NoTransaction: true, Irreversible: true, DeletesRows: true}
 			inToolFile(p, &s)
 			report(msg, &rules.Plan{Title: "delete in batches", Steps: []rules.Step{s, rowsLeft(op.Table)}})
 			return
@@ -170,9 +170,9 @@ var unbatchedDML = &rules.Rule{
 			return
 		}
 		s := rules.Step{Kind: rules.StepBackfill, Title: fmt.Sprintf("update %s in batches along its primary key, committing after each", op.Table),
-			Forward: sqlgen.BatchedUpdate(op.Table, pk, op.Set, "") + "\nANALYZE " + sqlgen.Name(op.Table) + ";",
+			Forward: sqlgen.BatchedUpdate(batching(p), op.Table, pk, op.Set, "") + "\nANALYZE " + sqlgen.Name(op.Table) + ";",
 			Lock:    "ROW EXCLUSIVE", NoTransaction: true, Irreversible: true,
-			Note: fmt.Sprintf("Walks %s %d rows at a time; the values it overwrites are not kept. Progress: the batches run in key order.", pkNames(pk), sqlgen.BatchSize)}
+			Note: fmt.Sprintf("Walks %s %d rows at a time; the values it overwrites are not kept. Progress: the batches run in key order.", pkNames(pk), p.Thresholds.BatchSize)}
 		inToolFile(p, &s)
 		progress := rules.Step{Kind: rules.StepCheckpoint, Title: "progress: the loop reports the last key done (NOTICE); this is the key range it walks",
 			Forward: fmt.Sprintf("SELECT count(*) AS rows_total FROM %s;", sqlgen.Name(op.Table)),

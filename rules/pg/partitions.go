@@ -153,7 +153,7 @@ func attachPlan(p *rules.Pass, parent ir.QName, a ir.AttachPartition, key *ir.Pa
 		k := ir.Constraint{Kind: ir.Check, Name: name, Expr: expr}
 		steps = append(steps, notValidSteps(p, table, k)...)
 		drop := migration(p, fmt.Sprintf("drop the helper check on %s, no longer needed", table),
-			withLockTimeout(sqlgen.DropConstraint(table, name)), withLockTimeout(sqlgen.AddConstraint(table, k, true)), "ACCESS EXCLUSIVE", false)
+			withLockTimeout(p, sqlgen.DropConstraint(table, name)), withLockTimeout(p, sqlgen.AddConstraint(table, k, true)), "ACCESS EXCLUSIVE", false)
 		after = append(after, drop)
 	}
 	if scansPart {
@@ -171,8 +171,8 @@ func attachPlan(p *rules.Pass, parent ir.QName, a ir.AttachPartition, key *ir.Pa
 		helper(def.Name, suffixed(def.Name.Name, "_excl_check"), expr)
 	}
 	attach := migration(p, "attach the partition: the validated checks prove the bounds, so nothing is scanned",
-		withLockTimeout(fmt.Sprintf("ALTER TABLE %s ATTACH PARTITION %s %s;", sqlgen.Name(parent), sqlgen.Name(a.Partition), boundSQL(a.Bound))),
-		withLockTimeout(fmt.Sprintf("ALTER TABLE %s DETACH PARTITION %s;", sqlgen.Name(parent), sqlgen.Name(a.Partition))), "ACCESS EXCLUSIVE on the partition, SHARE UPDATE EXCLUSIVE on the parent", false)
+		withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ATTACH PARTITION %s %s;", sqlgen.Name(parent), sqlgen.Name(a.Partition), boundSQL(a.Bound))),
+		withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s DETACH PARTITION %s;", sqlgen.Name(parent), sqlgen.Name(a.Partition))), "ACCESS EXCLUSIVE on the partition, SHARE UPDATE EXCLUSIVE on the parent", false)
 	steps = append(append(steps, attach), after...)
 	return &rules.Plan{Title: "prove the bounds with validated checks, then attach without scanning", Steps: steps}
 }
@@ -219,7 +219,7 @@ var detachPartition = &rules.Rule{
 				if leftover != "" {
 					rollback += "\n" + sqlgen.DropConstraint(d.Partition, leftover)
 				}
-				rollback = withLockTimeout(rollback)
+				rollback = withLockTimeout(p, rollback)
 			}
 			step := migration(p, "detach concurrently, in its own migration outside a transaction",
 				fmt.Sprintf("ALTER TABLE %s DETACH PARTITION %s CONCURRENTLY;", sqlgen.Name(table), sqlgen.Name(d.Partition)), rollback, "SHARE UPDATE EXCLUSIVE on the parent", true)
@@ -231,7 +231,7 @@ var detachPartition = &rules.Rule{
 			if expr := boundCheck(key, boundOf(part)); leftover != "" && expr != "" {
 				k := ir.Constraint{Kind: ir.Check, Name: leftover, Expr: expr}
 				steps = append(steps, migration(p, fmt.Sprintf("drop the CHECK %s that CONCURRENTLY left on the detached table (keep it instead if you may re-attach it)", leftover),
-					withLockTimeout(sqlgen.DropConstraint(d.Partition, leftover)), withLockTimeout(sqlgen.AddConstraint(d.Partition, k, false)), "ACCESS EXCLUSIVE on the detached table", false))
+					withLockTimeout(p, sqlgen.DropConstraint(d.Partition, leftover)), withLockTimeout(p, sqlgen.AddConstraint(d.Partition, k, false)), "ACCESS EXCLUSIVE on the detached table", false))
 			}
 			p.Report(msg, &rules.Plan{Title: "detach without blocking the parent", Steps: steps})
 		})

@@ -44,7 +44,14 @@ func inToolFile(p *rules.Pass, s *rules.Step) {
 }
 
 // withLockTimeout prefixes SQL that takes a strong lock with lock_timeout.
-func withLockTimeout(sql string) string { return sqlgen.LockTimeout + "\n" + sql }
+func withLockTimeout(p *rules.Pass, sql string) string {
+	return sqlgen.SetLockTimeout(p.Thresholds.LockTimeout) + "\n" + sql
+}
+
+// batching is how the pass's plans batch backfills and deletes.
+func batching(p *rules.Pass) sqlgen.Batching {
+	return sqlgen.Batching{Size: p.Thresholds.BatchSize, Pause: p.Thresholds.BatchPause}
+}
 
 // tableLabel names a table in messages the way the migration wrote it.
 func tableLabel(q ir.QName) string { return fmt.Sprintf("%q", q.String()) }

@@ -50,13 +50,13 @@ var renameTable = &rules.Rule{
 			view := fmt.Sprintf("CREATE VIEW %s AS SELECT * FROM %s;", sqlgen.Name(old), sqlgen.Name(renamed))
 			dropView := fmt.Sprintf("DROP VIEW IF EXISTS %s;", sqlgen.Name(old))
 			swap := migration(p, "rename the table and keep the old name working through a view, in one transaction",
-				withLockTimeout(fmt.Sprintf("ALTER TABLE %s RENAME TO %s;\n%s", sqlgen.Name(old), sqlgen.Ident(r.New), view)),
-				withLockTimeout(fmt.Sprintf("%s\nALTER TABLE %s RENAME TO %s;", dropView, sqlgen.Name(renamed), sqlgen.Ident(old.Name))),
+				withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s RENAME TO %s;\n%s", sqlgen.Name(old), sqlgen.Ident(r.New), view)),
+				withLockTimeout(p, fmt.Sprintf("%s\nALTER TABLE %s RENAME TO %s;", dropView, sqlgen.Name(renamed), sqlgen.Ident(old.Name))),
 				"ACCESS EXCLUSIVE", false)
 			swap.Note = "Old code reads and writes through the view; the table's defaults, constraints and triggers still apply."
 			deploy := rules.Step{Kind: rules.StepCodeDeploy, SeparateDeploy: true,
 				Title: fmt.Sprintf("deploy code that uses %s instead of %s", r.New, old.Name)}
-			drop := migration(p, "drop the compatibility view", withLockTimeout(dropView), view, "ACCESS EXCLUSIVE", false)
+			drop := migration(p, "drop the compatibility view", withLockTimeout(p, dropView), view, "ACCESS EXCLUSIVE", false)
 			drop.SeparateDeploy = true
 			msg := fmt.Sprintf("renaming existing table %s to %q breaks deployed code that still uses the old name", tableLabel(old), r.New)
 			p.Report(msg, &rules.Plan{Title: "rename behind a compatibility view", Steps: []rules.Step{swap, deploy, drop}}).Uses = &rules.Uses{Table: old}
@@ -148,10 +148,10 @@ func renameColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, newNam
 	shadow := &catalog.Column{Name: newName, Type: col.Type, Collation: col.Collation}
 	steps := []rules.Step{
 		migration(p, fmt.Sprintf("add the column %s (instant, brief lock)", newName),
-			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", t, sqlgen.ColumnDef(shadow, false))),
-			withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, newq)), "ACCESS EXCLUSIVE", false),
+			withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", t, sqlgen.ColumnDef(shadow, false))),
+			withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, newq)), "ACCESS EXCLUSIVE", false),
 		migration(p, "keep both columns in sync on every insert and update (dual write by trigger)",
-			withLockTimeout(syncSQL), withLockTimeout(dropSync), "SHARE ROW EXCLUSIVE", false),
+			withLockTimeout(p, syncSQL), withLockTimeout(p, dropSync), "SHARE ROW EXCLUSIVE", false),
 	}
 	steps = append(steps, copySteps(p, table, tab.PrimaryKey(), newq, oldq)...)
 	if col.NotNull {
@@ -175,13 +175,13 @@ func renameColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, newNam
 	}
 	unfinish = append(unfinish, syncSQL)
 	stop := migration(p, "stop syncing: drop the trigger (and move the default to the new column)",
-		withLockTimeout(strings.Join(finish, "\n")), withLockTimeout(strings.Join(unfinish, "\n")), "ACCESS EXCLUSIVE", false)
+		withLockTimeout(p, strings.Join(finish, "\n")), withLockTimeout(p, strings.Join(unfinish, "\n")), "ACCESS EXCLUSIVE", false)
 	stop.SeparateDeploy = true
 
 	restore, note := recreateColumn(p, table, col.Name)
 	drop := migration(p, fmt.Sprintf("drop the old column %s: the point of no return", col.Name),
-		withLockTimeout(strings.Join(append([]string{fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, oldq)}, renames...), "\n")),
-		withLockTimeout(strings.Join(append(unrenames, strings.TrimPrefix(restore, sqlgen.LockTimeout+"\n")), "\n")), "ACCESS EXCLUSIVE", false)
+		withLockTimeout(p, strings.Join(append([]string{fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, oldq)}, renames...), "\n")),
+		withLockTimeout(p, strings.Join(append(unrenames, strings.TrimPrefix(restore, sqlgen.SetLockTimeout(p.Thresholds.LockTimeout)+"\n")), "\n")), "ACCESS EXCLUSIVE", false)
 	drop.Irreversible, drop.SeparateDeploy, drop.Note = true, true, note
 	steps = append(steps, stop, drop)
 	return &rules.Plan{Title: fmt.Sprintf("move %s to %s by expand and contract", col.Name, newName), Steps: steps}, ""
@@ -191,8 +191,8 @@ func renameColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, newNam
 func copySteps(p *rules.Pass, table ir.QName, pk []*catalog.Column, to, from string) []rules.Step {
 	t := sqlgen.Name(table)
 	fill := rules.Step{Kind: rules.StepBackfill, NoTransaction: true, SeparateDeploy: true, Lock: "ROW EXCLUSIVE",
-		Title:   fmt.Sprintf("copy existing values in batches of %d", sqlgen.BatchSize),
-		Forward: sqlgen.BatchedUpdate(table, pk, fmt.Sprintf("%s = %s", to, from), fmt.Sprintf("%s IS DISTINCT FROM %s", to, from)) + "\nANALYZE " + t + ";",
+		Title:   fmt.Sprintf("copy existing values in batches of %d", p.Thresholds.BatchSize),
+		Forward: sqlgen.BatchedUpdate(batching(p), table, pk, fmt.Sprintf("%s = %s", to, from), fmt.Sprintf("%s IS DISTINCT FROM %s", to, from)) + "\nANALYZE " + t + ";",
 		Note:    "Nothing to roll back: dropping the new column undoes it."}
 	inToolFile(p, &fill)
 	check := rules.Step{Kind: rules.StepCheckpoint, Title: "check parity: every row has the same value under both names",

@@ -62,8 +62,8 @@ func upper(s string) string {
 func addNullable(p *rules.Pass, table ir.QName, c ir.ColumnDef, typ ir.Type) rules.Step {
 	col := &catalog.Column{Name: c.Name, Type: typ, Collation: c.Collation}
 	return migration(p, "add the column as nullable, without the default (instant: no rewrite, brief lock)",
-		withLockTimeout(fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", sqlgen.Name(table), sqlgen.ColumnDef(col, false))),
-		withLockTimeout(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", sqlgen.Name(table), sqlgen.Ident(c.Name))), "ACCESS EXCLUSIVE", false)
+		withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", sqlgen.Name(table), sqlgen.ColumnDef(col, false))),
+		withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", sqlgen.Name(table), sqlgen.Ident(c.Name))), "ACCESS EXCLUSIVE", false)
 }
 
 // backfillSteps fill existing rows with value in batches, then check none is left.
@@ -74,8 +74,8 @@ func backfillSteps(p *rules.Pass, table ir.QName, column, value string) []rules.
 	}
 	col := sqlgen.Ident(column)
 	fill := rules.Step{Kind: rules.StepBackfill, NoTransaction: true, SeparateDeploy: true, Lock: "ROW EXCLUSIVE",
-		Title:   fmt.Sprintf("backfill existing rows with %s in batches of %d", value, sqlgen.BatchSize),
-		Forward: sqlgen.BatchedUpdate(table, pk, fmt.Sprintf("%s = %s", col, value), col+" IS NULL") + "\nANALYZE " + sqlgen.Name(table) + ";",
+		Title:   fmt.Sprintf("backfill existing rows with %s in batches of %d", value, p.Thresholds.BatchSize),
+		Forward: sqlgen.BatchedUpdate(batching(p), table, pk, fmt.Sprintf("%s = %s", col, value), col+" IS NULL") + "\nANALYZE " + sqlgen.Name(table) + ";",
 		Note:    "Nothing to roll back: dropping the column undoes it."}
 	if len(pk) == 0 {
 		fill.Note = "The table's primary key is not in the migrations fluxlint read, so batches go by ctid. " + fill.Note
@@ -92,8 +92,8 @@ func defaultPlan(p *rules.Pass, table ir.QName, c ir.ColumnDef) *rules.Plan {
 	steps := []rules.Step{
 		addNullable(p, table, c, c.Type),
 		migration(p, "set the default, so new rows get it from now on (brief lock, no rewrite)",
-			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;", t, col, c.Default.SQL)),
-			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", t, col)), "ACCESS EXCLUSIVE", false),
+			withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;", t, col, c.Default.SQL)),
+			withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", t, col)), "ACCESS EXCLUSIVE", false),
 	}
 	steps = append(steps, backfillSteps(p, table, c.Name, c.Default.SQL)...)
 	if c.NotNull {
@@ -133,16 +133,16 @@ func sequencePlan(p *rules.Pass, table ir.QName, c ir.ColumnDef) *rules.Plan {
 			fmt.Sprintf("DROP SEQUENCE IF EXISTS %s;", seq), "", false),
 		addNullable(p, table, c, typ),
 		migration(p, "number new rows from the sequence (brief lock, no rewrite)",
-			withLockTimeout(fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;\nALTER SEQUENCE %s OWNED BY %s.%s;", t, col, next, seq, t, col)),
-			withLockTimeout(fmt.Sprintf("ALTER SEQUENCE %s OWNED BY NONE;\nALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", seq, t, col)), "ACCESS EXCLUSIVE", false),
+			withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;\nALTER SEQUENCE %s OWNED BY %s.%s;", t, col, next, seq, t, col)),
+			withLockTimeout(p, fmt.Sprintf("ALTER SEQUENCE %s OWNED BY NONE;\nALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", seq, t, col)), "ACCESS EXCLUSIVE", false),
 	}
 	steps = append(steps, backfillSteps(p, table, c.Name, next)...)
 	steps = append(steps, notNullSteps(p, table, c.Name)...)
 	if c.Identity != "" {
 		ident := migration(p, "turn the column into an identity column, continuing after the highest value (brief lock, no rewrite)",
-			withLockTimeout(fmt.Sprintf("ALTER TABLE %[1]s ALTER COLUMN %[2]s DROP DEFAULT, ALTER COLUMN %[2]s ADD GENERATED %[3]s AS IDENTITY;\nSELECT setval(pg_get_serial_sequence(%[4]s, %[5]s), (SELECT COALESCE(max(%[2]s), 0) + 1 FROM %[1]s), false);",
+			withLockTimeout(p, fmt.Sprintf("ALTER TABLE %[1]s ALTER COLUMN %[2]s DROP DEFAULT, ALTER COLUMN %[2]s ADD GENERATED %[3]s AS IDENTITY;\nSELECT setval(pg_get_serial_sequence(%[4]s, %[5]s), (SELECT COALESCE(max(%[2]s), 0) + 1 FROM %[1]s), false);",
 				t, col, upper(c.Identity), sqlgen.Literal(t), sqlgen.Literal(c.Name))),
-			withLockTimeout(fmt.Sprintf("ALTER TABLE %[1]s ALTER COLUMN %[2]s DROP IDENTITY IF EXISTS, ALTER COLUMN %[2]s SET DEFAULT %[3]s;", t, col, next)), "ACCESS EXCLUSIVE", false)
+			withLockTimeout(p, fmt.Sprintf("ALTER TABLE %[1]s ALTER COLUMN %[2]s DROP IDENTITY IF EXISTS, ALTER COLUMN %[2]s SET DEFAULT %[3]s;", t, col, next)), "ACCESS EXCLUSIVE", false)
 		drop := migration(p, "drop the helper sequence",
 			fmt.Sprintf("ALTER SEQUENCE %s OWNED BY NONE;\nDROP SEQUENCE IF EXISTS %s;", seq, seq),
 			fmt.Sprintf("CREATE SEQUENCE IF NOT EXISTS %s AS %s;\nALTER SEQUENCE %s OWNED BY %s.%s;", seq, seqType, seq, t, col), "", false)

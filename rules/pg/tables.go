@@ -41,9 +41,9 @@ var dropTable = &rules.Rule{
 				cascade = " CASCADE"
 			}
 			drop := migration(p, "drop the table: the point of no return",
-				withLockTimeout(fmt.Sprintf("DROP TABLE IF EXISTS %s%s;", sqlgen.Name(name), cascade)), "", "ACCESS EXCLUSIVE", false)
+				withLockTimeout(p, fmt.Sprintf("DROP TABLE IF EXISTS %s%s;", sqlgen.Name(name), cascade)), "", "ACCESS EXCLUSIVE", false)
 			drop.Irreversible, drop.SeparateDeploy = true, true
-			drop.Rollback, drop.Note = recreateTable(p.Catalog, name)
+			drop.Rollback, drop.Note = recreateTable(p, name)
 			f := p.Report(msg, &rules.Plan{Title: fmt.Sprintf("stop using %s, then drop it", name), Steps: []rules.Step{deploy, drop}})
 			f.Uses = &rules.Uses{Table: name}
 		}
@@ -52,7 +52,8 @@ var dropTable = &rules.Rule{
 
 // recreateTable writes SQL that recreates a dropped table with its columns,
 // constraints and indexes, and the foreign keys other tables had to it.
-func recreateTable(c *catalog.Catalog, name ir.QName) (string, string) {
+func recreateTable(p *rules.Pass, name ir.QName) (string, string) {
+	c := p.Catalog
 	t := c.Table(name)
 	if t == nil {
 		return "", "The table's definition is not in the migrations fluxlint read, so no rollback can be written."
@@ -68,7 +69,7 @@ func recreateTable(c *catalog.Catalog, name ir.QName) (string, string) {
 			}
 		}
 	}
-	return withLockTimeout(sql), "The rollback recreates the table's structure; its rows are not restored."
+	return withLockTimeout(p, sql), "The rollback recreates the table's structure; its rows are not restored."
 }
 
 var truncate = &rules.Rule{
@@ -95,7 +96,7 @@ var truncate = &rules.Rule{
 			}
 			names = append(names, tableLabel(name))
 			s := rules.Step{Kind: rules.StepBackfill, Title: fmt.Sprintf("delete the rows of %s in batches, committing after each", name),
-				Forward: sqlgen.BatchedDelete(name), Lock: "ROW EXCLUSIVE", NoTransaction: true, Irreversible: true, DeletesRows: true,
+				Forward: sqlgen.BatchedDelete(batching(p), name), Lock: "ROW EXCLUSIVE", NoTransaction: true, Irreversible: true, DeletesRows: true,
 				Note: "The rows are gone for good. Tables whose foreign keys reference this one must allow the delete (ON DELETE CASCADE or SET NULL), or be emptied first."}
 			inToolFile(p, &s)
 			steps = append(steps, s)

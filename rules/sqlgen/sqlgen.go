@@ -4,7 +4,9 @@ package sqlgen
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
@@ -12,14 +14,25 @@ import (
 	"github.com/fluxlint/fluxlint/analyzers/pg"
 )
 
-// LockTimeout is the lock_timeout plans set before a step that takes a
+// SetLockTimeout is the statement plans run before a step that takes a
 // strong lock: if the lock is not granted quickly (a long transaction holds
 // a conflicting one), the step fails fast instead of queueing every other
 // query on the table behind it. Retry such a step; it is idempotent.
-const LockTimeout = "SET lock_timeout = '500ms';"
+func SetLockTimeout(d time.Duration) string {
+	return fmt.Sprintf("SET lock_timeout = '%dms';", d.Milliseconds())
+}
 
-// BatchSize is the rows per batch in generated backfills.
-const BatchSize = 5000
+// Batching is how generated backfills and deletes walk a table: rows per
+// batch, each committed on its own, and the pause between batches.
+type Batching struct {
+	Size  int
+	Pause time.Duration
+}
+
+// sleep renders the pause between batches.
+func (b Batching) sleep() string {
+	return fmt.Sprintf("PERFORM pg_sleep(%s);", strconv.FormatFloat(b.Pause.Seconds(), 'f', -1, 64))
+}
 
 // Ident quotes a PostgreSQL identifier the way quote_ident does: only when
 // it is not a plain lower-case name or is a keyword.
@@ -154,12 +167,12 @@ func ZeroValue(t ir.Type, enum *catalog.Enum) (string, bool) {
 }
 
 // BatchedUpdate renders a DO block that runs `UPDATE table SET set` in
-// batches of BatchSize rows walked in primary-key order, committing after
+// batches of b.Size rows walked in primary-key order, committing after
 // each batch and pausing between batches so replicas and autovacuum keep up.
 // filter (may be "") limits the rows updated. Without a known primary key it
 // batches by ctid, which is correct only when the update makes filter false.
 // The block commits, so it must run outside a transaction block.
-func BatchedUpdate(table ir.QName, pk []*catalog.Column, set, filter string) string {
+func BatchedUpdate(b Batching, table ir.QName, pk []*catalog.Column, set, filter string) string {
 	t := Name(table)
 	and := ""
 	if filter != "" {
@@ -176,10 +189,10 @@ BEGIN
     GET DIAGNOSTICS updated = ROW_COUNT;
     COMMIT;
     EXIT WHEN updated = 0;
-    PERFORM pg_sleep(0.1);
+    %[5]s
   END LOOP;
 END
-$fluxlint$;`, t, set, filter, BatchSize)
+$fluxlint$;`, t, set, filter, b.Size, b.sleep())
 	}
 	cols := make([]string, len(pk))
 	lo := make([]string, len(pk))
@@ -209,12 +222,12 @@ DECLARE
     UPDATE %[4]s SET %[9]s WHERE %[6]s >= %[7]s AND %[6]s <= %[11]s%[10]s;
     COMMIT;
     RAISE NOTICE 'fluxlint backfill: done up to %%', %[11]s;
-    PERFORM pg_sleep(0.1);
+    %[12]s
     SELECT %[2]s INTO %[3]s FROM %[4]s WHERE %[6]s > %[11]s ORDER BY %[2]s LIMIT 1;
   END LOOP;
 END
 $fluxlint$;`, decl.String(), keyList, strings.Join(lo, ", "), t, strings.Join(hi, ", "), key, loRow,
-		BatchSize-1, set, and, hiRow)
+		b.Size-1, set, and, hiRow, b.sleep())
 }
 
 // MigrationFile renders statements as a complete migration file in a tool's
@@ -358,9 +371,9 @@ func CreateTable(c *catalog.Catalog, t *catalog.Table) (string, bool) {
 }
 
 // BatchedDelete renders a DO block that deletes the rows of a table in
-// batches of BatchSize, committing after each and pausing between them. It
+// batches of b.Size, committing after each and pausing between them. It
 // must run outside a transaction block.
-func BatchedDelete(table ir.QName) string {
+func BatchedDelete(b Batching, table ir.QName) string {
 	t := Name(table)
 	return fmt.Sprintf(`DO $fluxlint$
 DECLARE
@@ -371,8 +384,8 @@ BEGIN
     GET DIAGNOSTICS deleted = ROW_COUNT;
     COMMIT;
     EXIT WHEN deleted = 0;
-    PERFORM pg_sleep(0.1);
+    %[3]s
   END LOOP;
 END
-$fluxlint$;`, t, BatchSize)
+$fluxlint$;`, t, b.Size, b.sleep())
 }
