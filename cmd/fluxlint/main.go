@@ -87,7 +87,7 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("fluxlint", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
-	format := fs.String("format", "text", "output format: text, json, rdjson, rdjsonl (reviewdog) or github (workflow annotations)")
+	format := fs.String("format", "text", "output format: text, json, sarif (code scanning), rdjson, rdjsonl (reviewdog) or github (workflow annotations)")
 	failLevel := fs.String("fail-level", "warning", "exit 1 when a finding has at least this severity: info, warning or error (none: never)")
 	engine := fs.String("engine", "", "database engine: postgres (default)")
 	version := fs.Int("server-version", 0, fmt.Sprintf("server major version the migrations run on (default %d)", pgrules.DefaultVersion))
@@ -160,8 +160,10 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		err = report.RDJSONL(stdout, res)
 	case "github":
 		err = report.GitHub(stdout, res)
+	case "sarif":
+		err = report.SARIF(stdout, res, allRules(), buildVersion())
 	default:
-		fmt.Fprintf(stderr, "fluxlint: unknown --format %q (want text, json, rdjson, rdjsonl or github)\n", *format)
+		fmt.Fprintf(stderr, "fluxlint: unknown --format %q (want text, json, sarif, rdjson, rdjsonl or github)\n", *format)
 		return exitUsage
 	}
 	if err != nil {
@@ -169,6 +171,15 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		return exitInternal
 	}
 	return exitCode(res, fail)
+}
+
+// buildVersion is fluxlint's module version when it was installed as a
+// module ("" for a local build).
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return ""
 }
 
 // exitCode: input errors beat findings; findings count from the fail level.
@@ -436,31 +447,6 @@ func explain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fluxlint explain: unknown rule %q (fluxlint rules lists them)\n", args[0])
 		return exitUsage
 	}
-	fmt.Fprint(stdout, ruleDoc(r))
+	fmt.Fprint(stdout, report.RuleMarkdown(r))
 	return exitOK
-}
-
-// ruleDoc renders a rule's documentation as Markdown: what explain prints
-// and what docs/rules/CODE.md holds.
-func ruleDoc(r *rules.Rule) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# %s %s\n\n%s. Severity: %s.\n", r.Code, r.Name, r.Doc.Title, r.Severity)
-	if r.Destructive {
-		b.WriteString("Does not fire on down migrations, which are rollbacks by intent.\n")
-	}
-	section := func(title, body string, code bool) {
-		if body == "" {
-			return
-		}
-		if code {
-			fmt.Fprintf(&b, "\n## %s\n\n```sql\n%s\n```\n", title, body)
-		} else {
-			fmt.Fprintf(&b, "\n## %s\n\n%s\n", title, body)
-		}
-	}
-	section("Why", r.Doc.Why, false)
-	section("Bad", r.Doc.Bad, true)
-	section("Safe plan", r.Doc.Good, false)
-	section("Versions", r.Doc.Versions, false)
-	return b.String()
 }

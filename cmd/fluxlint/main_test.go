@@ -11,6 +11,7 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/fluxlint/fluxlint/internal/golden"
+	"github.com/fluxlint/fluxlint/internal/report"
 )
 
 // TestCLI runs each fixtures/cli/*.txtar case end to end: its files are
@@ -85,7 +86,7 @@ func TestRuleDocs(t *testing.T) {
 		if r.Doc.Title == "" || r.Doc.Why == "" || r.Doc.Bad == "" || r.Doc.Good == "" {
 			t.Errorf("%s lacks title, why, bad example or safe plan", r.Code)
 		}
-		golden.Check(t, filepath.Join("..", "..", "docs", "rules", r.Code+".md"), []byte(ruleDoc(r)))
+		golden.Check(t, filepath.Join("..", "..", "docs", "rules", r.Code+".md"), []byte(report.RuleMarkdown(r)))
 	}
 }
 
