@@ -64,9 +64,9 @@ type (
 		RelatedLocations []sarifLocation `json:"relatedLocations,omitempty"`
 	}
 	sarifLocation struct {
-		ID               *int             `json:"id,omitempty"`
-		PhysicalLocation sarifPhysical    `json:"physicalLocation"`
-		Message          *sarifText       `json:"message,omitempty"`
+		ID               *int          `json:"id,omitempty"`
+		PhysicalLocation sarifPhysical `json:"physicalLocation"`
+		Message          *sarifText    `json:"message,omitempty"`
 	}
 	sarifPhysical struct {
 		ArtifactLocation sarifArtifact `json:"artifactLocation"`
