@@ -231,6 +231,21 @@ func LockEffect(mode string) string {
 	return mode
 }
 
+// BlocksWrites reports whether a step's lock (its first mode, when it names
+// several) blocks writes to the table while held.
+func BlocksWrites(lock string) bool {
+	switch {
+	case strings.HasPrefix(lock, "SHARE UPDATE EXCLUSIVE"), strings.HasPrefix(lock, "ROW EXCLUSIVE"), lock == "":
+		return false
+	}
+	for _, mode := range []string{"ACCESS EXCLUSIVE", "EXCLUSIVE", "SHARE ROW EXCLUSIVE", "SHARE"} {
+		if strings.HasPrefix(lock, mode) {
+			return true
+		}
+	}
+	return false
+}
+
 // The tool's own findings.
 var (
 	SyntaxError = &Rule{Code: "FL000", Name: "syntax-error", Severity: Error, Doc: Doc{

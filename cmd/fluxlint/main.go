@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
+	"github.com/fluxlint/fluxlint/internal/atomicfile"
 	"github.com/fluxlint/fluxlint/internal/config"
 	"github.com/fluxlint/fluxlint/internal/lint"
 	"github.com/fluxlint/fluxlint/internal/report"
@@ -87,12 +89,13 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("fluxlint", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
-	format := fs.String("format", "text", "output format: text, json, sarif (code scanning), rdjson, rdjsonl (reviewdog) or github (workflow annotations)")
+	format := fs.String("format", "text", "output format: text, json, html (one self-contained page; use with --output), sarif (code scanning), rdjson, rdjsonl (reviewdog) or github (workflow annotations)")
 	failLevel := fs.String("fail-level", "warning", "exit 1 when a finding has at least this severity: info, warning or error (none: never)")
 	engine := fs.String("engine", "", "database engine: postgres (default)")
 	version := fs.Int("server-version", 0, fmt.Sprintf("server major version the migrations run on (default %d)", pgrules.DefaultVersion))
 	configPath := fs.String("config", "", "config file (default: "+config.FileName+" found by walking up from the first path)")
 	verbose := fs.Bool("v", false, "text format: show the full SQL of every plan step")
+	output := fs.String("output", "", "write the report to this file (atomically) instead of stdout; never a migration")
 	stdinName := fs.String("stdin-filename", "stdin.sql", "with the path -, the file name to report and to take the tool convention from")
 	changedSince := fs.String("changed-since", "", "report only on migrations added or changed since this git ref (and uncommitted or untracked ones); the others are history")
 	var codePaths []string
@@ -106,6 +109,15 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(paths) == 0 {
 		fs.Usage()
+		return exitUsage
+	}
+	write, ok := writers[*format]
+	if !ok {
+		fmt.Fprintf(stderr, "fluxlint: unknown --format %q (want text, json, html, sarif, rdjson, rdjsonl or github)\n", *format)
+		return exitUsage
+	}
+	if strings.EqualFold(filepath.Ext(*output), ".sql") {
+		fmt.Fprintf(stderr, "fluxlint: --output %s: a report is not a migration; fluxlint never writes .sql files\n", *output)
 		return exitUsage
 	}
 	var cfg *config.Config
@@ -149,28 +161,50 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	} else {
 		res = lint.Run(paths, opt)
 	}
-	switch *format {
-	case "text":
-		err = report.Text(stdout, res, *verbose)
-	case "json":
-		err = report.JSON(stdout, res)
-	case "rdjson":
-		err = report.RDJSON(stdout, res)
-	case "rdjsonl":
-		err = report.RDJSONL(stdout, res)
-	case "github":
-		err = report.GitHub(stdout, res)
-	case "sarif":
-		err = report.SARIF(stdout, res, allRules(), buildVersion())
-	default:
-		fmt.Fprintf(stderr, "fluxlint: unknown --format %q (want text, json, sarif, rdjson, rdjsonl or github)\n", *format)
-		return exitUsage
+	out := stdout
+	var buf bytes.Buffer
+	if *output != "" {
+		out = &buf
 	}
-	if err != nil {
+	if err := write(out, res, *verbose); err != nil {
 		fmt.Fprintf(stderr, "fluxlint: writing output: %v\n", err)
 		return exitInternal
 	}
+	if *output != "" {
+		if err := writeOutput(*output, buf.Bytes(), res); err != nil {
+			fmt.Fprintf(stderr, "fluxlint: --output: %v\n", err)
+			return exitUsage
+		}
+	}
 	return exitCode(res, fail)
+}
+
+// writers are the output formats.
+var writers = map[string]func(w io.Writer, res *lint.Result, verbose bool) error{
+	"text": report.Text,
+	"json": func(w io.Writer, res *lint.Result, _ bool) error { return report.JSON(w, res) },
+	"html": func(w io.Writer, res *lint.Result, _ bool) error { return report.HTML(w, res) },
+	"sarif": func(w io.Writer, res *lint.Result, _ bool) error {
+		return report.SARIF(w, res, allRules(), buildVersion())
+	},
+	"rdjson":  func(w io.Writer, res *lint.Result, _ bool) error { return report.RDJSON(w, res) },
+	"rdjsonl": func(w io.Writer, res *lint.Result, _ bool) error { return report.RDJSONL(w, res) },
+	"github":  func(w io.Writer, res *lint.Result, _ bool) error { return report.GitHub(w, res) },
+}
+
+// writeOutput writes the report to path atomically, refusing to replace
+// any file that fluxlint read as a migration.
+func writeOutput(path string, data []byte, res *lint.Result) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	for _, f := range res.Files {
+		if other, err := filepath.Abs(f.Path); err == nil && other == abs {
+			return fmt.Errorf("%s is a migration: fluxlint never overwrites one", path)
+		}
+	}
+	return atomicfile.Write(path, data, 0o644)
 }
 
 // buildVersion is fluxlint's module version when it was installed as a

@@ -152,16 +152,21 @@ func Text(w io.Writer, res *lint.Result, verbose bool) error {
 	for _, e := range res.Errors {
 		fmt.Fprintf(bw, "error: %v\n", e)
 	}
+	cut := 0
 	for _, f := range res.Findings {
 		lines := box(f, verbose)
 		if !verbose && len(lines) > MaxBoxLines {
-			lines = append(lines[:MaxBoxLines-2], "│  … cut to fit 40 lines: -v or --format json shows the whole plan", lines[len(lines)-1])
+			cut++
+			lines = append(lines[:MaxBoxLines-2], "│  … cut to fit 40 lines: the HTML report (--format html --output report.html) shows the whole plan", lines[len(lines)-1])
 		}
 		bw.WriteString(strings.Join(lines, "\n"))
 		bw.WriteString("\n\n")
 	}
 	bw.WriteString(Summary(res))
 	bw.WriteString("\n")
+	if cut > 0 {
+		fmt.Fprintf(bw, "%s cut to fit 40 lines: rerun with --format html --output report.html for one page with every plan in full (or -v here)\n", plural(cut, "finding")+map[bool]string{true: " was", false: " were"}[cut == 1])
+	}
 	return bw.Flush()
 }
 
@@ -213,7 +218,9 @@ func box(f *rules.Finding, verbose bool) []string {
 				add("    ⚠ point of no return")
 			}
 			if verbose {
-				l = append(l, indent(s.Forward, "│      ")...)
+				if s.Forward != "" {
+					l = append(l, indent(s.Forward, "│      ")...)
+				}
 				if s.File != "" {
 					add("    as a migration file:")
 					l = append(l, indent(s.File, "│      ")...)

@@ -13,7 +13,8 @@ import (
 )
 
 // TestTextBudget checks that one finding's box never exceeds 40 lines
-// without -v, says how to see the rest, and that -v lifts the budget.
+// without -v, names the HTML report that shows the rest (in the box and
+// after the summary), and that -v lifts the budget.
 func TestTextBudget(t *testing.T) {
 	r := &rules.Rule{Code: "PG999", Name: "test", Severity: rules.Error}
 	f := rules.NewFinding(r, "m.sql", ir.Pos{Line: 1, Col: 1}, ir.Pos{Line: 1, Col: 9}, "message")
@@ -33,8 +34,12 @@ func TestTextBudget(t *testing.T) {
 		switch {
 		case !verbose && lines > MaxBoxLines:
 			t.Errorf("box has %d lines, budget %d", lines, MaxBoxLines)
-		case !verbose && !strings.Contains(box, "-v or --format json shows the whole plan"):
-			t.Errorf("a cut box must say how to see the rest:\n%s", box)
+		case !verbose && !strings.Contains(box, "the HTML report (--format html --output report.html) shows the whole plan"):
+			t.Errorf("a cut box must name the HTML report:\n%s", box)
+		case !verbose && !strings.Contains(b.String(), "1 finding was cut to fit 40 lines: rerun with --format html --output report.html"):
+			t.Errorf("the summary must name the HTML report when a box was cut:\n%s", b.String())
+		case verbose && strings.Contains(b.String(), "cut to fit"):
+			t.Errorf("-v cuts nothing:\n%s", b.String())
 		case verbose && lines <= MaxBoxLines:
 			t.Errorf("-v must show everything, got %d lines", lines)
 		}
