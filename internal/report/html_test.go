@@ -109,7 +109,7 @@ func TestHTMLInChromium(t *testing.T) {
 		t.Fatalf("the page's script did not run: %v", err)
 	}
 	count := func(selector string) int {
-		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(` + strconv.Quote(selector) + `).length`))
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+strconv.Quote(selector)+`).length`))
 		if err != nil {
 			t.Fatal(err)
 		}
