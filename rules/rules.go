@@ -125,8 +125,39 @@ var DefaultThresholds = Thresholds{LockTimeout: 500 * time.Millisecond, BatchSiz
 func (p *Pass) Report(msg string, plan *Plan) *Finding {
 	f := NewFinding(p.Rule, p.File.Path, p.Stmt.Pos, p.Stmt.End, msg)
 	f.Plan = plan
+	f.Rewrite = p.rewrite(plan)
 	p.report(f)
 	return f
+}
+
+// rewrite is the text that can replace the statement where it stands, when
+// the plan is exactly that: one migration step, for a statement that changes
+// one thing (so nothing else in it is lost), able to run where the statement
+// runs (outside a transaction if it must be). "" otherwise.
+func (p *Pass) rewrite(plan *Plan) string {
+	if plan == nil || plan.KeepsStatement || len(plan.Steps) != 1 || len(p.Stmt.Ops) != 1 {
+		return ""
+	}
+	s := plan.Steps[0]
+	if s.Kind != StepMigration || s.Forward == "" || s.NoTransaction && p.Stmt.InTx {
+		return ""
+	}
+	switch op := p.Stmt.Ops[0].(type) {
+	case ir.AlterTable:
+		if len(op.Cmds) != 1 {
+			return ""
+		}
+	case ir.Drop:
+		if len(op.Names) != 1 {
+			return ""
+		}
+	case ir.Truncate:
+		if len(op.Tables) != 1 {
+			return ""
+		}
+	}
+	// The statement's range stops before its terminator, which stays.
+	return strings.TrimSuffix(strings.TrimSpace(s.Forward), ";")
 }
 
 // Rows returns the table's row count, when live facts provide it.
@@ -159,6 +190,9 @@ type Finding struct {
 	Related  []Related
 	Plan     *Plan
 	Uses     *Uses // what the code search should look for, if anything
+	// Rewrite replaces the statement's text [Pos, End) in place, when the
+	// plan is a single step that can stand where the statement stands.
+	Rewrite string
 }
 
 // NewFinding builds a finding with the rule's severity.

@@ -40,13 +40,18 @@ type (
 		Name string `json:"name"`
 		URL  string `json:"url,omitempty"`
 	}
+	rdSuggestion struct {
+		Range rdRange `json:"range"`
+		Text  string  `json:"text"`
+	}
 	rdDiagnostic struct {
-		Message          string      `json:"message"`
-		Location         rdLocation  `json:"location"`
-		Severity         string      `json:"severity"`
-		Source           rdSource    `json:"source"`
-		Code             rdCode      `json:"code"`
-		RelatedLocations []rdRelated `json:"related_locations,omitempty"`
+		Message          string         `json:"message"`
+		Location         rdLocation     `json:"location"`
+		Severity         string         `json:"severity"`
+		Source           rdSource       `json:"source"`
+		Code             rdCode         `json:"code"`
+		Suggestions      []rdSuggestion `json:"suggestions,omitempty"`
+		RelatedLocations []rdRelated    `json:"related_locations,omitempty"`
 	}
 )
 
@@ -55,14 +60,19 @@ var rdSeverity = map[rules.Severity]string{rules.Error: "ERROR", rules.Warning: 
 var source = rdSource{Name: "fluxlint", URL: "https://github.com/fluxlint/fluxlint"}
 
 // rdDiag converts a finding: the message carries the plan as Markdown, and
-// the range covers the statement's lines.
+// the range covers the statement. A single-step in-place plan becomes a
+// suggestion over exactly the diagnostic's range, as GitHub requires.
 func rdDiag(f *rules.Finding) rdDiagnostic {
+	rng := rdRange{Start: rdPosition{Line: f.Pos.Line, Column: f.Pos.Col}, End: &rdPosition{Line: f.End.Line, Column: f.End.Col}}
 	d := rdDiagnostic{
 		Message:  f.Message + PlanMarkdown(f.Plan),
-		Location: rdLocation{Path: f.Path, Range: rdRange{Start: rdPosition{Line: f.Pos.Line, Column: f.Pos.Col}, End: &rdPosition{Line: f.End.Line, Column: f.End.Col}}},
+		Location: rdLocation{Path: f.Path, Range: rng},
 		Severity: rdSeverity[f.Severity],
 		Source:   source,
 		Code:     rdCode{Value: f.Rule.Code, URL: fmt.Sprintf(DocsURL, f.Rule.Code)},
+	}
+	if f.Rewrite != "" {
+		d.Suggestions = []rdSuggestion{{Range: rng, Text: f.Rewrite}}
 	}
 	for _, r := range f.Related {
 		d.RelatedLocations = append(d.RelatedLocations, rdRelated{Message: r.Message, Location: rdLocation{Path: r.Path, Range: rdRange{Start: rdPosition{Line: r.Line}}}})
