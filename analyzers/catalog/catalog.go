@@ -24,7 +24,12 @@ type Column struct {
 	Generated *ir.Expr
 	Collation string
 	Serial    string // "serial", "bigserial", ... when declared so
-	created   int
+	// MySQL only.
+	AutoIncrement bool
+	Virtual       bool // generated VIRTUAL rather than STORED
+	OnUpdate      string
+	Comment       string
+	created       int
 }
 
 // Constraint is a table constraint; Validated is false for NOT VALID ones.
@@ -78,15 +83,23 @@ type Catalog struct {
 	// invisible: anything may have changed in ways the catalog cannot see.
 	Opaque []string
 	gen    int // the current change set; objects with created == gen are new
+	// mysql: index names are scoped to their table, unqualified names stay
+	// unqualified (the connection's database), and the server's own rules
+	// for implicit indexes and dropped columns apply.
+	mysql bool
 }
 
-// New returns an empty catalog with the public schema.
-func New() *Catalog {
+// New returns an empty PostgreSQL catalog with the public schema.
+func New() *Catalog { return NewFor(ir.Postgres) }
+
+// NewFor returns an empty catalog for the engine.
+func NewFor(engine ir.Engine) *Catalog {
 	return &Catalog{
 		tables:  map[ir.QName]*Table{},
 		indexes: map[ir.QName]*Index{},
 		enums:   map[ir.QName]*Enum{},
 		schemas: map[string]int{"public": 0},
+		mysql:   engine == ir.MySQL,
 	}
 }
 
@@ -94,7 +107,7 @@ func New() *Catalog {
 // and everything created before is existing.
 func (c *Catalog) BeginChange() { c.gen++ }
 
-// Resolve qualifies an unqualified name with the default schema.
+// Resolve qualifies an unqualified PostgreSQL name with the default schema.
 func Resolve(q ir.QName) ir.QName {
 	if q.Schema == "" {
 		q.Schema = "public"
@@ -102,14 +115,37 @@ func Resolve(q ir.QName) ir.QName {
 	return q
 }
 
-// Table returns the table, view or materialized view named q, or nil.
-func (c *Catalog) Table(q ir.QName) *Table { return c.tables[Resolve(q)] }
+// resolve qualifies a name as the catalog's engine does: PostgreSQL with
+// its default schema; MySQL leaves it to the connection's database.
+func (c *Catalog) resolve(q ir.QName) ir.QName {
+	if c.mysql {
+		return q
+	}
+	return Resolve(q)
+}
 
-// Index returns the index named q, or nil.
-func (c *Catalog) Index(q ir.QName) *Index { return c.indexes[Resolve(q)] }
+// indexKey is where an index of table lives: in its schema for
+// PostgreSQL, in its table for MySQL.
+func (c *Catalog) indexKey(table ir.QName, name string) ir.QName {
+	table = c.resolve(table)
+	if c.mysql {
+		return ir.QName{Schema: table.Schema, Name: table.Name + "\x00" + name}
+	}
+	return ir.QName{Schema: table.Schema, Name: name}
+}
+
+// Table returns the table, view or materialized view named q, or nil.
+func (c *Catalog) Table(q ir.QName) *Table { return c.tables[c.resolve(q)] }
+
+// Index returns the PostgreSQL index named q, or nil.
+func (c *Catalog) Index(q ir.QName) *Index { return c.indexes[c.resolve(q)] }
+
+// IndexOn returns the index of table named name (MySQL's index names are
+// scoped to their table), or nil.
+func (c *Catalog) IndexOn(table ir.QName, name string) *Index { return c.indexes[c.indexKey(table, name)] }
 
 // Enum returns the enum type named q, or nil.
-func (c *Catalog) Enum(q ir.QName) *Enum { return c.enums[Resolve(q)] }
+func (c *Catalog) Enum(q ir.QName) *Enum { return c.enums[c.resolve(q)] }
 
 // IsNew reports whether the table named q was created in the current change
 // set, so that nothing outside the change can be using it yet.
@@ -144,7 +180,7 @@ func (c *Catalog) IndexesOn(q ir.QName) []*Index {
 	slices.Sort(names)
 	out := make([]*Index, 0, len(names))
 	for _, n := range names {
-		if i := c.indexes[ir.QName{Schema: t.Name.Schema, Name: n}]; i != nil {
+		if i := c.indexes[c.indexKey(t.Name, n)]; i != nil {
 			out = append(out, i)
 		}
 	}
@@ -154,7 +190,7 @@ func (c *Catalog) IndexesOn(q ir.QName) []*Index {
 // addIndex records a new index and lists it on its table.
 func (c *Catalog) addIndex(i *Index) {
 	t := c.table(i.Def.Table)
-	c.indexes[ir.QName{Schema: t.Name.Schema, Name: i.Def.Name}] = i
+	c.indexes[c.indexKey(t.Name, i.Def.Name)] = i
 	t.indexes = append(t.indexes, i.Def.Name)
 }
 
@@ -173,11 +209,11 @@ func (c *Catalog) dropIndex(key ir.QName) {
 
 // TablesReferencing lists the tables with a foreign key to the table q.
 func (c *Catalog) TablesReferencing(q ir.QName) []*Table {
-	q = Resolve(q)
+	q = c.resolve(q)
 	var out []*Table
 	for _, t := range c.tables {
 		for _, k := range t.Constraints {
-			if k.Kind == ir.ForeignKey && Resolve(k.RefTable) == q {
+			if k.Kind == ir.ForeignKey && c.resolve(k.RefTable) == q {
 				out = append(out, t)
 				break
 			}
@@ -189,7 +225,7 @@ func (c *Catalog) TablesReferencing(q ir.QName) []*Table {
 
 // DefaultPartition returns the DEFAULT partition of a partitioned table, or nil.
 func (c *Catalog) DefaultPartition(parent ir.QName) *Table {
-	parent = Resolve(parent)
+	parent = c.resolve(parent)
 	for _, t := range c.tables {
 		if t.Parent != nil && *t.Parent == parent && t.Bound != nil && t.Bound.Default {
 			return t
@@ -241,7 +277,7 @@ func (t *Table) Constraint(name string) *Constraint {
 // table returns the table, creating an unknown placeholder when a statement
 // refers to a table the replayed history never created.
 func (c *Catalog) table(q ir.QName) *Table {
-	q = Resolve(q)
+	q = c.resolve(q)
 	if t := c.tables[q]; t != nil {
 		return c.ownTable(t)
 	}
@@ -258,8 +294,7 @@ func (c *Catalog) Apply(op ir.Op) {
 	case ir.AlterTable:
 		c.alterTable(o)
 	case ir.CreateIndex:
-		q := ir.QName{Schema: Resolve(o.Index.Table).Schema, Name: o.Index.Name}
-		if c.indexes[q] == nil {
+		if c.indexes[c.indexKey(o.Index.Table, o.Index.Name)] == nil {
 			c.addIndex(&Index{Def: o.Index, Valid: true, created: c.gen, owner: c})
 		}
 	case ir.Drop:
@@ -267,7 +302,7 @@ func (c *Catalog) Apply(op ir.Op) {
 	case ir.RenameIndex:
 		c.renameIndex(o)
 	case ir.CreateEnum:
-		q := Resolve(o.Name)
+		q := c.resolve(o.Name)
 		c.enums[q] = &Enum{Name: q, Values: slices.Clone(o.Values), created: c.gen, owner: c}
 	case ir.AddEnumValue:
 		if e := c.Enum(o.Name); e != nil && !slices.Contains(e.Values, o.Value) {
@@ -278,7 +313,7 @@ func (c *Catalog) Apply(op ir.Op) {
 			e.Values = append(e.Values, o.Value)
 		}
 	case ir.CreateView:
-		q := Resolve(o.Name)
+		q := c.resolve(o.Name)
 		kind := ir.KindView
 		if o.Materialized {
 			kind = ir.KindMatView
@@ -294,13 +329,13 @@ func (c *Catalog) Apply(op ir.Op) {
 }
 
 func (c *Catalog) createTable(o ir.CreateTable) {
-	q := Resolve(o.Table)
+	q := c.resolve(o.Table)
 	if c.tables[q] != nil && o.IfNotExists {
 		return
 	}
 	t := &Table{Name: q, Kind: ir.KindTable, created: c.gen, Unknown: o.AsSelect, owner: c, PartitionBy: o.PartitionBy, Bound: o.Bound}
 	if o.PartitionOf != nil {
-		parent := Resolve(*o.PartitionOf)
+		parent := c.resolve(*o.PartitionOf)
 		t.Parent = &parent
 		if parent := c.Table(*o.PartitionOf); parent != nil {
 			for _, col := range parent.Columns {
@@ -320,14 +355,43 @@ func (c *Catalog) createTable(o ir.CreateTable) {
 	for _, k := range o.Constraints {
 		c.addConstraint(t, k)
 	}
+	for _, d := range o.Indexes {
+		d.Table = t.Name
+		c.addIndex(&Index{Def: d, Valid: true, created: c.gen, owner: c})
+	}
+}
+
+// newColumn is the catalog's column for a definition.
+func (c *Catalog) newColumn(def ir.ColumnDef) *Column {
+	return &Column{Name: def.Name, Type: def.Type, NotNull: def.NotNull, Default: def.Default,
+		Identity: def.Identity, Generated: def.Generated, Collation: def.Collation,
+		AutoIncrement: def.AutoIncrement, Virtual: def.Virtual, OnUpdate: def.OnUpdate, Comment: def.Comment, created: c.gen}
+}
+
+// place moves the table's column named name to pos (MySQL's FIRST or AFTER).
+func (t *Table) place(name string, pos ir.Position) {
+	if !pos.First && pos.After == "" {
+		return
+	}
+	i := slices.IndexFunc(t.Columns, func(k *Column) bool { return k.Name == name })
+	after := slices.IndexFunc(t.Columns, func(k *Column) bool { return k.Name == pos.After })
+	if i < 0 || !pos.First && after < 0 {
+		return
+	}
+	col := t.Columns[i]
+	t.Columns = slices.Delete(t.Columns, i, i+1)
+	at := 0
+	if !pos.First {
+		at = slices.IndexFunc(t.Columns, func(k *Column) bool { return k.Name == pos.After }) + 1
+	}
+	t.Columns = slices.Insert(t.Columns, at, col)
 }
 
 func (c *Catalog) addColumn(t *Table, def ir.ColumnDef) {
 	if t.Column(def.Name) != nil {
 		return
 	}
-	col := &Column{Name: def.Name, Type: def.Type, NotNull: def.NotNull, Default: def.Default,
-		Identity: def.Identity, Generated: def.Generated, Collation: def.Collation, created: c.gen}
+	col := c.newColumn(def)
 	if def.Serial {
 		// serial is int4/int8/int2 with a sequence default.
 		col.Type = serialType(def.Type.Name)
@@ -362,13 +426,16 @@ func (c *Catalog) addConstraint(t *Table, k ir.Constraint) {
 			}
 		}
 	}
+	if k.Kind == ir.ForeignKey && c.mysql {
+		c.foreignKeyIndex(t, k)
+	}
 	if k.Kind != ir.PrimaryKey && k.Kind != ir.Unique && k.Kind != ir.Exclude {
 		return
 	}
-	idxName := ir.QName{Schema: t.Name.Schema, Name: k.Name}
+	idxName := c.indexKey(t.Name, k.Name)
 	if k.UsingIndex != "" {
 		// USING INDEX renames the existing index to the constraint's name.
-		old := ir.QName{Schema: t.Name.Schema, Name: k.UsingIndex}
+		old := c.indexKey(t.Name, k.UsingIndex)
 		if i := c.indexes[old]; i != nil {
 			i = c.ownIndex(old, i)
 			c.dropIndex(old)
@@ -397,8 +464,22 @@ var harmlessAlters = map[string]bool{
 	"DetachPartitionFinalize": true, "SetAccessMethod": true,
 }
 
+// foreignKeyIndex gives a MySQL foreign key the index InnoDB creates for it
+// when no index starts with its columns: named after the constraint.
+func (c *Catalog) foreignKeyIndex(t *Table, k ir.Constraint) {
+	for _, i := range c.IndexesOn(t.Name) {
+		if len(i.Def.Columns) >= len(k.Columns) && slices.Equal(i.Def.Columns[:len(k.Columns)], k.Columns) {
+			return
+		}
+	}
+	if c.indexes[c.indexKey(t.Name, k.Name)] == nil {
+		c.addIndex(&Index{Def: ir.IndexDef{Name: k.Name, Table: t.Name, Method: "btree", Columns: slices.Clone(k.Columns), Refs: slices.Clone(k.Columns)},
+			Valid: true, created: c.gen, owner: c})
+	}
+}
+
 func (c *Catalog) alterTable(o ir.AlterTable) {
-	q := Resolve(o.Table)
+	q := c.resolve(o.Table)
 	if c.tables[q] == nil && o.IfExists {
 		return
 	}
@@ -407,6 +488,22 @@ func (c *Catalog) alterTable(o ir.AlterTable) {
 		switch x := cmd.(type) {
 		case ir.AddColumn:
 			c.addColumn(t, x.Column)
+			t.place(x.Column.Name, x.Position)
+		case ir.ModifyColumn:
+			c.modifyColumn(t, x)
+		case ir.AddIndex:
+			x.Index.Table = t.Name
+			if c.indexes[c.indexKey(t.Name, x.Index.Name)] == nil {
+				c.addIndex(&Index{Def: x.Index, Valid: true, created: c.gen, owner: c})
+			}
+		case ir.DropIndex:
+			if k := t.Constraint(x.Name); k != nil {
+				c.dropConstraint(t, x.Name)
+			} else {
+				c.dropIndex(c.indexKey(t.Name, x.Name))
+			}
+		case ir.RenameIndexOn:
+			c.renameIndexOn(t, x.Old, x.New)
 		case ir.DropColumn:
 			c.dropColumn(t, x.Column)
 		case ir.AlterColumnType:
@@ -459,24 +556,67 @@ func (c *Catalog) alterTable(o ir.AlterTable) {
 }
 
 // dropColumn removes a column with the indexes and constraints that use it,
-// as PostgreSQL does.
+// as PostgreSQL does. MySQL instead takes the column out of a multi-column
+// index or key, and drops it only when no column is left.
 func (c *Catalog) dropColumn(t *Table, name string) {
 	t.Columns = slices.DeleteFunc(t.Columns, func(col *Column) bool { return col.Name == name })
+	without := func(cols []string) []string {
+		return slices.DeleteFunc(slices.Clone(cols), func(n string) bool { return n == name })
+	}
 	for _, k := range slices.Clone(t.Constraints) {
-		if slices.Contains(k.Columns, name) {
-			c.dropConstraint(t, k.Name)
+		if !slices.Contains(k.Columns, name) {
+			continue
 		}
+		if rest := without(k.Columns); c.mysql && k.Kind != ir.ForeignKey && k.Kind != ir.Check && len(rest) > 0 {
+			k.Columns = rest
+			continue
+		}
+		c.dropConstraint(t, k.Name)
 	}
 	for _, i := range c.IndexesOn(t.Name) {
-		if slices.Contains(i.Def.Refs, name) {
-			c.dropIndex(ir.QName{Schema: t.Name.Schema, Name: i.Def.Name})
+		if !slices.Contains(i.Def.Refs, name) {
+			continue
 		}
+		key := c.indexKey(t.Name, i.Def.Name)
+		if rest := without(i.Def.Columns); c.mysql && len(rest) > 0 && len(i.Def.Elems) == 0 {
+			i = c.ownIndex(key, i)
+			i.Def.Columns, i.Def.Refs = rest, without(i.Def.Refs)
+			continue
+		}
+		c.dropIndex(key)
 	}
+}
+
+// modifyColumn replaces a column's definition (MySQL's MODIFY and CHANGE),
+// renaming it first for CHANGE.
+func (c *Catalog) modifyColumn(t *Table, m ir.ModifyColumn) {
+	old := m.Old
+	if old == "" {
+		old = m.Column.Name
+	}
+	col := t.Column(old)
+	if col == nil {
+		return
+	}
+	if old != m.Column.Name {
+		c.renameColumn(t, old, m.Column.Name)
+	}
+	replaced := c.newColumn(m.Column)
+	replaced.created = col.created
+	i := slices.Index(t.Columns, t.Column(m.Column.Name))
+	t.Columns[i] = replaced
+	for _, k := range m.Column.Constraints {
+		c.addConstraint(t, k)
+	}
+	if pk := t.PrimaryKey(); pk != nil && slices.ContainsFunc(pk, func(k *Column) bool { return k.Name == replaced.Name }) {
+		replaced.NotNull = true
+	}
+	t.place(m.Column.Name, m.Position)
 }
 
 func (c *Catalog) dropConstraint(t *Table, name string) {
 	t.Constraints = slices.DeleteFunc(t.Constraints, func(k *Constraint) bool { return k.Name == name })
-	q := ir.QName{Schema: t.Name.Schema, Name: name}
+	q := c.indexKey(t.Name, name)
 	if i := c.indexes[q]; i != nil && i.Constraint == name {
 		c.dropIndex(q)
 	}
@@ -497,16 +637,23 @@ func (c *Catalog) renameColumn(t *Table, old, new string) {
 		rename(k.Columns)
 	}
 	for _, i := range c.IndexesOn(t.Name) {
-		i = c.ownIndex(ir.QName{Schema: t.Name.Schema, Name: i.Def.Name}, i)
+		i = c.ownIndex(c.indexKey(t.Name, i.Def.Name), i)
 		rename(i.Def.Columns)
 		rename(i.Def.Refs)
 	}
 }
 
 func (c *Catalog) moveTable(t *Table, to ir.QName) {
-	for _, i := range c.IndexesOn(t.Name) {
-		i = c.ownIndex(ir.QName{Schema: t.Name.Schema, Name: i.Def.Name}, i)
+	to = c.resolve(to)
+	moved := c.IndexesOn(t.Name)
+	for _, i := range moved {
+		key := c.indexKey(t.Name, i.Def.Name)
+		i = c.ownIndex(key, i)
 		i.Def.Table = to
+		if c.mysql { // the index lives in its table: it moves with it
+			delete(c.indexes, key)
+			c.indexes[c.indexKey(to, i.Def.Name)] = i
+		}
 	}
 	delete(c.tables, t.Name)
 	t.Name = to
@@ -515,11 +662,11 @@ func (c *Catalog) moveTable(t *Table, to ir.QName) {
 
 func (c *Catalog) drop(o ir.Drop) {
 	for _, n := range o.Names {
-		q := Resolve(n)
+		q := c.resolve(n)
 		switch o.Kind {
 		case ir.KindTable, ir.KindView, ir.KindMatView:
 			for _, i := range c.IndexesOn(q) {
-				delete(c.indexes, ir.QName{Schema: q.Schema, Name: i.Def.Name})
+				delete(c.indexes, c.indexKey(q, i.Def.Name))
 			}
 			delete(c.tables, q)
 		case ir.KindIndex:
@@ -537,8 +684,26 @@ func (c *Catalog) drop(o ir.Drop) {
 	}
 }
 
+// renameIndexOn renames a MySQL index within its table, and the unique key
+// or primary key it is.
+func (c *Catalog) renameIndexOn(t *Table, old, new string) {
+	key := c.indexKey(t.Name, old)
+	i := c.indexes[key]
+	if i == nil {
+		return
+	}
+	i = c.ownIndex(key, i)
+	c.dropIndex(key)
+	i.Def.Name = new
+	c.addIndex(i)
+	if k := t.Constraint(old); k != nil {
+		k.Name = new
+		i.Constraint = new
+	}
+}
+
 func (c *Catalog) renameIndex(o ir.RenameIndex) {
-	q := Resolve(o.Index)
+	q := c.resolve(o.Index)
 	i := c.indexes[q]
 	if i == nil {
 		return
@@ -569,6 +734,7 @@ func (c *Catalog) Clone() *Catalog {
 		schemas: maps.Clone(c.schemas),
 		Opaque:  slices.Clone(c.Opaque),
 		gen:     c.gen,
+		mysql:   c.mysql,
 	}
 }
 

@@ -63,10 +63,15 @@ func (q QName) String() string {
 
 // Type is a column type.
 type Type struct {
-	SQL   string // as PostgreSQL deparses it, e.g. "varchar(10)" or "numeric(10, 2)[]"
-	Name  string // canonical base name: int4, int8, varchar, numeric, timestamptz, text, ...
+	SQL   string // as the engine renders it: PostgreSQL "varchar(10)", "numeric(10, 2)[]"; MySQL "int unsigned", "enum('a','b')"
+	Name  string // canonical base name: PostgreSQL int4, int8, varchar, ...; MySQL int, bigint, varchar, enum, ...
 	Mods  []int  // type modifiers (length, precision, scale)
 	Array bool
+	// MySQL only: the column's character set, UNSIGNED, and the values of
+	// an ENUM or SET (in order).
+	Charset  string
+	Unsigned bool
+	Values   []string
 }
 
 // Volatility classifies an expression like PostgreSQL's function volatility.
@@ -96,6 +101,11 @@ type ColumnDef struct {
 	Serial      bool   // serial, bigserial, smallserial
 	Collation   string
 	Constraints []Constraint // inline PRIMARY KEY, UNIQUE, CHECK, REFERENCES
+	// MySQL only.
+	AutoIncrement bool
+	Virtual       bool   // with Generated: VIRTUAL rather than STORED
+	OnUpdate      string // ON UPDATE expression, e.g. CURRENT_TIMESTAMP
+	Comment       string
 }
 
 // ConstraintKind is a table constraint's kind.
@@ -129,7 +139,7 @@ type IndexDef struct {
 	Name    string
 	Table   QName
 	Unique  bool
-	Method  string   // btree, gin, ...
+	Method  string   // btree, gin, ...; MySQL: "fulltext" or "spatial" for those kinds
 	Elems   []string // each element as SQL, with options; empty when the index has plain Columns only
 	Columns []string // plain column names among the elements
 	Refs    []string // every column the index uses: elements, expressions, INCLUDE and WHERE
@@ -167,14 +177,22 @@ type CreateTable struct {
 	Bound       *PartitionBound // with PartitionOf
 	PartitionBy *PartitionKey
 	AsSelect    bool
+	// Indexes are the plain indexes declared inside the table (MySQL's KEY
+	// and INDEX clauses); PRIMARY KEY and UNIQUE are Constraints.
+	Indexes []IndexDef
 }
 
 // AlterTable is ALTER TABLE with its subcommands; RENAME statements on tables
-// and columns are folded in as RenameTable and RenameColumn commands.
+// and columns are folded in as RenameTable and RenameColumn commands. MySQL's
+// CREATE INDEX, DROP INDEX and RENAME TABLE arrive as ALTER TABLE too, as
+// the server itself treats them.
 type AlterTable struct {
 	Table    QName
 	IfExists bool
 	Cmds     []AlterCmd
+	// MySQL only: the ALGORITHM= and LOCK= clauses, upper-cased ("" when
+	// absent: the server picks the fastest it can, which may be COPY).
+	Algorithm, Lock string
 }
 
 // AlterCmd is one ALTER TABLE subcommand.
@@ -184,6 +202,7 @@ type (
 	AddColumn struct {
 		Column      ColumnDef
 		IfNotExists bool
+		Position    Position // MySQL's FIRST or AFTER
 	}
 	DropColumn struct {
 		Column   string
@@ -221,9 +240,28 @@ type (
 		Finalize     bool
 	}
 	SetSchema struct{ Schema string }
+	// ModifyColumn is MySQL's MODIFY (Old "") and CHANGE (Old the column
+	// replaced, under Column.Name from now on): the column's whole definition
+	// is replaced.
+	ModifyColumn struct {
+		Old      string
+		Column   ColumnDef
+		Position Position
+	}
+	// AddIndex, DropIndex and RenameIndexOn are MySQL's index commands; its
+	// index names are scoped to their table.
+	AddIndex      struct{ Index IndexDef }
+	DropIndex     struct{ Name string }
+	RenameIndexOn struct{ Old, New string }
 	// OtherAlter is a subcommand the catalog does not model; Kind names it.
 	OtherAlter struct{ Kind string }
 )
+
+// Position is where MySQL puts an added or modified column.
+type Position struct {
+	First bool
+	After string
+}
 
 func (AddColumn) isAlterCmd()          {}
 func (DropColumn) isAlterCmd()         {}
@@ -239,6 +277,10 @@ func (RenameTable) isAlterCmd()        {}
 func (AttachPartition) isAlterCmd()    {}
 func (DetachPartition) isAlterCmd()    {}
 func (SetSchema) isAlterCmd()          {}
+func (ModifyColumn) isAlterCmd()       {}
+func (AddIndex) isAlterCmd()           {}
+func (DropIndex) isAlterCmd()          {}
+func (RenameIndexOn) isAlterCmd()      {}
 func (OtherAlter) isAlterCmd()         {}
 
 // CreateIndex is CREATE INDEX.
