@@ -306,10 +306,21 @@ var (
 		Bad:   "a migration saved as UTF-16",
 		Good:  "Save migrations as UTF-8 text.",
 	}}
+	Unsupported = &Rule{Code: "FL004", Name: "unsupported-syntax", Engine: ir.MySQL, Severity: Info, Doc: Doc{
+		Title: "statement fluxlint's MySQL parser does not know, so it was not checked",
+		Why: "fluxlint parses MySQL and MariaDB with vitess's grammar, which follows MySQL 8.0. A statement it rejects " +
+			"may still be valid for your server (MariaDB-only syntax, a column-level CHECK, CALL without parentheses), " +
+			"or may be a typo: either way fluxlint could not check it. A CREATE TABLE it cannot read still counts as " +
+			"creating its table, and an ALTER TABLE leaves its table's columns unknown to later checks.",
+		Bad:  "CREATE TABLE t (a INT CHECK (a > 0));",
+		Good: "Nothing, if the server accepts it; or write it in MySQL 8.0's syntax (CHECK as a table constraint) to have it checked.",
+	}}
 )
 
 // Tool lists the tool's own rules.
-func Tool() []*Rule { return []*Rule{SyntaxError, BadDirective, UnusedDirective, InputError} }
+func Tool() []*Rule {
+	return []*Rule{SyntaxError, BadDirective, UnusedDirective, InputError, Unsupported}
+}
 
 // Sort orders rules by code.
 func Sort(rs []*Rule) {
@@ -324,4 +335,64 @@ func Find(rs []*Rule, codeOrName string) *Rule {
 		}
 	}
 	return nil
+}
+
+// AttachRefs is the WithRefs of the rules about dropping or renaming: the
+// code references become related locations, listed in the plan's code
+// deploy step, and decide the severity: an error while code still uses the
+// object, a warning (data loss, separate deploy) when none is found.
+func AttachRefs(f *Finding, refs []Related, ignored bool) {
+	f.Related = refs
+	f.Severity = Warning
+	note := "The code search found no reference left."
+	if ignored {
+		note = "The code already declares it removed (ActiveRecord ignored_columns)."
+	}
+	if len(refs) > 0 {
+		f.Severity = Error
+		var b strings.Builder
+		if len(refs) == 1 {
+			b.WriteString("Remove this reference first:")
+		} else {
+			fmt.Fprintf(&b, "Remove these %d references first:", len(refs))
+		}
+		for _, r := range refs {
+			fmt.Fprintf(&b, "\n  %s:%d %s", r.Path, r.Line, r.Message)
+		}
+		note = b.String()
+	}
+	if f.Plan == nil {
+		return
+	}
+	for i := range f.Plan.Steps {
+		if f.Plan.Steps[i].Kind == StepCodeDeploy {
+			f.Plan.Steps[i].Note = JoinNotes(note, f.Plan.Steps[i].Note)
+			return
+		}
+	}
+}
+
+// AlterCmds calls fn for every subcommand of type T of an ALTER TABLE on a
+// table that existed before the change under review.
+func AlterCmds[T ir.AlterCmd](p *Pass, fn func(table ir.QName, cmd T)) {
+	op, ok := p.Op.(ir.AlterTable)
+	if !ok || !p.Existing(op.Table) {
+		return
+	}
+	for _, c := range op.Cmds {
+		if x, ok := c.(T); ok {
+			fn(op.Table, x)
+		}
+	}
+}
+
+// JoinNotes joins two notes with a space, either may be empty.
+func JoinNotes(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + " " + b
 }

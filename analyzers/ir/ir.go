@@ -44,6 +44,10 @@ type Stmt struct {
 type Error struct {
 	Pos Pos
 	Msg string
+	// Unsupported marks a statement fluxlint's parser rejects although the
+	// server may accept it (MySQL and MariaDB syntax vitess does not know):
+	// it is not checked, and says so, rather than being called invalid.
+	Unsupported bool
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Pos, e.Msg) }

@@ -349,32 +349,74 @@ func (s *scanner) word() {
 	}
 	s.lastSig = s.i
 	w := strings.ToLower(string(s.src[start:s.i]))
-	if len(s.words) < 4 {
+	if len(s.words) < 6 {
 		s.words = append(s.words, w)
 	}
-	if s.mysql || !s.inRoutine() {
+	if !s.inRoutine() {
+		return
+	}
+	if len(s.words) == 2 && s.words[0] == "begin" {
+		s.beginNest++ // BEGIN NOT ATOMIC: its BEGIN came before the block was known
 		return
 	}
 	switch w {
 	case "begin", "case":
 		s.beginNest++
 	case "end":
+		// MySQL's END IF, END LOOP, END WHILE and END REPEAT close blocks
+		// that BEGIN did not open.
+		if next := s.peekWord(); s.mysql && (next == "if" || next == "loop" || next == "while" || next == "repeat") {
+			return
+		}
 		if s.beginNest > 0 {
 			s.beginNest--
 		}
 	}
 }
 
+// peekWord is the next word after s.i, lower-cased, skipping blanks.
+func (s *scanner) peekWord() string {
+	j := s.i
+	for j < len(s.src) && isSpaceOrEnd(s.src[j]) {
+		j++
+	}
+	k := j
+	for k < len(s.src) && isIdentChar(s.src[k]) {
+		k++
+	}
+	return strings.ToLower(string(s.src[j:k]))
+}
+
+// inRoutine reports whether the statement defines a routine whose body may
+// hold semicolons: PostgreSQL's CREATE FUNCTION/PROCEDURE with a BEGIN
+// ATOMIC body; MySQL's CREATE [DEFINER = ...] PROCEDURE, FUNCTION, TRIGGER
+// or EVENT, and MariaDB's anonymous BEGIN NOT ATOMIC block. A server handed
+// the file as one multi-statement query (as Go drivers and most migration
+// tools do) parses those bodies whole; only the mysql client needs DELIMITER.
 func (s *scanner) inRoutine() bool {
 	w := s.words
-	if len(w) > 0 && w[0] == "create" {
-		w = w[1:]
-		if len(w) > 1 && w[0] == "or" && w[1] == "replace" {
-			w = w[2:]
-		}
-		return len(w) > 0 && (w[0] == "function" || w[0] == "procedure")
+	if s.mysql && len(w) > 1 && w[0] == "begin" && w[1] == "not" {
+		return true
 	}
-	return false
+	if len(w) == 0 || w[0] != "create" {
+		return false
+	}
+	if s.mysql {
+		for _, x := range w[1:] {
+			switch x {
+			case "procedure", "function", "trigger", "event":
+				return true
+			case "table", "index", "view", "database", "schema", "unique":
+				return false
+			}
+		}
+		return false
+	}
+	w = w[1:]
+	if len(w) > 1 && w[0] == "or" && w[1] == "replace" {
+		w = w[2:]
+	}
+	return len(w) > 0 && (w[0] == "function" || w[0] == "procedure")
 }
 
 // clientCommand consumes a client-side command at the start of a line:

@@ -79,12 +79,34 @@ func TestSplit(t *testing.T) {
 }
 
 // TestSplitMySQL checks MySQL's lexical differences: backticks, # comments,
-// backslash escapes, and "--" needing a following space.
+// backslash escapes, "--" needing a following space, and routine bodies
+// (BEGIN ... END, with END IF and friends, CASE expressions and labels)
+// kept whole without DELIMITER, as a server parses a multi-statement query.
 func TestSplitMySQL(t *testing.T) {
-	src := "SELECT `a;b`, 'x\\';y'; # c; d\nSELECT 1--2;\nSELECT 3;"
-	want := []string{"SELECT `a;b`, 'x\\';y'", "SELECT 1--2", "SELECT 3"}
-	if got := texts(src, ir.MySQL); !reflect.DeepEqual(got, want) {
-		t.Errorf("got %q want %q", got, want)
+	cases := []struct {
+		name string
+		src  string
+		want []string
+	}{
+		{"lexical", "SELECT `a;b`, 'x\\';y'; # c; d\nSELECT 1--2;\nSELECT 3;", []string{"SELECT `a;b`, 'x\\';y'", "SELECT 1--2", "SELECT 3"}},
+		{"procedure body", "CREATE PROCEDURE p() BEGIN IF 1 THEN SELECT 1; END IF; lbl: LOOP LEAVE lbl; END LOOP lbl; SET @x = CASE WHEN 1 THEN 2 END; END; CALL p();",
+			[]string{"CREATE PROCEDURE p() BEGIN IF 1 THEN SELECT 1; END IF; lbl: LOOP LEAVE lbl; END LOOP lbl; SET @x = CASE WHEN 1 THEN 2 END; END", "CALL p()"}},
+		{"definer and nested blocks", "CREATE DEFINER=`root`@`%` TRIGGER t BEFORE INSERT ON x FOR EACH ROW BEGIN WHILE 0 DO SET @a = 1; END WHILE; BEGIN SET @b = 2; END; END; SELECT 1;",
+			[]string{"CREATE DEFINER=`root`@`%` TRIGGER t BEFORE INSERT ON x FOR EACH ROW BEGIN WHILE 0 DO SET @a = 1; END WHILE; BEGIN SET @b = 2; END; END", "SELECT 1"}},
+		{"single-statement trigger", "CREATE TRIGGER t BEFORE UPDATE ON x FOR EACH ROW SET NEW.a = 1; SELECT 2;",
+			[]string{"CREATE TRIGGER t BEFORE UPDATE ON x FOR EACH ROW SET NEW.a = 1", "SELECT 2"}},
+		{"anonymous block", "BEGIN NOT ATOMIC SELECT 1; SELECT 2; END; SELECT 3;", []string{"BEGIN NOT ATOMIC SELECT 1; SELECT 2; END", "SELECT 3"}},
+		{"transaction", "START TRANSACTION; BEGIN; SELECT 1; COMMIT;", []string{"START TRANSACTION", "BEGIN", "SELECT 1", "COMMIT"}},
+		{"table named like a keyword", "CREATE TABLE event (id int); SELECT 1;", []string{"CREATE TABLE event (id int)", "SELECT 1"}},
+		{"delimiter", "DELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT 1; END//\nDELIMITER ;\nCALL p();",
+			[]string{"CLIENT:DELIMITER //", "CREATE PROCEDURE p() BEGIN SELECT 1; END", "CLIENT:DELIMITER ;", "CALL p()"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := texts(c.src, ir.MySQL); !reflect.DeepEqual(got, c.want) {
+				t.Errorf("split(%q)\n got %q\nwant %q", c.src, got, c.want)
+			}
+		})
 	}
 }
 

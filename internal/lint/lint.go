@@ -21,6 +21,7 @@ import (
 	"github.com/fluxlint/fluxlint/analyzers/coderefs"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
+	"github.com/fluxlint/fluxlint/analyzers/mysql"
 	"github.com/fluxlint/fluxlint/analyzers/pg"
 	"github.com/fluxlint/fluxlint/analyzers/split"
 	"github.com/fluxlint/fluxlint/rules"
@@ -276,7 +277,7 @@ func ParseFile(m *migrations.Migration, engine ir.Engine, history bool) ([]*ir.S
 	if err := parseStatements(engine, m.Src, sp, stmts, sqlSegs); err != nil {
 		return nil, nil, err
 	}
-	checkStatements(m.Src, sp, stmts, checkSegs)
+	checkStatements(engine, m.Src, sp, stmts, checkSegs)
 	markTransactions(stmts, m)
 	return stmts, sp.Comments, nil
 }
@@ -288,27 +289,35 @@ func engineName(e ir.Engine) string {
 	return "PostgreSQL"
 }
 
-// parseStatements fills in the ops of the statements at idx: in one call for
-// the whole file when it parses, else statement by statement, so that an
-// error stays with its statement.
+// parseStatements fills in the ops of the statements at idx. PostgreSQL's
+// are parsed in one call for the whole file when it parses, else statement
+// by statement, so that an error stays with its statement; MySQL's are
+// parsed one by one.
 func parseStatements(engine ir.Engine, src []byte, sp *split.Result, stmts []*ir.Stmt, idx []int) error {
-	if engine != ir.Postgres {
-		return fmt.Errorf("engine %s is not supported yet", engine)
-	}
-	if len(idx) == 0 {
-		return nil
-	}
-	if len(src) > wholeFileParseLimit || !parseWhole(src, stmts, idx) {
-		parseEach(sp, stmts, idx)
+	switch {
+	case engine != ir.Postgres && engine != ir.MySQL:
+		return fmt.Errorf("engine %s is not supported", engine)
+	case len(idx) == 0:
+	case engine == ir.MySQL || len(src) > wholeFileParseLimit || !parseWhole(src, stmts, idx):
+		parseEach(engine, sp, stmts, idx)
 	}
 	return nil
 }
 
 // parseEach parses the statements at idx one by one, so that a syntax error
 // is placed in its own statement.
-func parseEach(sp *split.Result, stmts []*ir.Stmt, idx []int) {
+func parseEach(engine ir.Engine, sp *split.Result, stmts []*ir.Stmt, idx []int) {
 	for _, i := range idx {
 		s := stmts[i]
+		if engine == ir.MySQL {
+			ops, err := mysql.Parse(s.Text)
+			var se *mysql.SyntaxError
+			if errors.As(err, &se) {
+				s.Err = &ir.Error{Pos: sp.Lines.Pos(s.Pos.Offset + se.Offset), Msg: se.Msg, Unsupported: true}
+			}
+			s.Ops = ops
+			continue
+		}
 		ops, err := pg.Parse(s.Text)
 		if err != nil {
 			s.Err = &ir.Error{Pos: s.Pos, Msg: err.Error()}
@@ -325,17 +334,17 @@ func parseEach(sp *split.Result, stmts []*ir.Stmt, idx []int) {
 // needs, in one call for the file; the statements get no ops but an Other,
 // so that they still count as statements. On an error they are parsed one
 // by one to place it.
-func checkStatements(src []byte, sp *split.Result, stmts []*ir.Stmt, idx []int) {
+func checkStatements(engine ir.Engine, src []byte, sp *split.Result, stmts []*ir.Stmt, idx []int) {
 	if len(idx) == 0 {
 		return
 	}
-	if masked := maskTo(src, stmts, idx); pg.CheckScript(string(masked)) == nil {
+	if masked := maskTo(src, stmts, idx); engine == ir.Postgres && pg.CheckScript(string(masked)) == nil {
 		for _, i := range idx {
 			stmts[i].Ops = []ir.Op{ir.Other{Kind: "checked"}}
 		}
 		return
 	}
-	parseEach(sp, stmts, idx)
+	parseEach(engine, sp, stmts, idx)
 }
 
 // maskTo keeps only the statements at idx, blanking every other byte, with
@@ -515,7 +524,7 @@ func parseAhead(ms []*migrations.Migration, engine ir.Engine) (next func(i int) 
 }
 
 func lintSet(set *migrations.Set, opt Options, res *Result) {
-	cat := catalog.New()
+	cat := catalog.NewFor(opt.Engine)
 	unit := ""
 	next := parseAhead(set.Migrations, opt.Engine)
 	for i, m := range set.Migrations {
@@ -561,7 +570,11 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 				c = downCat
 			}
 			if m.Target && s.Err != nil {
-				report(rules.NewFinding(rules.SyntaxError, f.Path, s.Err.Pos, s.End, s.Err.Msg))
+				r := rules.SyntaxError
+				if s.Err.Unsupported {
+					r = rules.Unsupported
+				}
+				report(rules.NewFinding(r, f.Path, s.Err.Pos, s.End, s.Err.Msg))
 			}
 			// Each op is checked on the schema left by the ops before it, so
 			// a table created earlier in the same statement block counts as new.

@@ -27,7 +27,7 @@ var alterColumnType = &rules.Rule{
 		Versions: "timestamp to timestamptz is binary-safe only when the session TimeZone is UTC (PostgreSQL 12+); fluxlint says so instead of guessing.",
 	},
 	Check: func(p *rules.Pass) {
-		alterCmds(p, func(table ir.QName, a ir.AlterColumnType) {
+		rules.AlterCmds(p, func(table ir.QName, a ir.AlterColumnType) {
 			if p.Catalog.IsNewColumn(table, a.Column) {
 				return
 			}

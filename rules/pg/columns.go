@@ -27,7 +27,7 @@ var addRequiredColumn = &rules.Rule{
 		Versions: "PostgreSQL 12+ skips the SET NOT NULL scan when a validated CHECK (col IS NOT NULL) exists; before 12 that step scans the table under ACCESS EXCLUSIVE.",
 	},
 	Check: func(p *rules.Pass) {
-		alterCmds(p, func(table ir.QName, add ir.AddColumn) {
+		rules.AlterCmds(p, func(table ir.QName, add ir.AddColumn) {
 			c := add.Column
 			if !c.NotNull || c.Default != nil || c.Identity != "" || c.Generated != nil || c.Serial {
 				return
@@ -130,7 +130,7 @@ func pkNames(pk []*catalog.Column) string {
 
 var dropColumn = &rules.Rule{
 	Code: "PG301", Name: "drop-column", Engine: ir.Postgres, Severity: rules.Warning, Destructive: true,
-	WithRefs: attachRefs,
+	WithRefs: rules.AttachRefs,
 	Doc: rules.Doc{
 		Title: "DROP COLUMN on an existing table",
 		Why: "Deployed code that still selects, inserts or updates the column fails the moment the column is " +
@@ -142,7 +142,7 @@ var dropColumn = &rules.Rule{
 		Versions: "All supported versions. The drop itself only marks the column dropped (no rewrite) but takes ACCESS EXCLUSIVE briefly.",
 	},
 	Check: func(p *rules.Pass) {
-		alterCmds(p, func(table ir.QName, d ir.DropColumn) {
+		rules.AlterCmds(p, func(table ir.QName, d ir.DropColumn) {
 			if p.Catalog.IsNewColumn(table, d.Column) {
 				return
 			}

@@ -23,7 +23,7 @@ var setNotNull = &rules.Rule{
 		Versions: "Not flagged on PostgreSQL 12+ when a validated CHECK (col IS NOT NULL) for that column exists; before 12 SET NOT NULL always scans.",
 	},
 	Check: func(p *rules.Pass) {
-		alterCmds(p, func(table ir.QName, c ir.SetNotNull) {
+		rules.AlterCmds(p, func(table ir.QName, c ir.SetNotNull) {
 			if p.Catalog.IsNewColumn(table, c.Column) || (p.Version >= 12 && hasNotNullCheck(p, table, c.Column)) {
 				return
 			}
@@ -62,7 +62,7 @@ var addCheck = &rules.Rule{
 		Versions: "All supported versions.",
 	},
 	Check: func(p *rules.Pass) {
-		alterCmds(p, func(table ir.QName, a ir.AddConstraint) {
+		rules.AlterCmds(p, func(table ir.QName, a ir.AddConstraint) {
 			if a.Constraint.Kind != ir.Check || a.Constraint.NotValid {
 				return
 			}
@@ -199,7 +199,7 @@ var validateSameTx = &rules.Rule{
 		Versions: "All supported versions.",
 	},
 	Check: func(p *rules.Pass) {
-		alterCmds(p, func(table ir.QName, v ir.ValidateConstraint) {
+		rules.AlterCmds(p, func(table ir.QName, v ir.ValidateConstraint) {
 			added := addedNotValidInTx(p, table, v.Name)
 			if added == nil {
 				return
@@ -268,7 +268,7 @@ var addUniqueOrPK = &rules.Rule{
 		Versions: "All supported versions; the NOT NULL steps skip their scan on PostgreSQL 12+.",
 	},
 	Check: func(p *rules.Pass) {
-		alterCmds(p, func(table ir.QName, a ir.AddConstraint) {
+		rules.AlterCmds(p, func(table ir.QName, a ir.AddConstraint) {
 			k := a.Constraint
 			if (k.Kind != ir.Unique && k.Kind != ir.PrimaryKey) || k.UsingIndex != "" {
 				return
@@ -294,7 +294,7 @@ func uniqueViaIndexPlan(p *rules.Pass, table ir.QName, k ir.Constraint) *rules.P
 			}
 			switch {
 			case col == nil:
-				note = joinNotes(note, fmt.Sprintf("Whether %s is nullable is not in the migrations fluxlint read: if it is, make it NOT NULL first (see fluxlint explain PG104), or attaching the key scans the table under ACCESS EXCLUSIVE.", name))
+				note = rules.JoinNotes(note, fmt.Sprintf("Whether %s is nullable is not in the migrations fluxlint read: if it is, make it NOT NULL first (see fluxlint explain PG104), or attaching the key scans the table under ACCESS EXCLUSIVE.", name))
 			case !col.NotNull:
 				steps = append(steps, notNullSteps(p, table, name)...)
 			}
@@ -307,7 +307,7 @@ func uniqueViaIndexPlan(p *rules.Pass, table ir.QName, k ir.Constraint) *rules.P
 	attach := migration(p, fmt.Sprintf("attach the index as the %s constraint (brief lock)", kind),
 		withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s;", sqlgen.Name(table), sqlgen.Ident(k.Name), kind, sqlgen.Ident(k.Name))),
 		withLockTimeout(p, sqlgen.DropConstraint(table, k.Name)), "ACCESS EXCLUSIVE", false)
-	attach.Note = joinNotes(note, "The rollback drops the constraint and, with it, its index.")
+	attach.Note = rules.JoinNotes(note, "The rollback drops the constraint and, with it, its index.")
 	return &rules.Plan{Title: fmt.Sprintf("build the unique index concurrently, then attach it as the %s constraint", kind), Steps: append(steps, attach)}
 }
 

@@ -45,23 +45,13 @@ func buildIndexPlan(p *rules.Pass, def ir.IndexDef) *rules.Plan {
 	index := sqlgen.Sibling(def.Table, def.Name)
 	build := migration(p, "build the index concurrently, in its own migration outside a transaction",
 		sqlgen.CreateIndex(def, true), sqlgen.DropIndex(index, true), "SHARE UPDATE EXCLUSIVE", true)
-	build.Note = joinNotes(joinNotes(invalidIndexNote, version14Note(p)), build.Note)
+	build.Note = rules.JoinNotes(rules.JoinNotes(invalidIndexNote, version14Note(p)), build.Note)
 	if def.Unique {
-		build.Note = joinNotes(build.Note, "A duplicate value already in the table, or written during the build, makes the build fail and leaves the index INVALID.")
+		build.Note = rules.JoinNotes(build.Note, "A duplicate value already in the table, or written during the build, makes the build fail and leaves the index INVALID.")
 	}
 	check := rules.Step{Kind: rules.StepCheckpoint, Title: "confirm the index is valid before relying on it",
 		Forward: sqlgen.IndexValid(index), Expect: "true", Note: "If it returns false, roll back step 1 and run it again."}
 	return &rules.Plan{Title: "build the index without blocking writes", Steps: []rules.Step{build, check}}
-}
-
-func joinNotes(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + " " + b
 }
 
 // txWhy says why the statement runs inside a transaction, in the terms of
@@ -120,10 +110,10 @@ var dropIndex = &rules.Rule{
 				rollback = sqlgen.CreateIndex(idx.Def, true)
 				step = migration(p, step.Title, step.Forward, rollback, step.Lock, true)
 				if idx.Constraint != "" {
-					step.Note = joinNotes(step.Note, fmt.Sprintf("The index backs constraint %q: drop the constraint instead (ALTER TABLE ... DROP CONSTRAINT), which PostgreSQL requires.", idx.Constraint))
+					step.Note = rules.JoinNotes(step.Note, fmt.Sprintf("The index backs constraint %q: drop the constraint instead (ALTER TABLE ... DROP CONSTRAINT), which PostgreSQL requires.", idx.Constraint))
 				}
 			} else {
-				step.Note = joinNotes(step.Note, "The index's definition is not in the migrations fluxlint read, so the rollback cannot recreate it: copy it from pg_indexes before dropping.")
+				step.Note = rules.JoinNotes(step.Note, "The index's definition is not in the migrations fluxlint read, so the rollback cannot recreate it: copy it from pg_indexes before dropping.")
 			}
 			steps = append(steps, step)
 		}

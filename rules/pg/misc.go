@@ -38,7 +38,7 @@ var enumAddValue = &rules.Rule{
 		step := migration(p, "add the value in its own migration, committed before anything uses it",
 			fmt.Sprintf("ALTER TYPE %s ADD VALUE IF NOT EXISTS %s;", sqlgen.Name(op.Name), sqlgen.Literal(op.Value)), "", "EXCLUSIVE on the type", p.Version < 12)
 		step.SeparateDeploy, step.Irreversible = true, true
-		step.Note = joinNotes(step.Note, "Enum values cannot be removed, so there is no rollback; an unused value is harmless.")
+		step.Note = rules.JoinNotes(step.Note, "Enum values cannot be removed, so there is no rollback; an unused value is harmless.")
 		p.Report(msg, &rules.Plan{Title: "commit the new value first", Steps: []rules.Step{step}})
 	},
 }
@@ -86,7 +86,7 @@ var excludeConstraint = &rules.Rule{
 		Good: "Add it when the table is created, or at a quiet time on a small table. For a large live table, enforce the rule in a new table created with the constraint and move the rows over in batches.",
 	},
 	Check: func(p *rules.Pass) {
-		alterCmds(p, func(table ir.QName, a ir.AddConstraint) {
+		rules.AlterCmds(p, func(table ir.QName, a ir.AddConstraint) {
 			if a.Constraint.Kind != ir.Exclude {
 				return
 			}
@@ -105,7 +105,7 @@ var setLogged = &rules.Rule{
 		Good: "There is no online way to change it in place. Create the new table with the wanted persistence and move the rows over in batches, or run it at a quiet time.",
 	},
 	Check: func(p *rules.Pass) {
-		alterCmds(p, func(table ir.QName, o ir.OtherAlter) {
+		rules.AlterCmds(p, func(table ir.QName, o ir.OtherAlter) {
 			if o.Kind != "SetLogged" && o.Kind != "SetUnLogged" {
 				return
 			}

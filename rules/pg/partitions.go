@@ -188,7 +188,7 @@ var detachPartition = &rules.Rule{
 		Versions: "CONCURRENTLY exists from PostgreSQL 14.",
 	},
 	Check: func(p *rules.Pass) {
-		alterCmds(p, func(table ir.QName, d ir.DetachPartition) {
+		rules.AlterCmds(p, func(table ir.QName, d ir.DetachPartition) {
 			if d.Concurrently || d.Finalize {
 				return
 			}
@@ -223,9 +223,9 @@ var detachPartition = &rules.Rule{
 			}
 			step := migration(p, "detach concurrently, in its own migration outside a transaction",
 				fmt.Sprintf("ALTER TABLE %s DETACH PARTITION %s CONCURRENTLY;", sqlgen.Name(table), sqlgen.Name(d.Partition)), rollback, "SHARE UPDATE EXCLUSIVE on the parent", true)
-			step.Note = joinNotes(step.Note, fmt.Sprintf("If it is interrupted, finish it with: ALTER TABLE %s DETACH PARTITION %s FINALIZE;", sqlgen.Name(table), sqlgen.Name(d.Partition)))
+			step.Note = rules.JoinNotes(step.Note, fmt.Sprintf("If it is interrupted, finish it with: ALTER TABLE %s DETACH PARTITION %s FINALIZE;", sqlgen.Name(table), sqlgen.Name(d.Partition)))
 			if rollback == "" {
-				step.Note = joinNotes(step.Note, "The partition's bound is not in the migrations fluxlint read, so the rollback cannot re-attach it.")
+				step.Note = rules.JoinNotes(step.Note, "The partition's bound is not in the migrations fluxlint read, so the rollback cannot re-attach it.")
 			}
 			steps := []rules.Step{step}
 			if expr := boundCheck(key, boundOf(part)); leftover != "" && expr != "" {

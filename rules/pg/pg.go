@@ -3,7 +3,6 @@ package pg
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
@@ -40,7 +39,7 @@ func inToolFile(p *rules.Pass, s *rules.Step) {
 	}
 	file, why := sqlgen.MigrationFile(p.File.Tool, s.Forward, s.Rollback, true)
 	s.File = file
-	s.Note = joinNotes(s.Note, why)
+	s.Note = rules.JoinNotes(s.Note, why)
 }
 
 // withLockTimeout prefixes SQL that takes a strong lock with lock_timeout.
@@ -63,53 +62,4 @@ func ownerTable(c *catalog.Catalog, index ir.QName) (ir.QName, *catalog.Index) {
 		return ir.QName{}, nil
 	}
 	return i.Def.Table, i
-}
-
-// attachRefs is the WithRefs of the rules about dropping or renaming: the
-// code references become related locations, listed in the plan's code
-// deploy step, and decide the severity: an error while code still uses the
-// object, a warning (data loss, separate deploy) when none is found.
-func attachRefs(f *rules.Finding, refs []rules.Related, ignored bool) {
-	f.Related = refs
-	f.Severity = rules.Warning
-	note := "The code search found no reference left."
-	if ignored {
-		note = "The code already declares it removed (ActiveRecord ignored_columns)."
-	}
-	if len(refs) > 0 {
-		f.Severity = rules.Error
-		var b strings.Builder
-		if len(refs) == 1 {
-			b.WriteString("Remove this reference first:")
-		} else {
-			fmt.Fprintf(&b, "Remove these %d references first:", len(refs))
-		}
-		for _, r := range refs {
-			fmt.Fprintf(&b, "\n  %s:%d %s", r.Path, r.Line, r.Message)
-		}
-		note = b.String()
-	}
-	if f.Plan == nil {
-		return
-	}
-	for i := range f.Plan.Steps {
-		if f.Plan.Steps[i].Kind == rules.StepCodeDeploy {
-			f.Plan.Steps[i].Note = joinNotes(note, f.Plan.Steps[i].Note)
-			return
-		}
-	}
-}
-
-// alterCmds calls fn for every subcommand of type T of an ALTER TABLE on a
-// table that existed before the change under review.
-func alterCmds[T ir.AlterCmd](p *rules.Pass, fn func(table ir.QName, cmd T)) {
-	op, ok := p.Op.(ir.AlterTable)
-	if !ok || !p.Existing(op.Table) {
-		return
-	}
-	for _, c := range op.Cmds {
-		if x, ok := c.(T); ok {
-			fn(op.Table, x)
-		}
-	}
 }

@@ -30,7 +30,7 @@ func viewReplaces(p *rules.Pass, old ir.QName) bool {
 
 var renameTable = &rules.Rule{
 	Code: "PG304", Name: "rename-table", Engine: ir.Postgres, Severity: rules.Error, Destructive: true,
-	WithRefs: attachRefs,
+	WithRefs: rules.AttachRefs,
 	Doc: rules.Doc{
 		Title: "RENAME TABLE on an existing table",
 		Why: "Deployed code still uses the old name: every query of it fails the moment the rename commits, until " +
@@ -42,7 +42,7 @@ var renameTable = &rules.Rule{
 		Versions: "All supported versions. The view's columns are fixed when it is created: add no columns to the table until the view is gone.",
 	},
 	Check: func(p *rules.Pass) {
-		alterCmds(p, func(table ir.QName, r ir.RenameTable) {
+		rules.AlterCmds(p, func(table ir.QName, r ir.RenameTable) {
 			if viewReplaces(p, table) {
 				return
 			}
@@ -66,7 +66,7 @@ var renameTable = &rules.Rule{
 
 var renameColumn = &rules.Rule{
 	Code: "PG303", Name: "rename-column", Engine: ir.Postgres, Severity: rules.Error, Destructive: true,
-	WithRefs: attachRefs,
+	WithRefs: rules.AttachRefs,
 	Doc: rules.Doc{
 		Title: "RENAME COLUMN on an existing table",
 		Why: "Deployed code still uses the old name: every query that names the column fails the moment the rename " +
@@ -79,7 +79,7 @@ var renameColumn = &rules.Rule{
 		Versions: "All supported versions. Renaming two columns into each other's places in one migration (a swap) is not flagged.",
 	},
 	Check: func(p *rules.Pass) {
-		alterCmds(p, func(table ir.QName, r ir.RenameColumn) {
+		rules.AlterCmds(p, func(table ir.QName, r ir.RenameColumn) {
 			if p.Catalog.IsNewColumn(table, r.Old) || swapped(p, table, r.Old, r.New) {
 				return
 			}

@@ -22,7 +22,7 @@ var addColumnRewrite = &rules.Rule{
 		Versions: "Constant defaults are instant from PostgreSQL 11 and not flagged there. A default calling a function fluxlint does not know is reported as a possible rewrite.",
 	},
 	Check: func(p *rules.Pass) {
-		alterCmds(p, func(table ir.QName, add ir.AddColumn) {
+		rules.AlterCmds(p, func(table ir.QName, add ir.AddColumn) {
 			c := add.Column
 			t := tableLabel(table)
 			rewrite := fmt.Sprintf("rewrites existing table %s under an ACCESS EXCLUSIVE lock: reads and writes block until every row is rewritten", t)

@@ -11,7 +11,7 @@ import (
 
 var dropTable = &rules.Rule{
 	Code: "PG302", Name: "drop-table", Engine: ir.Postgres, Severity: rules.Warning, Destructive: true,
-	WithRefs: attachRefs,
+	WithRefs: rules.AttachRefs,
 	Doc: rules.Doc{
 		Title: "DROP TABLE on an existing table",
 		Why: "Deployed code that still reads or writes the table fails the moment it is gone, and its data is lost: " +
@@ -147,7 +147,7 @@ var reindex = &rules.Rule{
 		kind := map[string]string{"index": "INDEX", "table": "TABLE", "schema": "SCHEMA", "database": "DATABASE"}[op.Kind]
 		step := migration(p, "rebuild concurrently, in its own migration outside a transaction",
 			fmt.Sprintf("REINDEX %s CONCURRENTLY %s;", kind, sqlgen.Name(op.Name)), "", "SHARE UPDATE EXCLUSIVE", true)
-		step.Note = joinNotes("Nothing to roll back: the rebuilt index has the same definition. If it fails, an INVALID copy named *_ccnew is left: drop it with DROP INDEX CONCURRENTLY.", version14Note(p))
+		step.Note = rules.JoinNotes("Nothing to roll back: the rebuilt index has the same definition. If it fails, an INVALID copy named *_ccnew is left: drop it with DROP INDEX CONCURRENTLY.", version14Note(p))
 		p.Report(msg, &rules.Plan{Title: "rebuild without blocking", Steps: []rules.Step{step}})
 	},
 }
