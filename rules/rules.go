@@ -261,9 +261,30 @@ func LockEffect(mode string) string {
 		return "reads and writes continue; blocks other DDL and VACUUM"
 	case "ROW EXCLUSIVE":
 		return "row locks only: reads and writes to other rows continue"
+	// MySQL: ALTER TABLE's LOCK= levels; every DDL also takes an exclusive
+	// metadata lock briefly at its start and end.
+	case MySQLNone:
+		return "reads and writes continue; an exclusive metadata lock only at the start and end, kept brief by lock_wait_timeout"
+	case MySQLShared:
+		return "blocks writes for the whole statement; reads continue"
+	case MySQLExclusive:
+		return "blocks reads and writes for the whole statement"
+	case MySQLMetadata:
+		return "blocks reads and writes while held, which is brief unless it waits: lock_wait_timeout bounds the wait"
+	case MySQLRows:
+		return "row locks only: reads and writes to other rows continue"
 	}
 	return mode
 }
+
+// MySQL's locks as plan steps name them.
+const (
+	MySQLNone      = "LOCK=NONE"
+	MySQLShared    = "LOCK=SHARED"
+	MySQLExclusive = "LOCK=EXCLUSIVE"
+	MySQLMetadata  = "metadata lock"
+	MySQLRows      = "row locks"
+)
 
 // BlocksWrites reports whether a step's lock (its first mode, when it names
 // several) blocks writes to the table while held.
@@ -272,7 +293,7 @@ func BlocksWrites(lock string) bool {
 	case strings.HasPrefix(lock, "SHARE UPDATE EXCLUSIVE"), strings.HasPrefix(lock, "ROW EXCLUSIVE"), lock == "":
 		return false
 	}
-	for _, mode := range []string{"ACCESS EXCLUSIVE", "EXCLUSIVE", "SHARE ROW EXCLUSIVE", "SHARE"} {
+	for _, mode := range []string{"ACCESS EXCLUSIVE", "EXCLUSIVE", "SHARE ROW EXCLUSIVE", "SHARE", MySQLShared, MySQLExclusive} {
 		if strings.HasPrefix(lock, mode) {
 			return true
 		}

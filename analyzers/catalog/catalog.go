@@ -142,7 +142,9 @@ func (c *Catalog) Index(q ir.QName) *Index { return c.indexes[c.resolve(q)] }
 
 // IndexOn returns the index of table named name (MySQL's index names are
 // scoped to their table), or nil.
-func (c *Catalog) IndexOn(table ir.QName, name string) *Index { return c.indexes[c.indexKey(table, name)] }
+func (c *Catalog) IndexOn(table ir.QName, name string) *Index {
+	return c.indexes[c.indexKey(table, name)]
+}
 
 // Enum returns the enum type named q, or nil.
 func (c *Catalog) Enum(q ir.QName) *Enum { return c.enums[c.resolve(q)] }
@@ -361,11 +363,18 @@ func (c *Catalog) createTable(o ir.CreateTable) {
 	}
 }
 
-// newColumn is the catalog's column for a definition.
+// newColumn is the catalog's column for a definition, created now.
 func (c *Catalog) newColumn(def ir.ColumnDef) *Column {
+	col := ColumnOf(def)
+	col.created = c.gen
+	return col
+}
+
+// ColumnOf is the column a definition describes, as the catalog keeps it.
+func ColumnOf(def ir.ColumnDef) *Column {
 	return &Column{Name: def.Name, Type: def.Type, NotNull: def.NotNull, Default: def.Default,
 		Identity: def.Identity, Generated: def.Generated, Collation: def.Collation,
-		AutoIncrement: def.AutoIncrement, Virtual: def.Virtual, OnUpdate: def.OnUpdate, Comment: def.Comment, created: c.gen}
+		AutoIncrement: def.AutoIncrement, Virtual: def.Virtual, OnUpdate: def.OnUpdate, Comment: def.Comment}
 }
 
 // place moves the table's column named name to pos (MySQL's FIRST or AFTER).

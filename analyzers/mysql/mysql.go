@@ -107,7 +107,7 @@ func tokens(sql string, n int) []token {
 // fallback says what it can of a statement the grammar rejects.
 func fallback(sql string, err error) ([]ir.Op, error) {
 	se := &SyntaxError{Msg: "MySQL grammar (vitess) rejects it: " + err.Error()}
-	var pe *sqlparser.PositionedErr
+	var pe sqlparser.PositionedErr
 	if errors.As(err, &pe) {
 		se.Offset = errorOffset(sql, pe)
 	}
@@ -178,7 +178,7 @@ func fallback(sql string, err error) ([]ir.Op, error) {
 
 // errorOffset places vitess's error: its position stands just past the
 // token it names, so step back to where that token starts.
-func errorOffset(sql string, pe *sqlparser.PositionedErr) int {
+func errorOffset(sql string, pe sqlparser.PositionedErr) int {
 	pos := min(max(pe.Pos, 0), len(sql))
 	if pe.Near != "" {
 		if i := strings.LastIndex(sql[:pos], pe.Near); i >= 0 {
@@ -336,10 +336,9 @@ func createTable(s *sqlparser.CreateTable) ir.CreateTable {
 // an index takes its first column's name (suffixed _2, _3 on a clash), a
 // foreign key <table>_ibfk_<n>, a check MariaDB's CONSTRAINT_<n>.
 type namer struct {
-	table        string
-	used         map[string]bool
-	fks, checks  int
-	indexesBySeq int
+	table       string
+	used        map[string]bool
+	fks, checks int
 }
 
 func newNamer(table string) *namer { return &namer{table: table, used: map[string]bool{}} }

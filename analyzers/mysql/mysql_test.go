@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -52,5 +53,22 @@ func TestParse(t *testing.T) {
 		if !strings.Contains(got, c.want) {
 			t.Errorf("Parse(%q)\n got %s\nwant it to contain %s", c.sql, got, c.want)
 		}
+	}
+}
+
+// TestSyntaxErrorOffset checks that an error points at the token vitess
+// names, and that a rejected CREATE TABLE still creates its table.
+func TestSyntaxErrorOffset(t *testing.T) {
+	sql := "CREATE TABLE t (\n  a INT CHECK (a > 0)\n)"
+	ops, err := Parse(sql)
+	var se *SyntaxError
+	if !errors.As(err, &se) {
+		t.Fatalf("want a *SyntaxError, got %v", err)
+	}
+	if got := sql[se.Offset:]; !strings.HasPrefix(got, "CHECK") {
+		t.Errorf("error at %d (%q), want the CHECK", se.Offset, got)
+	}
+	if ct, ok := ops[0].(ir.CreateTable); !ok || ct.Table.Name != "t" || !ct.AsSelect {
+		t.Errorf("ops %s, want an unknown-columns CREATE TABLE t", show(ops))
 	}
 }

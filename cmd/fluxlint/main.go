@@ -22,6 +22,7 @@ import (
 	"github.com/fluxlint/fluxlint/internal/lint"
 	"github.com/fluxlint/fluxlint/internal/report"
 	"github.com/fluxlint/fluxlint/rules"
+	myrules "github.com/fluxlint/fluxlint/rules/mysql"
 	pgrules "github.com/fluxlint/fluxlint/rules/pg"
 )
 
@@ -91,7 +92,7 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	format := fs.String("format", "text", "output format: text, json, html (one self-contained page; use with --output), sarif (code scanning), rdjson, rdjsonl (reviewdog) or github (workflow annotations)")
 	failLevel := fs.String("fail-level", "warning", "exit 1 when a finding has at least this severity: info, warning or error (none: never)")
-	engine := fs.String("engine", "", "database engine: postgres (default)")
+	engine := fs.String("engine", "", "database engine: postgres (default), mysql or mariadb")
 	version := fs.Int("server-version", 0, fmt.Sprintf("server major version the migrations run on (default %d)", pgrules.DefaultVersion))
 	configPath := fs.String("config", "", "config file (default: "+config.FileName+" found by walking up from the first path)")
 	verbose := fs.Bool("v", false, "text format: show the full SQL of every plan step")
@@ -240,10 +241,13 @@ func options(cfg *config.Config, engine string, version int) (lint.Options, erro
 	if cfg.Engine != "" {
 		engine = firstNonEmpty(engine, cfg.Engine)
 	}
+	all := pgrules.Rules()
 	switch engine {
 	case "", "postgres", "postgresql":
+	case "mysql", "mariadb":
+		opt.Engine, all = ir.MySQL, myrules.Rules()
 	default:
-		return opt, fmt.Errorf("unknown engine %q (supported: postgres)", engine)
+		return opt, fmt.Errorf("unknown engine %q (supported: postgres, mysql, mariadb)", engine)
 	}
 	switch {
 	case version > 0:
@@ -251,7 +255,6 @@ func options(cfg *config.Config, engine string, version int) (lint.Options, erro
 	case cfg.ServerVersion > 0:
 		opt.Version = cfg.ServerVersion
 	}
-	all := pgrules.Rules()
 	disabled := map[*rules.Rule]bool{}
 	for _, name := range cfg.Disable {
 		r := rules.Find(all, name)
@@ -376,7 +379,7 @@ func firstNonEmpty(a, b string) string {
 }
 
 func allRules() []*rules.Rule {
-	rs := append(rules.Tool(), pgrules.Rules()...)
+	rs := append(append(rules.Tool(), pgrules.Rules()...), myrules.Rules()...)
 	rules.Sort(rs)
 	return rs
 }
@@ -476,11 +479,21 @@ func explain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: fluxlint explain CODE")
 		return exitUsage
 	}
-	r := rules.Find(allRules(), args[0])
-	if r == nil {
+	// A name may belong to one rule per engine (drop-column is PG301 and
+	// MY301): explain each.
+	found := 0
+	for _, r := range allRules() {
+		if rules.Find([]*rules.Rule{r}, args[0]) != nil {
+			if found > 0 {
+				fmt.Fprintln(stdout)
+			}
+			fmt.Fprint(stdout, report.RuleMarkdown(r))
+			found++
+		}
+	}
+	if found == 0 {
 		fmt.Fprintf(stderr, "fluxlint explain: unknown rule %q (fluxlint rules lists them)\n", args[0])
 		return exitUsage
 	}
-	fmt.Fprint(stdout, report.RuleMarkdown(r))
 	return exitOK
 }

@@ -328,8 +328,11 @@ func checklist(p *rules.Plan) []string {
 		}
 	}
 	for i, s := range p.Steps {
-		if strings.Contains(s.Forward, "lock_timeout") {
+		switch {
+		case strings.Contains(s.Forward, "lock_timeout"):
 			add("lock_timeout is set before every strong lock: if a step times out, retry it (it is idempotent)")
+		case strings.Contains(s.Forward, "lock_wait_timeout"):
+			add("lock_wait_timeout is set before every DDL step: if one times out (error 1205), retry it once the long transaction ahead of it is gone")
 		}
 		if s.NoTransaction {
 			add(fmt.Sprintf("step %d runs outside a transaction: give it its own migration file in your tool's convention (-v shows it)", i+1))
