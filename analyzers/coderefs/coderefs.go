@@ -304,8 +304,9 @@ func (m *matcher) file(path string) (map[Query][]Ref, map[Query]bool) {
 	sc.Buffer(make([]byte, 64<<10), maxFileSize)
 	for line := 1; sc.Scan(); line++ {
 		text := sc.Bytes()
+		decorator := bytes.HasPrefix(bytes.TrimSpace(text), []byte("@"))
 		for s, idxs := range m.needles {
-			if !hasWord(text, s) {
+			if !hasWord(text, s) || decorator && onlyOptionKey(text, s) {
 				continue
 			}
 			for _, i := range idxs {
@@ -340,6 +341,27 @@ func hasWord(data []byte, word string) bool {
 			return true
 		}
 		off = start + 1
+	}
+}
+
+// onlyOptionKey reports whether every occurrence of word in a decorator
+// line is an option's key (`@Column({ name: "x" })`: name is TypeORM's
+// option, not a column called name).
+func onlyOptionKey(line []byte, word string) bool {
+	w := []byte(word)
+	for off := 0; ; {
+		i := bytes.Index(line[off:], w)
+		if i < 0 {
+			return true
+		}
+		start, end := off+i, off+i+len(w)
+		off = start + 1
+		if start > 0 && identByte(line[start-1]) || end < len(line) && identByte(line[end]) {
+			continue // not this word
+		}
+		if rest := bytes.TrimLeft(line[end:], " \t"); !bytes.HasPrefix(rest, []byte(":")) {
+			return false
+		}
 	}
 }
 
