@@ -10,8 +10,9 @@
 //	go run ./bench/downtime -rows 200000 -only create-index,rename-column
 //
 // It prints a table per scenario and writes it to bench/downtime/out/
-// results.txt, the same figures to results.json, and one SVG chart per
-// scenario (latency over time, the plan's steps marked).
+// results.txt (and results.md, for README), the same figures to
+// results.json (durations in nanoseconds), and one SVG chart per scenario
+// (latency over time, the plan's steps marked).
 package main
 
 import (
@@ -130,6 +131,27 @@ func run(c config, only string) error {
 		if err := os.WriteFile(filepath.Join(c.out, sc.Name+".svg"), chart(sc, naive, planned), 0o644); err != nil {
 			return err
 		}
+	}
+	var md strings.Builder
+	md.WriteString("| scenario | run | p50 | p99 | max | longest write stall | errors | timeouts | migration | lock_timeout retries | data |\n")
+	md.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, o := range all {
+		for _, r := range []result{o.Naive, o.Planned} {
+			name, retries := "", fmt.Sprint(r.Retries)
+			if r.Variant == "naive" {
+				name, retries = fmt.Sprintf("%s (%s)", o.Scenario.Name, o.Scenario.Code), ""
+			}
+			data := "kept"
+			if !r.Preserved {
+				data = "CHANGED"
+			}
+			w := r.Workload
+			fmt.Fprintf(&md, "| %s | %s | %s | %s | %s | **%s** | %d | %d | %s | %s | %s |\n", name, r.Variant, ms(w.P50), ms(w.P99), ms(w.Max),
+				ms(w.LongestStall), w.Errors, w.Timeouts, ms(r.Wall), retries, data)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(c.out, "results.md"), []byte(md.String()), 0o644); err != nil {
+		return err
 	}
 	data, err := json.MarshalIndent(struct {
 		Date     string    `json:"date"`

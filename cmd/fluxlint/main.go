@@ -255,13 +255,24 @@ func options(cfg *config.Config, engine string, version int) (lint.Options, erro
 	case cfg.ServerVersion > 0:
 		opt.Version = cfg.ServerVersion
 	}
-	disabled := map[*rules.Rule]bool{}
-	for _, name := range cfg.Disable {
-		r := rules.Find(all, name)
-		if r == nil {
-			return opt, fmt.Errorf("%s: disable: unknown rule %q", cfg.Path, name)
+	pick := func(key string, names []string) (map[*rules.Rule]bool, error) {
+		set := map[*rules.Rule]bool{}
+		for _, name := range names {
+			r := rules.Find(all, name)
+			if r == nil {
+				return nil, fmt.Errorf("%s: %s: unknown %s rule %q", cfg.Path, key, opt.Engine, name)
+			}
+			set[r] = true
 		}
-		disabled[r] = true
+		return set, nil
+	}
+	enabled, err := pick("enable", cfg.Enable)
+	if err != nil {
+		return opt, err
+	}
+	disabled, err := pick("disable", cfg.Disable)
+	if err != nil {
+		return opt, err
 	}
 	for name, level := range cfg.Severity {
 		r := rules.Find(append(all, rules.Tool()...), name)
@@ -275,7 +286,7 @@ func options(cfg *config.Config, engine string, version int) (lint.Options, erro
 		opt.Severity[r.Code] = sev
 	}
 	for _, r := range all {
-		if !disabled[r] {
+		if (len(enabled) == 0 || enabled[r]) && !disabled[r] {
 			opt.Rules = append(opt.Rules, r)
 		}
 	}

@@ -26,6 +26,7 @@ const FileName = ".fluxlint.yaml"
 type Config struct {
 	Engine        string            `yaml:"engine"`
 	ServerVersion int               `yaml:"server_version"`
+	Enable        []string          `yaml:"enable"`   // rule codes or names: only these run (default: every rule)
 	Disable       []string          `yaml:"disable"`  // rule codes or names
 	Severity      map[string]string `yaml:"severity"` // code or name -> info|warning|error
 	// AssumeLockTimeout declares lock_timeout set outside the migrations
