@@ -84,14 +84,26 @@ func chart(sc scenario, runs ...result) []byte {
 			worst = append(worst, fmt.Sprintf("%.1f,%.1f", xx, y(l[len(l)-1])))
 		}
 		flush()
-		for j, m := range r.Marks {
+		// Labels go on the first row where they do not run into the label
+		// before them.
+		var rowEnd []float64
+		for _, m := range r.Marks {
 			xx := x(m.At)
 			fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#555" stroke-dasharray="3,3"/>`+"\n", xx, xx, y0, y0+panelH)
 			text := m.Label
 			if m.Retries > 0 {
 				text += fmt.Sprintf(" (%d retries)", m.Retries)
 			}
-			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" fill="#333">%s</text>`+"\n", xx+2, y0+12+float64(j%6)*12, html.EscapeString(text))
+			row := 0
+			for row < len(rowEnd) && rowEnd[row] > xx {
+				row++
+			}
+			if row == len(rowEnd) {
+				rowEnd = append(rowEnd, 0)
+			}
+			tx := min(xx+2, left+plotW-6*float64(len(text)))
+			rowEnd[row] = tx + 6*float64(len(text)) + 4
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" fill="#333">%s</text>`+"\n", tx, y0+12+float64(row)*12, html.EscapeString(text))
 		}
 		s := r.Workload
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-weight="bold">%s: p99 %s, max %s, longest write stall %s, %d errors, %d timeouts, migration %s</text>`+"\n",
