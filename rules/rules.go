@@ -417,3 +417,27 @@ func JoinNotes(a, b string) string {
 	}
 	return a + " " + b
 }
+
+// SwappedColumns reports whether renaming the table's column old to new is
+// one half of two columns trading places in the same migration (as a
+// type-change swap does): another rename fills the old name, or empties the
+// new one. Such a swap is deliberate.
+func SwappedColumns(p *Pass, table ir.QName, old, new string) bool {
+	for _, s := range p.File.Stmts {
+		if s.Down != p.Stmt.Down {
+			continue
+		}
+		for _, op := range s.Ops {
+			a, ok := op.(ir.AlterTable)
+			if !ok || !p.Catalog.Same(a.Table, table) {
+				continue
+			}
+			for _, cmd := range a.Cmds {
+				if r, ok := cmd.(ir.RenameColumn); ok && (r.New == old || r.Old == new) && r != (ir.RenameColumn{Old: old, New: new}) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}

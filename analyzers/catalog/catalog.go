@@ -124,6 +124,9 @@ func (c *Catalog) resolve(q ir.QName) ir.QName {
 	return Resolve(q)
 }
 
+// Same reports whether two names, as written, name the same object.
+func (c *Catalog) Same(a, b ir.QName) bool { return c.resolve(a) == c.resolve(b) }
+
 // indexKey is where an index of table lives: in its schema for
 // PostgreSQL, in its table for MySQL.
 func (c *Catalog) indexKey(table ir.QName, name string) ir.QName {

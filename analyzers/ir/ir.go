@@ -40,6 +40,17 @@ type Stmt struct {
 	Err      *Error // syntax error, when the statement does not parse
 }
 
+// IsTxControl reports whether the statement begins or ends a transaction
+// (BEGIN, COMMIT, ROLLBACK, SAVEPOINT and the like).
+func (s *Stmt) IsTxControl() bool {
+	for _, op := range s.Ops {
+		if _, ok := op.(TxControl); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // Error is a problem in the input at a position.
 type Error struct {
 	Pos Pos

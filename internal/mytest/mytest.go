@@ -20,10 +20,12 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/fluxlint/fluxlint/internal/dbtest"
 )
 
 // SkipEnv names the variable that skips real-database tests when set to 1.
-const SkipEnv = "FLUXLINT_SKIP_DB"
+const SkipEnv = dbtest.SkipEnv
 
 // Server is a running private MariaDB.
 type Server struct {
@@ -35,32 +37,14 @@ type Server struct {
 	counter int
 }
 
-var (
-	shared    *Server
-	sharedErr error
-	once      sync.Once
-)
+var shared = &dbtest.Shared[*Server]{Name: "MariaDB", Package: "mariadb-server", Start: Start}
 
 // Shared returns the package's server, starting it on first use. Tests call
 // it; TestMain calls StopShared at the end.
-func Shared(t testing.TB) *Server {
-	t.Helper()
-	if os.Getenv(SkipEnv) == "1" {
-		t.Skipf("%s=1: skipping the real-MariaDB check", SkipEnv)
-	}
-	once.Do(func() { shared, sharedErr = Start() })
-	if sharedErr != nil {
-		t.Fatalf("starting MariaDB (install the mariadb-server package, or set %s=1 to skip): %v", SkipEnv, sharedErr)
-	}
-	return shared
-}
+func Shared(t testing.TB) *Server { t.Helper(); return shared.Get(t) }
 
 // StopShared stops the shared server if it was started.
-func StopShared() {
-	if shared != nil {
-		shared.Stop()
-	}
-}
+func StopShared() { shared.Stop() }
 
 // program finds a server program under its MariaDB or MySQL name.
 func program(names ...string) (string, error) {

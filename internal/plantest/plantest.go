@@ -217,7 +217,7 @@ func prepare(t *testing.T, c *fixture.Case, stmts []*ir.Stmt, fresh func(t *test
 		}
 	}
 	for _, s := range stmts {
-		if s.Err != nil || IsTxControl(s) {
+		if s.Err != nil || s.IsTxControl() {
 			continue
 		}
 		if err := db.Exec(ctx, s.Text); err != nil {
@@ -233,16 +233,6 @@ func snapshot(t *testing.T, db DB) State {
 		t.Fatal(err)
 	}
 	return st
-}
-
-// IsTxControl reports whether a statement is BEGIN, COMMIT or the like.
-func IsTxControl(s *ir.Stmt) bool {
-	for _, op := range s.Ops {
-		if _, ok := op.(ir.TxControl); ok {
-			return true
-		}
-	}
-	return false
 }
 
 // LintClean lints every plan's own SQL with fluxlint: each step is its own
@@ -303,7 +293,7 @@ func lintPlan(t *testing.T, c *fixture.Case, f *rules.Finding, idx int, original
 	}
 	var ctx []string
 	for _, s := range context {
-		if s.Err == nil && !IsTxControl(s) {
+		if s.Err == nil && !s.IsTxControl() {
 			ctx = append(ctx, s.Text+";")
 		}
 	}
@@ -345,7 +335,7 @@ func lintPlan(t *testing.T, c *fixture.Case, f *rules.Finding, idx int, original
 	last := targets[len(targets)-1]
 	var rest []string
 	for j, s := range c.Stmts[idx+1:] {
-		if s.Err == nil && !IsTxControl(s) {
+		if s.Err == nil && !s.IsTxControl() {
 			rest = append(rest, s.Text+";")
 			for code := range original[idx+1+j] {
 				allowed[last][code] = true

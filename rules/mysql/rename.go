@@ -40,7 +40,7 @@ var renameColumn = &rules.Rule{
 // check reports a rename of column old to new; def is the new definition
 // when the statement gives one (CHANGE), else the column keeps its own.
 func check(p *rules.Pass, table ir.QName, old, new string, def *ir.ColumnDef) {
-	if p.Catalog.IsNewColumn(table, old) || swappedColumns(p, table, old, new) {
+	if p.Catalog.IsNewColumn(table, old) || rules.SwappedColumns(p, table, old, new) {
 		return
 	}
 	msg := fmt.Sprintf("renaming column %q of existing table %s to %q breaks deployed code that still uses the old name", old, tableLabel(table), new)
@@ -64,28 +64,6 @@ func check(p *rules.Pass, table ir.QName, old, new string, def *ir.ColumnDef) {
 		msg += "; " + why
 	}
 	p.Report(msg, plan).Uses = uses
-}
-
-// swappedColumns reports whether the rename is one half of two columns
-// trading places in the same migration.
-func swappedColumns(p *rules.Pass, table ir.QName, old, new string) bool {
-	for _, s := range p.File.Stmts {
-		if s.Down != p.Stmt.Down {
-			continue
-		}
-		for _, op := range s.Ops {
-			a, ok := op.(ir.AlterTable)
-			if !ok || a.Table != table {
-				continue
-			}
-			for _, cmd := range a.Cmds {
-				if r, ok := cmd.(ir.RenameColumn); ok && (r.New == old || r.Old == new) && r != (ir.RenameColumn{Old: old, New: new}) {
-					return true
-				}
-			}
-		}
-	}
-	return false
 }
 
 // renameColumnPlan moves a column to its new name through a second column

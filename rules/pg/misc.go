@@ -55,20 +55,10 @@ func usedLaterInTx(p *rules.Pass, value string) bool {
 		if !after || s.Down != p.Stmt.Down {
 			continue
 		}
-		if isTxControl(s) || !s.InTx {
+		if s.IsTxControl() || !s.InTx {
 			return false // the transaction ended
 		}
 		if slices.Contains(pganalyzer.StringLiterals(s.Text), value) {
-			return true
-		}
-	}
-	return false
-}
-
-// isTxControl reports whether a statement begins or ends a transaction.
-func isTxControl(s *ir.Stmt) bool {
-	for _, op := range s.Ops {
-		if _, ok := op.(ir.TxControl); ok {
 			return true
 		}
 	}

@@ -80,7 +80,7 @@ var renameColumn = &rules.Rule{
 	},
 	Check: func(p *rules.Pass) {
 		rules.AlterCmds(p, func(table ir.QName, r ir.RenameColumn) {
-			if p.Catalog.IsNewColumn(table, r.Old) || swapped(p, table, r.Old, r.New) {
+			if p.Catalog.IsNewColumn(table, r.Old) || rules.SwappedColumns(p, table, r.Old, r.New) {
 				return
 			}
 			var col *catalog.Column
@@ -100,29 +100,6 @@ var renameColumn = &rules.Rule{
 			p.Report(msg, plan).Uses = uses
 		})
 	},
-}
-
-// swapped reports whether the rename old -> new is one half of two columns
-// trading places in the same migration (as a type-change swap does): another
-// rename fills the old name, or empties the new one.
-func swapped(p *rules.Pass, table ir.QName, old, new string) bool {
-	for _, s := range p.File.Stmts {
-		if s.Down != p.Stmt.Down {
-			continue
-		}
-		for _, op := range s.Ops {
-			a, ok := op.(ir.AlterTable)
-			if !ok || catalog.Resolve(a.Table) != catalog.Resolve(table) {
-				continue
-			}
-			for _, cmd := range a.Cmds {
-				if r, ok := cmd.(ir.RenameColumn); ok && (r.New == old || r.Old == new) && r != (ir.RenameColumn{Old: old, New: new}) {
-					return true
-				}
-			}
-		}
-	}
-	return false
 }
 
 // renameColumnPlan moves a column to its new name through a second column
