@@ -441,3 +441,23 @@ func SwappedColumns(p *Pass, table ir.QName, old, new string) bool {
 	}
 	return false
 }
+
+// Before calls fn for every op before the pass's op in the same section (up
+// or down) of the file, in order, with its statement: the ops of earlier
+// statements, then the earlier ops of the same statement (a goose block).
+func (p *Pass) Before(fn func(s *ir.Stmt, op ir.Op)) {
+	for _, s := range p.File.Stmts {
+		if s.Down != p.Stmt.Down {
+			continue
+		}
+		for i, op := range s.Ops {
+			if s == p.Stmt && i == p.OpIndex {
+				return
+			}
+			fn(s, op)
+		}
+		if s == p.Stmt {
+			return
+		}
+	}
+}

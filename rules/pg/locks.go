@@ -26,7 +26,7 @@ var lockTimeout = &rules.Rule{
 			return
 		}
 		first := true
-		before(p, func(_ *ir.Stmt, op ir.Op) {
+		p.Before(func(_ *ir.Stmt, op ir.Op) {
 			if t, ok := accessExclusive(op); ok && p.Existing(t) {
 				first = false
 			}
@@ -41,31 +41,11 @@ var lockTimeout = &rules.Rule{
 	},
 }
 
-// before calls fn for every op before the pass's op in the same section (up
-// or down) of the file, in order, with its statement: the ops of earlier
-// statements, then the earlier ops of the same statement (a goose block).
-func before(p *rules.Pass, fn func(s *ir.Stmt, op ir.Op)) {
-	for _, s := range p.File.Stmts {
-		if s.Down != p.Stmt.Down {
-			continue
-		}
-		for i, op := range s.Ops {
-			if s == p.Stmt && i == p.OpIndex {
-				return
-			}
-			fn(s, op)
-		}
-		if s == p.Stmt {
-			return
-		}
-	}
-}
-
 // lockTimeoutSet reports whether lock_timeout is in force for the statement:
 // declared set in the config, or SET earlier in the migration.
 func lockTimeoutSet(p *rules.Pass) bool {
 	set := p.LockTimeoutSet
-	before(p, func(_ *ir.Stmt, op ir.Op) {
+	p.Before(func(_ *ir.Stmt, op ir.Op) {
 		if v, ok := op.(ir.SetVar); ok && v.Name == "lock_timeout" {
 			set = true
 		}
@@ -203,7 +183,7 @@ func heldInTx(p *rules.Pass) []ir.QName {
 		return nil
 	}
 	var held []ir.QName
-	before(p, func(s *ir.Stmt, op ir.Op) {
+	p.Before(func(s *ir.Stmt, op ir.Op) {
 		if _, ok := op.(ir.TxControl); ok || !s.InTx {
 			held = nil // a transaction boundary
 			return

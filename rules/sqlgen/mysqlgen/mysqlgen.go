@@ -219,11 +219,21 @@ type Batching struct {
 // multi-statement query; MigrationFile wraps it for tools that split files
 // themselves.
 func BatchedUpdate(b Batching, table ir.QName, pk *catalog.Column, set, filter, procName string) string {
-	t, k, proc := Name(table), Ident(pk.Name), Ident(procName)
-	and := ""
 	if filter != "" {
-		and = " AND " + filter
+		filter = " AND " + filter
 	}
+	return batched(b, table, pk, procName, fmt.Sprintf("UPDATE %s SET %s WHERE %s BETWEEN lo AND hi%s;", Name(table), set, Ident(pk.Name), filter))
+}
+
+// BatchedDelete renders the same procedure deleting every row.
+func BatchedDelete(b Batching, table ir.QName, pk *catalog.Column, procName string) string {
+	return batched(b, table, pk, procName, fmt.Sprintf("DELETE FROM %s WHERE %s BETWEEN lo AND hi;", Name(table), Ident(pk.Name)))
+}
+
+// batched renders the batch loop around one statement over the key range
+// [lo, hi].
+func batched(b Batching, table ir.QName, pk *catalog.Column, procName, stmt string) string {
+	t, k, proc := Name(table), Ident(pk.Name), Ident(procName)
 	return fmt.Sprintf(`CREATE PROCEDURE %[1]s()
 BEGIN
   DECLARE lo %[2]s;
@@ -231,14 +241,14 @@ BEGIN
   SELECT MIN(%[3]s) INTO lo FROM %[4]s;
   WHILE lo IS NOT NULL DO
     SELECT MAX(%[3]s) INTO hi FROM (SELECT %[3]s FROM %[4]s WHERE %[3]s >= lo ORDER BY %[3]s LIMIT %[5]d) AS batch;
-    UPDATE %[4]s SET %[6]s WHERE %[3]s BETWEEN lo AND hi%[7]s;
+    %[6]s
     COMMIT;
-    DO SLEEP(%[8]s);
+    DO SLEEP(%[7]s);
     SELECT MIN(%[3]s) INTO lo FROM %[4]s WHERE %[3]s > hi;
   END WHILE;
 END;
 CALL %[1]s();
-DROP PROCEDURE IF EXISTS %[1]s;`, proc, pk.Type.SQL, k, t, b.Size, set, and, strconv.FormatFloat(b.Pause.Seconds(), 'f', -1, 64))
+DROP PROCEDURE IF EXISTS %[1]s;`, proc, pk.Type.SQL, k, t, b.Size, stmt, strconv.FormatFloat(b.Pause.Seconds(), 'f', -1, 64))
 }
 
 // MigrationFile renders SQL holding a compound statement (a procedure with
