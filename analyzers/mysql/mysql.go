@@ -40,7 +40,14 @@ func (e *SyntaxError) Error() string { return e.Msg }
 // columns), an ALTER TABLE leaves its table unknown, and routine
 // definitions (procedures, functions, triggers, events) are not checked at
 // all, so they return no error.
-func Parse(sql string) ([]ir.Op, error) {
+func Parse(sql string) (out []ir.Op, err error) {
+	defer func() {
+		// The front end walks trees of untrusted shape; a bug here must
+		// become an error on the statement, never a crash of the run.
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("internal error analysing statement: %v", r)
+		}
+	}()
 	st, err := parser.ParseStrictDDL(maskMariaDB(sql))
 	if err == nil {
 		return ops(st), nil

@@ -312,8 +312,11 @@ func parseEach(engine ir.Engine, sp *split.Result, stmts []*ir.Stmt, idx []int) 
 		if engine == ir.MySQL {
 			ops, err := mysql.Parse(s.Text)
 			var se *mysql.SyntaxError
-			if errors.As(err, &se) {
+			switch {
+			case errors.As(err, &se):
 				s.Err = &ir.Error{Pos: sp.Lines.Pos(s.Pos.Offset + se.Offset), Msg: se.Msg, Unsupported: true}
+			case err != nil:
+				s.Err = &ir.Error{Pos: s.Pos, Msg: err.Error()}
 			}
 			s.Ops = ops
 			continue
