@@ -461,3 +461,28 @@ func (p *Pass) Before(fn func(s *ir.Stmt, op ir.Op)) {
 		}
 	}
 }
+
+// FirstOf reports whether the pass's op is the first in its section of the
+// file (up or down) that match accepts on an existing table: for findings
+// reported once per file.
+func (p *Pass) FirstOf(match func(ir.Op) (ir.QName, bool)) bool {
+	first := true
+	p.Before(func(_ *ir.Stmt, op ir.Op) {
+		if t, ok := match(op); ok && p.Existing(t) {
+			first = false
+		}
+	})
+	return first
+}
+
+// SetBefore reports whether the migration SETs the variable before the
+// pass's op, and the value it set last.
+func (p *Pass) SetBefore(name string) (string, bool) {
+	value, set := "", false
+	p.Before(func(_ *ir.Stmt, op ir.Op) {
+		if v, ok := op.(ir.SetVar); ok && strings.TrimPrefix(v.Name, "@@") == name {
+			value, set = v.Value, true
+		}
+	})
+	return value, set
+}

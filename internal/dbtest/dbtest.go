@@ -5,6 +5,7 @@
 package dbtest
 
 import (
+	"net"
 	"os"
 	"sync"
 	"testing"
@@ -43,4 +44,14 @@ func (s *Shared[S]) Stop() {
 	if s.started {
 		s.srv.Stop()
 	}
+}
+
+// FreePort is a TCP port on loopback that nothing listens on now.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -9,7 +9,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,15 +65,6 @@ func isFile(p string) bool {
 	return err == nil && !st.IsDir()
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // Start initialises a throwaway data directory and starts the server on
 // 127.0.0.1 and a private socket, as the mysql user when run as root.
 func Start() (*Server, error) {
@@ -103,7 +93,7 @@ func Start() (*Server, error) {
 	if out, err := exec.Command(install, args...).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("mariadb-install-db: %w\n%s", err, out)
 	}
-	if s.Port, err = freePort(); err != nil {
+	if s.Port, err = dbtest.FreePort(); err != nil {
 		return nil, err
 	}
 	s.cmd = exec.Command(server, append([]string{"--no-defaults", "--datadir=" + data, fmt.Sprintf("--port=%d", s.Port),

@@ -118,13 +118,8 @@ func typeChangeCopies(tab *catalog.Table, m ir.ModifyColumn) string {
 // foreignKeyChecksOff reports whether the migration turned
 // foreign_key_checks off before the statement.
 func foreignKeyChecksOff(p *rules.Pass) bool {
-	off := false
-	p.Before(func(_ *ir.Stmt, op ir.Op) {
-		if v, ok := op.(ir.SetVar); ok && strings.TrimPrefix(v.Name, "@@") == "foreign_key_checks" {
-			off = v.Value == "0" || strings.EqualFold(v.Value, "off")
-		}
-	})
-	return off
+	v, _ := p.SetBefore("foreign_key_checks")
+	return v == "0" || strings.EqualFold(v, "off")
 }
 
 // orphans is a checkpoint query counting the rows whose key points nowhere.

@@ -27,13 +27,7 @@ var lockWaitTimeout = &rules.Rule{
 		if !ok || !p.Existing(table) || lockWaitSet(p) {
 			return
 		}
-		first := true
-		p.Before(func(_ *ir.Stmt, op ir.Op) {
-			if t, ok := metadataLocked(op); ok && p.Existing(t) {
-				first = false
-			}
-		})
-		if !first {
+		if !p.FirstOf(metadataLocked) {
 			return // reported once per file, at the first one
 		}
 		step := migration(p, "set lock_wait_timeout at the top of this migration, before the first DDL", mysqlgen.LockWaitTimeout(p.Thresholds.LockTimeout), "", "")
@@ -63,13 +57,8 @@ func metadataLocked(op ir.Op) (ir.QName, bool) {
 // lockWaitSet reports whether lock_wait_timeout is in force: declared set
 // in the config, or SET earlier in the migration.
 func lockWaitSet(p *rules.Pass) bool {
-	set := p.LockTimeoutSet
-	p.Before(func(_ *ir.Stmt, op ir.Op) {
-		if v, ok := op.(ir.SetVar); ok && strings.TrimPrefix(v.Name, "@@") == "lock_wait_timeout" {
-			set = true
-		}
-	})
-	return set
+	_, set := p.SetBefore("lock_wait_timeout")
+	return set || p.LockTimeoutSet
 }
 
 var unbatchedDML = &rules.Rule{

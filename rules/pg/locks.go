@@ -25,13 +25,7 @@ var lockTimeout = &rules.Rule{
 		if !ok || !p.Existing(table) || lockTimeoutSet(p) {
 			return
 		}
-		first := true
-		p.Before(func(_ *ir.Stmt, op ir.Op) {
-			if t, ok := accessExclusive(op); ok && p.Existing(t) {
-				first = false
-			}
-		})
-		if !first {
+		if !p.FirstOf(accessExclusive) {
 			return // reported once per file, at the first one
 		}
 		step := migration(p, "set lock_timeout at the top of this migration, before the first strong lock", sqlgen.SetLockTimeout(p.Thresholds.LockTimeout), "", "", false)
@@ -44,13 +38,8 @@ var lockTimeout = &rules.Rule{
 // lockTimeoutSet reports whether lock_timeout is in force for the statement:
 // declared set in the config, or SET earlier in the migration.
 func lockTimeoutSet(p *rules.Pass) bool {
-	set := p.LockTimeoutSet
-	p.Before(func(_ *ir.Stmt, op ir.Op) {
-		if v, ok := op.(ir.SetVar); ok && v.Name == "lock_timeout" {
-			set = true
-		}
-	})
-	return set
+	_, set := p.SetBefore("lock_timeout")
+	return set || p.LockTimeoutSet
 }
 
 // weakAlters are ALTER TABLE subcommands that take less than ACCESS EXCLUSIVE.
