@@ -89,3 +89,58 @@ func TestRenameColumnSync(t *testing.T) {
 		})
 	}
 }
+
+// TestRenameTableThroughView checks what MY304's plan claims: once its view
+// exists, code using the new name reads and writes the table through it
+// while old code keeps using the old name; the swap then leaves the table
+// under the new name with every row, and the view gone.
+func TestRenameTableThroughView(t *testing.T) {
+	srv := mytest.Shared(t)
+	c := fixture.Load(t, "../../fixtures/mysql/rules/rename_table.sql")
+	var plan *rules.Plan
+	for _, f := range c.Lint(t, myrules.Rules()).Findings {
+		if f.Rule.Code == "MY304" && strings.Contains(f.Message, `"legacy_events"`) {
+			plan = f.Plan
+		}
+	}
+	if plan == nil || len(plan.Steps) != 3 {
+		t.Fatalf("want MY304's three-step plan for legacy_events, got %+v", plan)
+	}
+	db := srv.FreshDB(t)
+	ctx := context.Background()
+	d := myDB{db}
+	if err := d.Exec(ctx, readFile(t, c.Base)); err != nil {
+		t.Fatal(err)
+	}
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	if err := d.RunStep(ctx, plan.Steps[0], plan.Steps[0].Forward); err != nil {
+		t.Fatal(err)
+	}
+	exec("INSERT INTO archived_events (id, body) VALUES (1001, 'new code')") // new code, through the view
+	exec("UPDATE archived_events SET body = 'new code, updated' WHERE id = 1")
+	exec("INSERT INTO legacy_events (id, body) VALUES (1002, 'old code')") // old code, still on the table
+	if err := d.RunStep(ctx, plan.Steps[2], plan.Steps[2].Forward); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var body string
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*), MAX(CASE WHEN id = 1 THEN body END) FROM archived_events").Scan(&n, &body); err != nil {
+		t.Fatal(err)
+	}
+	if n != 302 || body != "new code, updated" {
+		t.Errorf("after the swap: %d rows, row 1 %q; want 302 rows and the update made through the view", n, body)
+	}
+	var kind string
+	if err := db.QueryRowContext(ctx, "SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'archived_events'").Scan(&kind); err != nil || kind != "BASE TABLE" {
+		t.Errorf("archived_events is %q (%v), want the table itself", kind, err)
+	}
+	var views int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()").Scan(&views); err != nil || views != 0 {
+		t.Errorf("%d views left (%v), want none", views, err)
+	}
+}
