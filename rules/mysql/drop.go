@@ -166,12 +166,8 @@ var dropTable = &rules.Rule{
 			deploy := rules.Step{Kind: rules.StepCodeDeploy, SeparateDeploy: true,
 				Title: fmt.Sprintf("deploy code that no longer reads or writes %s", name)}
 			var sqls []string
-			for _, other := range p.Catalog.TablesReferencing(name) {
-				for _, k := range other.Constraints {
-					if k.Kind == ir.ForeignKey && k.RefTable == name && other.Name != name {
-						sqls = append(sqls, fmt.Sprintf("ALTER TABLE %s DROP FOREIGN KEY %s, %s;", mysqlgen.Name(other.Name), mysqlgen.Ident(k.Name), mysqlgen.Online))
-					}
-				}
+			for _, in := range incomingKeys(p.Catalog, name) {
+				sqls = append(sqls, fmt.Sprintf("ALTER TABLE %s DROP FOREIGN KEY %s, %s;", mysqlgen.Name(in.Table), mysqlgen.Ident(in.Key.Name), mysqlgen.Online))
 			}
 			sqls = append(sqls, fmt.Sprintf("DROP TABLE IF EXISTS %s;", mysqlgen.Name(name)))
 			drop := migration(p, "drop the table: the point of no return", withLockWait(p, strings.Join(sqls, "\n")), "", rules.MySQLMetadata)
@@ -197,12 +193,8 @@ func recreateTable(p *rules.Pass, name ir.QName) (string, string) {
 		return "", "The migrations fluxlint read do not fully define this table, so no faithful rollback can be written."
 	}
 	var fks []string
-	for _, other := range p.Catalog.TablesReferencing(name) {
-		for _, k := range other.Constraints {
-			if k.Kind == ir.ForeignKey && k.RefTable == name && other.Name != t.Name {
-				fks = append(fks, fmt.Sprintf("ALTER TABLE %s ADD %s, %s;", mysqlgen.Name(other.Name), mysqlgen.ConstraintClause(k.Constraint), mysqlgen.Online))
-			}
-		}
+	for _, in := range incomingKeys(p.Catalog, name) {
+		fks = append(fks, fmt.Sprintf("ALTER TABLE %s ADD %s, %s;", mysqlgen.Name(in.Table), mysqlgen.ConstraintClause(in.Key), mysqlgen.Online))
 	}
 	if len(fks) > 0 {
 		// The recreated table is empty: the other tables' rows cannot be

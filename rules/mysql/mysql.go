@@ -42,19 +42,32 @@ func batching(p *rules.Pass) mysqlgen.Batching {
 
 func tableLabel(q ir.QName) string { return fmt.Sprintf("%q", q.String()) }
 
-// referencedBy lists the foreign keys of other tables that reference the
-// table's columns (any of cols; all of them when cols is nil), as
-// "table.constraint".
-func referencedBy(c *catalog.Catalog, table ir.QName, cols []string) []string {
-	var out []string
+// incomingKey is a foreign key of another table that references a table.
+type incomingKey struct {
+	Table ir.QName
+	Key   ir.Constraint
+}
+
+// incomingKeys lists the foreign keys of other tables that reference table.
+func incomingKeys(c *catalog.Catalog, table ir.QName) []incomingKey {
+	var out []incomingKey
 	for _, other := range c.TablesReferencing(table) {
 		for _, k := range other.Constraints {
-			if k.Kind != ir.ForeignKey || k.RefTable != table {
-				continue
+			if k.Kind == ir.ForeignKey && c.Same(k.RefTable, table) && !c.Same(other.Name, table) {
+				out = append(out, incomingKey{other.Name, k.Constraint})
 			}
-			if cols == nil || slices.ContainsFunc(k.RefColumns, func(n string) bool { return slices.Contains(cols, n) }) {
-				out = append(out, other.Name.Name+"."+k.Name)
-			}
+		}
+	}
+	return out
+}
+
+// referencedBy names, as "table.constraint", the foreign keys of other
+// tables that reference any of the table's columns cols.
+func referencedBy(c *catalog.Catalog, table ir.QName, cols []string) []string {
+	var out []string
+	for _, in := range incomingKeys(c, table) {
+		if slices.ContainsFunc(in.Key.RefColumns, func(n string) bool { return slices.Contains(cols, n) }) {
+			out = append(out, in.Table.Name+"."+in.Key.Name)
 		}
 	}
 	return out
