@@ -71,9 +71,10 @@ type Uses struct {
 
 // File is what a rule knows of the migration file under review.
 type File struct {
-	Path  string
-	Tool  migrations.Tool
-	Stmts []*ir.Stmt
+	Path     string
+	Tool     migrations.Tool
+	Stmts    []*ir.Stmt
+	sections map[bool]*section // built on first use (filescan.go)
 }
 
 // Pass is one rule's view of one op of one statement.
@@ -423,66 +424,46 @@ func JoinNotes(a, b string) string {
 // type-change swap does): another rename fills the old name, or empties the
 // new one. Such a swap is deliberate.
 func SwappedColumns(p *Pass, table ir.QName, old, new string) bool {
-	for _, s := range p.File.Stmts {
-		if s.Down != p.Stmt.Down {
-			continue
-		}
-		for _, op := range s.Ops {
-			a, ok := op.(ir.AlterTable)
-			if !ok || !p.Catalog.Same(a.Table, table) {
-				continue
-			}
+	swapped := false
+	p.OnTable(table, func(ref OpRef, _ int) bool {
+		if a, ok := ref.Op.(ir.AlterTable); ok && p.Catalog.Same(a.Table, table) {
 			for _, cmd := range a.Cmds {
 				if r, ok := cmd.(ir.RenameColumn); ok && (r.New == old || r.Old == new) && r != (ir.RenameColumn{Old: old, New: new}) {
-					return true
+					swapped = true
 				}
 			}
 		}
-	}
-	return false
-}
-
-// Before calls fn for every op before the pass's op in the same section (up
-// or down) of the file, in order, with its statement: the ops of earlier
-// statements, then the earlier ops of the same statement (a goose block).
-func (p *Pass) Before(fn func(s *ir.Stmt, op ir.Op)) {
-	for _, s := range p.File.Stmts {
-		if s.Down != p.Stmt.Down {
-			continue
-		}
-		for i, op := range s.Ops {
-			if s == p.Stmt && i == p.OpIndex {
-				return
-			}
-			fn(s, op)
-		}
-		if s == p.Stmt {
-			return
-		}
-	}
+		return swapped
+	})
+	return swapped
 }
 
 // FirstOf reports whether the pass's op is the first in its section of the
 // file (up or down) that match accepts on an existing table: for findings
-// reported once per file.
-func (p *Pass) FirstOf(match func(ir.Op) (ir.QName, bool)) bool {
-	first := true
-	p.Before(func(_ *ir.Stmt, op ir.Op) {
-		if t, ok := match(op); ok && p.Existing(t) {
-			first = false
+// reported once per file. key names the scan for Fold: one per match
+// function.
+func (p *Pass) FirstOf(key string, match func(ir.Op) (ir.QName, bool)) bool {
+	seen := p.Fold("first:"+key, func(acc any, ref OpRef) any {
+		if acc != nil {
+			return acc
 		}
+		if t, ok := match(ref.Op); ok && p.Existing(t) {
+			return true
+		}
+		return nil
 	})
-	return first
+	return seen == nil
 }
 
 // SetBefore reports whether the migration SETs the variable before the
 // pass's op, and the value it set last.
 func (p *Pass) SetBefore(name string) (string, bool) {
-	value, set := "", false
-	p.Before(func(_ *ir.Stmt, op ir.Op) {
-		if v, ok := op.(ir.SetVar); ok && strings.TrimPrefix(v.Name, "@@") == name {
-			value, set = v.Value, true
+	last := p.Fold("set:"+name, func(acc any, ref OpRef) any {
+		if v, ok := ref.Op.(ir.SetVar); ok && strings.TrimPrefix(v.Name, "@@") == name {
+			return v.Value
 		}
+		return acc
 	})
+	value, set := last.(string)
 	return value, set
 }

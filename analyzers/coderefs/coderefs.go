@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+
+	"github.com/fluxlint/fluxlint/internal/crash"
 )
 
 // Query asks for the references to a table, or to one of its columns.
@@ -85,13 +87,19 @@ func Search(roots []string, exclude []string, queries []Query) (*Result, error) 
 		ignored map[Query]bool
 	}
 	results := make(chan found, 256)
+	var bugOnce sync.Once
+	var bug *crash.Error // the first panic in a worker
 	var wg sync.WaitGroup
 	for i := 0; i < runtime.GOMAXPROCS(0); i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for p := range paths {
-				refs, ignored := m.file(p)
+				refs, ignored, b := m.safeFile(p)
+				if b != nil {
+					bugOnce.Do(func() { bug = b })
+					continue
+				}
 				if len(refs) > 0 || len(ignored) > 0 {
 					results <- found{refs, ignored}
 				}
@@ -122,6 +130,9 @@ func Search(roots []string, exclude []string, queries []Query) (*Result, error) 
 	wg.Wait()
 	close(results)
 	<-done
+	if bug != nil {
+		return nil, bug // a bug in the search: the run ends with exit 3
+	}
 	for q, rs := range res.Refs {
 		if res.Ignored[q] {
 			delete(res.Refs, q)
@@ -270,6 +281,13 @@ func dedupe(in []string) []string {
 		}
 	}
 	return out
+}
+
+// safeFile is file, with a panic caught as a bug that names the file.
+func (m *matcher) safeFile(path string) (refs map[Query][]Ref, ignored map[Query]bool, bug *crash.Error) {
+	defer crash.Recover(path, &bug)
+	refs, ignored = m.file(path)
+	return refs, ignored, nil
 }
 
 // file finds the references in one file.

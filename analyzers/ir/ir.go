@@ -19,7 +19,10 @@ const (
 type Pos struct {
 	Offset int
 	Line   int
-	Col    int
+	Col    int // in bytes from the line's start, 1-based
+	// Col16 is the column in UTF-16 code units, as SARIF and LSP count
+	// (equal to Col on ASCII lines).
+	Col16 int
 }
 
 func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }

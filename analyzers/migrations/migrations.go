@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/fluxlint/fluxlint/internal/readfile"
 )
 
 // Tool is a migration tool's convention.
@@ -58,14 +60,21 @@ type Migration struct {
 	DownTx     TxMode // for statements in a down section or file
 	Src        []byte // nil until Read
 	Target     bool   // reported on; the others are history
+	// MaxSize bounds the file's size (0: readfile.DefaultMax).
+	MaxSize int64
 }
 
-// Read loads the file's content, unless it is already loaded.
+// Read loads the file's content, unless it is already loaded. Only a
+// regular file within MaxSize is read.
 func (m *Migration) Read() error {
 	if m.Src != nil {
 		return nil
 	}
-	src, err := os.ReadFile(m.Path)
+	max := m.MaxSize
+	if max <= 0 {
+		max = readfile.DefaultMax
+	}
+	src, err := readfile.Read(m.Path, max)
 	if err != nil {
 		return err
 	}
@@ -103,23 +112,29 @@ var skipDirs = map[string]bool{"node_modules": true, "vendor": true, ".git": tru
 
 // Discover finds the migrations named by args (directories are searched
 // recursively; a file is linted with its set's earlier migrations as
-// history) and returns them grouped into ordered sets.
+// history) and returns them grouped into ordered sets. A file reached under
+// two spellings (a relative and an absolute path, a symlinked directory) is
+// one file, kept under the first.
 func Discover(args []string) ([]*Set, []*FileError) {
 	var errs []*FileError
-	targets := map[string]bool{}
-	bySet := map[string][]string{} // set directory -> its files
+	targets := map[string]bool{} // real paths
+	bySet := map[string][]string{} // a set's real directory -> its files
+	setName := map[string]string{} // a set's real directory -> as first spelled
 	seen := map[string]bool{}
-	var order []string  // set directories in the order first seen
-	var walked []string // directories walked in full
+	var order []string  // set directories (real) in the order first seen
+	var walked []string // real directories walked in full
 	add := func(f string) {
-		dir := setDir(f)
+		real := RealPath(f)
+		if seen[real] {
+			return
+		}
+		seen[real] = true
+		dir := RealPath(setDir(f))
 		if _, ok := bySet[dir]; !ok {
 			order = append(order, dir)
+			setName[dir] = setDir(f)
 		}
-		if !seen[f] {
-			seen[f] = true
-			bySet[dir] = append(bySet[dir], f)
-		}
+		bySet[dir] = append(bySet[dir], f)
 	}
 	covered := func(dir string) bool {
 		for _, w := range walked {
@@ -136,31 +151,34 @@ func Discover(args []string) ([]*Set, []*FileError) {
 		case err != nil:
 			errs = append(errs, &FileError{Path: arg, Err: err})
 		case st.IsDir():
+			if covered(RealPath(arg)) {
+				continue // already walked under another spelling
+			}
 			files, werrs := walk(arg)
 			errs = append(errs, werrs...)
 			if len(files) == 0 && len(werrs) == 0 {
 				errs = append(errs, &FileError{Path: arg, Err: ErrNoMigrations})
 			}
-			walked = append(walked, filepath.Clean(arg))
+			walked = append(walked, RealPath(arg))
 			for _, f := range files {
-				targets[f] = true
+				targets[RealPath(f)] = true
 				add(f)
 			}
 		default:
 			p := filepath.Clean(arg)
-			targets[p] = true
+			targets[RealPath(p)] = true
 			single = append(single, p)
 		}
 	}
 	// A file named on its own brings its set's other files as history.
 	for _, p := range single {
 		dir := setDir(p)
-		if !covered(dir) {
+		if !covered(RealPath(dir)) {
 			files, werrs := walk(dir)
 			errs = append(errs, werrs...)
-			walked = append(walked, dir)
+			walked = append(walked, RealPath(dir))
 			for _, f := range files {
-				if setDir(f) == dir {
+				if RealPath(setDir(f)) == RealPath(dir) {
 					add(f)
 				}
 			}
@@ -169,14 +187,18 @@ func Discover(args []string) ([]*Set, []*FileError) {
 	}
 	var sets []*Set
 	for _, dir := range order {
-		set := &Set{Dir: dir}
-		drizzle := hasJournal(dir)
+		set := &Set{Dir: setName[dir]}
+		drizzle := hasJournal(set.Dir)
 		for _, f := range bySet[dir] {
-			m := &Migration{Path: f, Set: dir, Target: targets[f]}
-			classify(m, drizzle)
+			m := &Migration{Path: f, Set: set.Dir, Target: targets[RealPath(f)]}
+			if err := classify(m, drizzle); err != nil {
+				errs = append(errs, err)
+			}
 			set.Migrations = append(set.Migrations, m)
 		}
-		sortSet(set)
+		if err := sortSet(set); err != nil {
+			errs = append(errs, err)
+		}
 		if len(set.Migrations) > 0 {
 			sets = append(sets, set)
 		}
@@ -184,12 +206,38 @@ func Discover(args []string) ([]*Set, []*FileError) {
 	return sets, errs
 }
 
+// RealPath is the absolute path with symlinks resolved, the identity of a
+// file however it is spelled (the cleaned path itself when that fails).
+func RealPath(p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return filepath.Clean(p)
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real
+	}
+	return abs
+}
+
 // walk lists the .sql files under dir, following no symlinked directories
-// (so a symlink loop cannot trap it).
+// below it (so a symlink loop cannot trap it); dir itself may be a symlink.
+// A non-regular file named like a migration (a FIFO, a device, a socket) is
+// an error that names it, never read.
 func walk(dir string) ([]string, []*FileError) {
 	var files []string
 	var errs []*FileError
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	root := dir
+	if st, err := os.Lstat(dir); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			root = real
+		}
+	}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if root != dir { // show the paths under the name given
+			if rel, rerr := filepath.Rel(root, p); rerr == nil {
+				p = filepath.Join(dir, rel)
+			}
+		}
 		if err != nil {
 			errs = append(errs, &FileError{Path: p, Err: err})
 			if d != nil && d.IsDir() {
@@ -203,9 +251,16 @@ func walk(dir string) ([]string, []*FileError) {
 			}
 			return nil
 		}
-		if strings.HasSuffix(strings.ToLower(d.Name()), ".sql") {
-			files = append(files, filepath.Clean(p))
+		if !strings.HasSuffix(strings.ToLower(d.Name()), ".sql") {
+			return nil
 		}
+		if t := d.Type(); t&fs.ModeSymlink == 0 && !t.IsRegular() {
+			if info, ierr := d.Info(); ierr == nil {
+				errs = append(errs, &FileError{Path: p, Err: readfile.Regular(info)})
+			}
+			return nil
+		}
+		files = append(files, filepath.Clean(p))
 		return nil
 	})
 	if err != nil {
@@ -229,7 +284,7 @@ func setDir(p string) string {
 // its name and its directory; drizzle tells whether the set has drizzle's
 // journal. Files named like plain migrations may turn out to be goose or
 // dbmate files: FromMarkers decides that once the content is read.
-func classify(m *Migration, drizzle bool) {
+func classify(m *Migration, drizzle bool) *FileError {
 	base := filepath.Base(m.Path)
 	lower := strings.ToLower(base)
 	dirName := filepath.Base(filepath.Dir(m.Path))
@@ -241,7 +296,12 @@ func classify(m *Migration, drizzle bool) {
 	case base == "up.sql" || base == "down.sql":
 		m.Tool, m.Version, m.Down = Diesel, dirName, base == "down.sql"
 		m.UpTx, m.DownTx = TxWrapped, TxWrapped
-		if dieselNoTx(filepath.Join(filepath.Dir(m.Path), "metadata.toml")) {
+		meta := filepath.Join(filepath.Dir(m.Path), "metadata.toml")
+		noTx, err := keyIsFalse(meta, "run_in_transaction")
+		if err != nil {
+			return &FileError{Path: meta, Err: err}
+		}
+		if noTx {
 			m.UpTx, m.DownTx = TxNone, TxNone
 		}
 	case drizzle:
@@ -259,7 +319,11 @@ func classify(m *Migration, drizzle bool) {
 			m.Version = rest
 		}
 		m.UpTx, m.DownTx = TxAuto, TxAuto
-		if flywayNoTx(m.Path + ".conf") {
+		noTx, err := keyIsFalse(m.Path+".conf", "executeInTransaction")
+		if err != nil {
+			return &FileError{Path: m.Path + ".conf", Err: err}
+		}
+		if noTx {
 			m.UpTx, m.DownTx = TxNone, TxNone
 		}
 	case strings.HasSuffix(lower, ".up.sql") || strings.HasSuffix(lower, ".down.sql"):
@@ -270,6 +334,7 @@ func classify(m *Migration, drizzle bool) {
 	default:
 		m.Tool, m.Version = Plain, leadingVersion(base)
 	}
+	return nil
 }
 
 // Markers are the tool annotations a file's content holds.
@@ -335,20 +400,33 @@ func UpTo(m *Migration, baseline string) bool {
 	if m.Repeatable {
 		return false
 	}
+	if IsVersion(m, baseline) {
+		return true
+	}
 	if m.Tool == Flyway {
 		baseline = strings.ReplaceAll(baseline, ".", "_") // Flyway reads 1.2 and 1_2 alike
 	}
-	if rest, ok := strings.CutPrefix(m.Version, baseline); ok && (rest == "" || digitRun(rest) == 0) {
-		return true
-	}
 	return NaturalCompare(m.Version, baseline) <= 0
+}
+
+// IsVersion reports whether m is the migration the version names, as UpTo
+// reads a baseline.
+func IsVersion(m *Migration, version string) bool {
+	if m.Repeatable {
+		return false
+	}
+	if m.Tool == Flyway {
+		version = strings.ReplaceAll(version, ".", "_")
+	}
+	rest, ok := strings.CutPrefix(m.Version, version)
+	return ok && (rest == "" || digitRun(rest) == 0)
 }
 
 // FromSource makes a one-migration set from content read elsewhere (stdin);
 // name decides the tool convention, as a file name would.
 func FromSource(name string, src []byte) *Set {
 	m := &Migration{Path: name, Set: setDir(name), Src: src, Target: true}
-	classify(m, false)
+	_ = classify(m, false) // reads a .conf or metadata.toml beside name when one exists; stdin has none
 	return &Set{Dir: m.Set, Migrations: []*Migration{m}}
 }
 
@@ -358,10 +436,12 @@ func hasJournal(set string) bool {
 }
 
 // journalOrder reads drizzle's meta/_journal.json: the tags in apply order.
-func journalOrder(set string) map[string]int {
-	data, err := os.ReadFile(filepath.Join(set, "meta", "_journal.json"))
+// A journal that is not valid JSON orders nothing (the files sort by name).
+func journalOrder(set string) (map[string]int, *FileError) {
+	path := filepath.Join(set, "meta", "_journal.json")
+	data, err := readfile.Read(path, readfile.SmallMax)
 	if err != nil {
-		return nil
+		return nil, &FileError{Path: path, Err: err}
 	}
 	var j struct {
 		Entries []struct {
@@ -370,47 +450,43 @@ func journalOrder(set string) map[string]int {
 		} `json:"entries"`
 	}
 	if json.Unmarshal(data, &j) != nil {
-		return nil
+		return nil, nil
 	}
 	order := map[string]int{}
 	for _, e := range j.Entries {
 		order[e.Tag] = e.Idx
 	}
-	return order
+	return order, nil
 }
 
-// dieselNoTx reads run_in_transaction = false from a diesel metadata.toml.
-func dieselNoTx(path string) bool {
-	return keyIsFalse(path, "run_in_transaction")
-}
-
-// flywayNoTx reads executeInTransaction=false from a Flyway script config.
-func flywayNoTx(path string) bool {
-	return keyIsFalse(path, "executeInTransaction")
-}
-
-func keyIsFalse(path, key string) bool {
-	data, err := os.ReadFile(path)
+// keyIsFalse reads `key = false` from a diesel metadata.toml or a Flyway
+// script's .conf; a missing file sets nothing.
+func keyIsFalse(path, key string) (bool, error) {
+	data, err := readfile.Read(path, readfile.SmallMax)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
 	if err != nil {
-		return false
+		return false, err
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		k, v, ok := strings.Cut(line, "=")
 		if ok && strings.TrimSpace(k) == key && strings.Trim(strings.TrimSpace(v), `"'`) == "false" {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // sortSet orders a set as its tool applies it: by version (numbers compared
 // as numbers, so V1_2 precedes V1_12), each up before its down, Flyway's
 // repeatable scripts last, drizzle by its journal.
-func sortSet(s *Set) {
+func sortSet(s *Set) *FileError {
 	journal := map[string]int(nil)
+	var jerr *FileError
 	for _, m := range s.Migrations {
 		if m.Tool == Drizzle {
-			journal = journalOrder(s.Dir)
+			journal, jerr = journalOrder(s.Dir)
 			break
 		}
 	}
@@ -437,6 +513,7 @@ func sortSet(s *Set) {
 		}
 		return NaturalCompare(a.Path, b.Path) < 0
 	})
+	return jerr
 }
 
 // NaturalCompare compares strings with runs of digits compared as numbers;

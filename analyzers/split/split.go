@@ -149,7 +149,7 @@ func (s *scanner) atLineStart() bool {
 		switch s.src[j] {
 		case ' ', '\t':
 			continue
-		case '\n':
+		case '\n', '\r':
 			return true
 		default:
 			return false
@@ -172,7 +172,7 @@ func (s *scanner) terminate(end int) {
 
 func (s *scanner) lineComment(open int) {
 	start := s.i
-	end := bytes.IndexByte(s.src[s.i:], '\n')
+	end := bytes.IndexAny(s.src[s.i:], "\r\n") // a lone CR ends a line too
 	if end < 0 {
 		end = len(s.src)
 	} else {
@@ -423,7 +423,7 @@ func (s *scanner) inRoutine() bool {
 // MySQL's DELIMITER and psql's backslash commands.
 func (s *scanner) clientCommand() bool {
 	rest := s.src[s.i:]
-	eol := bytes.IndexByte(rest, '\n')
+	eol := bytes.IndexAny(rest, "\r\n")
 	if eol < 0 {
 		eol = len(rest)
 	}
@@ -443,14 +443,21 @@ func (s *scanner) clientCommand() bool {
 	return true
 }
 
-// Lines maps byte offsets to line and column.
-type Lines struct{ starts []int }
+// Lines maps byte offsets to line and column. A line ends at LF, CRLF or a
+// lone CR, as editors and PostgreSQL's lexer see it.
+type Lines struct {
+	src    []byte
+	starts []int
+	// The last position returned, so that positions asked in file order
+	// count UTF-16 columns from there instead of from the line's start.
+	last ir.Pos
+}
 
 // NewLines indexes the line starts of src.
 func NewLines(src []byte) *Lines {
-	l := &Lines{starts: []int{0}}
+	l := &Lines{src: src, starts: []int{0}}
 	for i, c := range src {
-		if c == '\n' {
+		if c == '\n' || c == '\r' && (i+1 == len(src) || src[i+1] != '\n') {
 			l.starts = append(l.starts, i+1)
 		}
 	}
@@ -468,5 +475,27 @@ func (l *Lines) Pos(off int) ir.Pos {
 			hi = mid - 1
 		}
 	}
-	return ir.Pos{Offset: off, Line: lo + 1, Col: off - l.starts[lo] + 1}
+	p := ir.Pos{Offset: off, Line: lo + 1, Col: off - l.starts[lo] + 1}
+	from, col16 := l.starts[lo], 1
+	if l.last.Line == p.Line && l.last.Offset <= off && l.last.Col16 > 0 {
+		from, col16 = l.last.Offset, l.last.Col16
+	}
+	p.Col16 = col16 + utf16Units(l.src[from:min(off, len(l.src))])
+	l.last = p
+	return p
+}
+
+// utf16Units counts the UTF-16 code units of UTF-8 text: one per
+// character, two for those beyond the Basic Multilingual Plane.
+func utf16Units(b []byte) int {
+	n := 0
+	for _, c := range b {
+		switch {
+		case c < 0x80 || c >= 0xC0 && c < 0xF0:
+			n++
+		case c >= 0xF0:
+			n += 2
+		}
+	}
+	return n
 }

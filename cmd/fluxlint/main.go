@@ -13,13 +13,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
 	"github.com/fluxlint/fluxlint/internal/atomicfile"
 	"github.com/fluxlint/fluxlint/internal/config"
 	"github.com/fluxlint/fluxlint/internal/lint"
+	"github.com/fluxlint/fluxlint/internal/readfile"
 	"github.com/fluxlint/fluxlint/internal/report"
 	"github.com/fluxlint/fluxlint/rules"
 	myrules "github.com/fluxlint/fluxlint/rules/mysql"
@@ -34,7 +38,22 @@ const (
 	exitInternal = 3
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	// FLUXLINT_CPUPROFILE=FILE writes a CPU profile of the run, for
+	// developers measuring where the time goes.
+	if path := os.Getenv("FLUXLINT_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			code := run(os.Args[1:], os.Stdout, os.Stderr)
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(code)
+		}
+		fmt.Fprintf(os.Stderr, "fluxlint: FLUXLINT_CPUPROFILE: cannot profile to %s\n", path)
+		os.Exit(exitUsage)
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
 
 // stdin is where `fluxlint -` reads; tests replace it.
 var stdin io.Reader = os.Stdin
@@ -93,7 +112,7 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "text", "output format: text, json, html (one self-contained page; use with --output), sarif (code scanning), rdjson, rdjsonl (reviewdog) or github (workflow annotations)")
 	failLevel := fs.String("fail-level", "warning", "exit 1 when a finding has at least this severity: info, warning or error (none: never)")
 	engine := fs.String("engine", "", "database engine: postgres (default), mysql or mariadb")
-	version := fs.Int("server-version", 0, fmt.Sprintf("server major version the migrations run on (default %d)", pgrules.DefaultVersion))
+	version := fs.String("server-version", "", fmt.Sprintf("PostgreSQL version the migrations run on: a major (15) or major.minor (15.4), %d to %d (default %d)", pgrules.MinVersion, pgrules.MaxVersion, pgrules.DefaultVersion))
 	configPath := fs.String("config", "", "config file (default: "+config.FileName+" found by walking up from the first path)")
 	verbose := fs.Bool("v", false, "text format: show the full SQL of every plan step")
 	output := fs.String("output", "", "write the report to this file (atomically) instead of stdout; never a migration")
@@ -136,7 +155,11 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fluxlint: %v\n", err)
 		return exitUsage
 	}
-	opt.CodePaths = searchRoots(codePaths, cfg.CodePaths, paths[0])
+	opt.MaxFileSize = cfg.MaxBytes
+	if opt.CodePaths, err = searchRoots(codePaths, cfg.CodePaths, paths[0]); err != nil {
+		fmt.Fprintf(stderr, "fluxlint: %v\n", err)
+		return exitUsage
+	}
 	if *changedSince != "" {
 		if opt.Changed, err = changedFiles(*changedSince, paths[0]); err != nil {
 			fmt.Fprintf(stderr, "fluxlint: --changed-since: %v\n", err)
@@ -153,7 +176,7 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	var res *lint.Result
 	if len(paths) == 1 && paths[0] == "-" {
-		src, err := io.ReadAll(stdin)
+		src, err := readfile.ReadAll(stdin, maxSize(cfg))
 		if err != nil {
 			fmt.Fprintf(stderr, "fluxlint: reading stdin: %v\n", err)
 			return exitUsage
@@ -172,12 +195,28 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		return exitInternal
 	}
 	if *output != "" {
-		if err := writeOutput(*output, buf.Bytes(), res); err != nil {
+		if err := writeOutput(*output, buf.Bytes(), res, cfg.Path); err != nil {
 			fmt.Fprintf(stderr, "fluxlint: --output: %v\n", err)
 			return exitUsage
 		}
 	}
+	// Whatever the format, stderr says what went wrong: a report read by a
+	// program (rdjson through reviewdog, SARIF) is not where a person looks.
+	for _, e := range res.Errors {
+		fmt.Fprintf(stderr, "fluxlint: error: %v\n", e)
+	}
+	for _, e := range res.Internal {
+		fmt.Fprintf(stderr, "fluxlint: internal error: %v\nThis is a bug in fluxlint: please report it at %s/issues with the output above (and the file, if you can share it).\n", e, report.ProjectURL)
+	}
 	return exitCode(res, fail)
+}
+
+// maxSize is the largest migration the config lets fluxlint read.
+func maxSize(cfg *config.Config) int64 {
+	if cfg.MaxBytes > 0 {
+		return cfg.MaxBytes
+	}
+	return readfile.DefaultMax
 }
 
 // writers are the output formats.
@@ -194,15 +233,27 @@ var writers = map[string]func(w io.Writer, res *lint.Result, verbose bool) error
 }
 
 // writeOutput writes the report to path atomically, refusing to replace
-// any file that fluxlint read as a migration.
-func writeOutput(path string, data []byte, res *lint.Result) error {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return err
-	}
-	for _, f := range res.Files {
-		if other, err := filepath.Abs(f.Path); err == nil && other == abs {
-			return fmt.Errorf("%s is a migration: fluxlint never overwrites one", path)
+// any file that fluxlint read: a migration, a file beside one that sets how
+// it runs, or the config. Files are compared by identity (device and inode),
+// so no symlink, "..", bind mount or hard link slips past.
+func writeOutput(path string, data []byte, res *lint.Result, configPath string) error {
+	if st, err := os.Stat(path); err == nil {
+		if st.IsDir() {
+			return fmt.Errorf("%s is a directory", path)
+		}
+		type input struct{ path, what string }
+		read := []input{{configPath, "the config"}}
+		for _, f := range res.Files {
+			dir := filepath.Dir(f.Path)
+			read = append(read, input{f.Path, "a migration"}, input{f.Path + ".conf", "a migration's settings"},
+				input{filepath.Join(dir, "metadata.toml"), "a migration's settings"},
+				input{filepath.Join(dir, "meta", "_journal.json"), "a migration journal"},
+				input{filepath.Join(filepath.Dir(dir), "meta", "_journal.json"), "a migration journal"})
+		}
+		for _, in := range read {
+			if other, err := os.Stat(in.path); in.path != "" && err == nil && os.SameFile(st, other) {
+				return fmt.Errorf("%s is %s (%s), which fluxlint reads: it never overwrites an input", path, in.what, in.path)
+			}
 		}
 	}
 	return atomicfile.Write(path, data, 0o644)
@@ -217,8 +268,12 @@ func buildVersion() string {
 	return ""
 }
 
-// exitCode: input errors beat findings; findings count from the fail level.
+// exitCode: a bug beats input errors, which beat findings; findings count
+// from the fail level.
 func exitCode(res *lint.Result, fail rules.Severity) int {
+	if len(res.Internal) > 0 {
+		return exitInternal
+	}
 	if len(res.Errors) > 0 {
 		return exitUsage
 	}
@@ -235,7 +290,7 @@ func exitCode(res *lint.Result, fail rules.Severity) int {
 }
 
 // options merges the config file and the flags (flags win).
-func options(cfg *config.Config, engine string, version int) (lint.Options, error) {
+func options(cfg *config.Config, engine, version string) (lint.Options, error) {
 	opt := lint.Options{Engine: ir.Postgres, Version: pgrules.DefaultVersion, Severity: map[string]rules.Severity{}, LockTimeoutSet: cfg.AssumeLockTimeout,
 		Include: cfg.Include, Exclude: cfg.Exclude, Baseline: cfg.Baseline, Thresholds: thresholds(cfg.Thresholds)}
 	if cfg.Engine != "" {
@@ -250,10 +305,21 @@ func options(cfg *config.Config, engine string, version int) (lint.Options, erro
 		return opt, fmt.Errorf("unknown engine %q (supported: postgres, mysql, mariadb)", engine)
 	}
 	switch {
-	case version > 0:
-		opt.Version = version
-	case cfg.ServerVersion > 0:
-		opt.Version = cfg.ServerVersion
+	case version != "":
+		v, err := serverVersion(opt.Engine, version)
+		if err != nil {
+			return opt, fmt.Errorf("--server-version: %w", err)
+		}
+		opt.Version = v
+	case cfg.ServerVersion != "":
+		v, err := serverVersion(opt.Engine, cfg.ServerVersion)
+		if err != nil {
+			return opt, fmt.Errorf("%s: server_version: %w", cfg.Path, err)
+		}
+		opt.Version = v
+	}
+	if t := opt.Thresholds; opt.Engine == ir.MySQL && t.LockTimeout > maxLockWait {
+		return opt, fmt.Errorf("%s: thresholds: lock_timeout must be at most %v for MySQL (lock_wait_timeout's maximum), not %v", cfg.Path, maxLockWait, t.LockTimeout)
 	}
 	pick := func(key string, names []string) (map[*rules.Rule]bool, error) {
 		set := map[*rules.Rule]bool{}
@@ -293,6 +359,40 @@ func options(cfg *config.Config, engine string, version int) (lint.Options, erro
 	return opt, nil
 }
 
+// maxLockWait is MySQL's largest lock_wait_timeout: a year.
+const maxLockWait = 31536000 * time.Second
+
+// serverVersion reads a server version as users write it. PostgreSQL: a
+// major (15) or major.minor (15.4), of the majors fluxlint knows. MySQL and
+// MariaDB versions are checked for form only: the MySQL rules do not yet
+// depend on the version.
+func serverVersion(engine ir.Engine, s string) (int, error) {
+	numeric := func(v string) bool {
+		parts := strings.Split(v, ".")
+		for _, p := range parts {
+			if _, err := strconv.ParseUint(p, 10, 16); err != nil {
+				return false
+			}
+		}
+		return len(parts) <= 3
+	}
+	if engine == ir.MySQL {
+		if !numeric(strings.TrimPrefix(s, "mariadb-")) {
+			return 0, fmt.Errorf("%q is not a server version (write 8.0, 8.0.29 or mariadb-10.11)", s)
+		}
+		return 0, nil
+	}
+	major, minor, hasMinor := strings.Cut(s, ".")
+	v, err := strconv.Atoi(major)
+	if err == nil && hasMinor {
+		_, err = strconv.ParseUint(minor, 10, 16)
+	}
+	if err != nil || v < pgrules.MinVersion || v > pgrules.MaxVersion {
+		return 0, fmt.Errorf("unknown PostgreSQL version %q: fluxlint knows %d to %d (write a major such as 15, or 15.4)", s, pgrules.MinVersion, pgrules.MaxVersion)
+	}
+	return v, nil
+}
+
 // thresholds fills the config's unset thresholds with the defaults.
 func thresholds(c config.Thresholds) rules.Thresholds {
 	t := rules.DefaultThresholds
@@ -310,8 +410,13 @@ func thresholds(c config.Thresholds) rules.Thresholds {
 
 // changedFiles lists, as absolute paths, the files added or changed since
 // ref in the git repository containing near, with uncommitted and untracked
-// files included.
+// files included. Names come NUL-separated (-z), so git quotes none of them,
+// and the ref is verified as a commit first, so it never reaches git as an
+// option.
 func changedFiles(ref, near string) (map[string]bool, error) {
+	if strings.HasPrefix(ref, "-") {
+		return nil, fmt.Errorf("%q is not a git ref", ref)
+	}
 	dir := near
 	if st, err := os.Stat(near); err == nil && !st.IsDir() {
 		dir = filepath.Dir(near)
@@ -332,51 +437,62 @@ func changedFiles(ref, near string) (map[string]bool, error) {
 		return nil, err
 	}
 	root = strings.TrimSpace(root)
-	diff, err := git("diff", "--name-only", "--diff-filter=ACMR", ref, "--")
+	commit, err := git("rev-parse", "--verify", "--quiet", "--end-of-options", ref+"^{commit}")
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a commit in %s", ref, root)
+	}
+	diff, err := git("diff", "-z", "--name-only", "--diff-filter=ACMR", strings.TrimSpace(commit), "--")
 	if err != nil {
 		return nil, err
 	}
-	untracked, err := git("ls-files", "--others", "--exclude-standard", "--full-name")
+	untracked, err := git("ls-files", "-z", "--others", "--exclude-standard", "--full-name")
 	if err != nil {
 		return nil, err
 	}
 	changed := map[string]bool{}
-	for _, line := range strings.Split(diff+"\n"+untracked, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			changed[filepath.Join(root, line)] = true
+	for _, name := range strings.Split(diff+"\x00"+untracked, "\x00") {
+		if name != "" {
+			changed[filepath.Join(root, name)] = true
 		}
 	}
 	return changed, nil
 }
 
 // searchRoots picks where to search for code references: the flags, else
-// the config, else the git repository that contains the migrations.
-func searchRoots(flags, config []string, first string) []string {
+// the config, else the git repository that contains the migrations. A root
+// that does not exist is an error: searching nothing would weaken every
+// verdict without a word.
+func searchRoots(flags, config []string, first string) ([]string, error) {
 	roots := flags
 	if len(roots) == 0 {
 		roots = config
 	}
 	if len(roots) == 1 && roots[0] == "none" {
-		return nil
+		return nil, nil
 	}
 	if len(roots) > 0 {
-		return roots
+		for _, r := range roots {
+			if _, err := os.Stat(r); err != nil {
+				return nil, fmt.Errorf("code path %s: %w", r, err)
+			}
+		}
+		return roots, nil
 	}
 	dir, err := filepath.Abs(first)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	for {
 		if st, err := os.Stat(filepath.Join(dir, ".git")); err == nil && st.IsDir() {
 			rel, err := filepath.Rel(".", dir)
 			if err != nil {
-				return []string{dir}
+				return []string{dir}, nil
 			}
-			return []string{rel}
+			return []string{rel}, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return nil
+			return nil, nil
 		}
 		dir = parent
 	}

@@ -54,6 +54,30 @@ func TestOutputFile(t *testing.T) {
 	if got, _ := os.ReadFile("migrations/0003_more.pgsql"); !bytes.Equal(got, other) {
 		t.Errorf("the migration was changed: %q", got)
 	}
+	// The same file under another name is the same file: a symlink, a
+	// path through "..", a hard link, and the config fluxlint read.
+	if err := os.Symlink("migrations/0003_more.pgsql", "link.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link("migrations/0003_more.pgsql", "hard.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(".fluxlint.yaml", []byte("engine: postgres\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for target, why := range map[string]string{"link.txt": "is a migration", "migrations/../hard.txt": "is a migration",
+		"./migrations/../migrations/0003_more.pgsql": "is a migration", ".fluxlint.yaml": "is the config"} {
+		stderr.Reset()
+		if code := run([]string{"--output", target, "migrations/0003_more.pgsql"}, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), why) {
+			t.Errorf("--output %s: exit %d, stderr %q, want exit 2 saying %q", target, code, stderr.String(), why)
+		}
+	}
+	if got, _ := os.ReadFile("migrations/0003_more.pgsql"); !bytes.Equal(got, other) {
+		t.Errorf("the migration was changed through another name: %q", got)
+	}
+	if st, err := os.Lstat("link.txt"); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the symlink was replaced: %v", err)
+	}
 	if got, _ := os.ReadFile("migrations/0001_init.sql"); !bytes.Equal(got, init) {
 		t.Errorf("the migration was changed: %q", got)
 	}

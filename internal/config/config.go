@@ -11,11 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
 
 	"github.com/fluxlint/fluxlint/internal/atomicfile"
+	"github.com/fluxlint/fluxlint/internal/readfile"
 	"gopkg.in/yaml.v3"
 )
 
@@ -25,7 +28,7 @@ const FileName = ".fluxlint.yaml"
 // Config is the file's content; flags override it.
 type Config struct {
 	Engine        string            `yaml:"engine"`
-	ServerVersion int               `yaml:"server_version"`
+	ServerVersion string            `yaml:"server_version"` // "15", "15.4"
 	Enable        []string          `yaml:"enable"`   // rule codes or names: only these run (default: every rule)
 	Disable       []string          `yaml:"disable"`  // rule codes or names
 	Severity      map[string]string `yaml:"severity"` // code or name -> info|warning|error
@@ -46,7 +49,11 @@ type Config struct {
 	Baseline string `yaml:"baseline"`
 	// Thresholds change the numbers plans are built with.
 	Thresholds Thresholds `yaml:"thresholds"`
-	Path       string     `yaml:"-"` // where it was read from
+	// MaxFileSize is the largest migration read, in bytes or with a unit
+	// (512MiB, 1GiB); default readfile.DefaultMax.
+	MaxFileSize string `yaml:"max_file_size"`
+	MaxBytes    int64  `yaml:"-"` // MaxFileSize parsed; 0 when unset
+	Path        string `yaml:"-"` // where it was read from
 }
 
 // Thresholds are the config's plan numbers; unset ones keep the default.
@@ -68,7 +75,11 @@ func Find(start string) (*Config, error) {
 	}
 	for {
 		p := filepath.Join(dir, FileName)
-		if _, err := os.Stat(p); err == nil {
+		if st, err := os.Lstat(p); err == nil {
+			if _, err := os.Stat(p); err != nil && st.Mode()&fs.ModeSymlink != 0 {
+				target, _ := os.Readlink(p)
+				return nil, fmt.Errorf("config %s is a symlink to %s, which cannot be read: %w", p, target, err)
+			}
 			return Load(p)
 		}
 		parent := filepath.Dir(dir)
@@ -81,12 +92,9 @@ func Find(start string) (*Config, error) {
 
 // Load reads one config file.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read(path, readfile.SmallMax)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("config %s: %w", path, err)
-		}
-		return nil, err
+		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	c := &Config{Path: path}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -107,16 +115,53 @@ func Load(path string) (*Config, error) {
 			return nil, fmt.Errorf("%s: bad glob %q", path, g)
 		}
 	}
+	if c.MaxFileSize != "" {
+		if c.MaxBytes, err = ParseSize(c.MaxFileSize); err != nil {
+			return nil, fmt.Errorf("%s: max_file_size: %w", path, err)
+		}
+	}
 	t := c.Thresholds
 	switch {
 	case t.LockTimeout != nil && *t.LockTimeout < time.Millisecond:
 		return nil, fmt.Errorf("%s: thresholds: lock_timeout must be at least 1ms (0 would wait forever), not %v", path, *t.LockTimeout)
-	case t.BatchSize != nil && *t.BatchSize < 1:
-		return nil, fmt.Errorf("%s: thresholds: batch_size must be at least 1, not %d", path, *t.BatchSize)
-	case t.BatchPause != nil && *t.BatchPause < 0:
-		return nil, fmt.Errorf("%s: thresholds: batch_pause must not be negative, not %v", path, *t.BatchPause)
+	case t.LockTimeout != nil && *t.LockTimeout > MaxLockTimeout:
+		return nil, fmt.Errorf("%s: thresholds: lock_timeout must be at most %v (PostgreSQL's maximum, 2147483647ms), not %v", path, MaxLockTimeout, *t.LockTimeout)
+	case t.BatchSize != nil && (*t.BatchSize < 1 || *t.BatchSize > MaxBatchSize):
+		return nil, fmt.Errorf("%s: thresholds: batch_size must be from 1 to %d, not %d", path, MaxBatchSize, *t.BatchSize)
+	case t.BatchPause != nil && (*t.BatchPause < 0 || *t.BatchPause > MaxBatchPause):
+		return nil, fmt.Errorf("%s: thresholds: batch_pause must be from 0s to %v, not %v", path, MaxBatchPause, *t.BatchPause)
 	}
 	return c, nil
+}
+
+// The largest thresholds: lock_timeout as PostgreSQL's setting allows (an
+// int of milliseconds; MySQL's lock_wait_timeout allows a year, more), a
+// batch size that fits both engines' INT, and a pause no plan needs more of.
+const (
+	MaxLockTimeout = 2147483647 * time.Millisecond
+	MaxBatchSize   = 2147483647
+	MaxBatchPause  = time.Hour
+)
+
+// ParseSize reads a byte count: a whole number, optionally with a unit (B,
+// KB, MB, GB as powers of 1000; KiB, MiB, GiB as powers of 1024).
+func ParseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		scale  int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	num, scale := strings.TrimSpace(s), int64(1)
+	for _, u := range units {
+		if rest, ok := strings.CutSuffix(num, u.suffix); ok {
+			num, scale = strings.TrimSpace(rest), u.scale
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 1 || n > (1<<40)/scale {
+		return 0, fmt.Errorf("want a size from 1 byte to 1TiB such as 512MiB, not %q", s)
+	}
+	return n * scale, nil
 }
 
 // SetBaseline writes baseline into the config file at path, creating the

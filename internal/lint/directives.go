@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
@@ -72,8 +73,9 @@ func suppress(f *rules.File, comments []ir.Comment, found []*rules.Finding, opt 
 		}
 		dirs = append(dirs, d)
 	}
+	ix := indexDirectives(dirs)
 	for _, fd := range found {
-		if !suppressedBy(dirs, fd) {
+		if !ix.suppressedBy(fd) {
 			out = append(out, fd)
 		}
 	}
@@ -88,29 +90,68 @@ func suppress(f *rules.File, comments []ir.Comment, found []*rules.Finding, opt 
 
 // attach finds the statement a directive comment applies to: the statement
 // that ends on the comment's line before it, else the next statement.
+// Statements are in file order, so both are found by binary search.
 func attach(stmts []*ir.Stmt, c ir.Comment) *ir.Stmt {
-	for _, s := range stmts {
-		if s.End.Line == c.Pos.Line && s.End.Offset <= c.Pos.Offset {
-			return s
+	next := sort.Search(len(stmts), func(i int) bool { return stmts[i].Pos.Offset >= c.End.Offset })
+	// The statements ending on the comment's line before it come right
+	// before the next one.
+	for i := next - 1; i >= 0 && stmts[i].End.Line >= c.Pos.Line; i-- {
+		if s := stmts[i]; s.End.Line == c.Pos.Line && s.End.Offset <= c.Pos.Offset {
+			first := s
+			for j := i - 1; j >= 0 && stmts[j].End.Line == c.Pos.Line && stmts[j].End.Offset <= c.Pos.Offset; j-- {
+				first = stmts[j]
+			}
+			return first
 		}
 	}
-	for _, s := range stmts {
-		if s.Pos.Offset >= c.End.Offset {
-			return s
-		}
+	if next < len(stmts) {
+		return stmts[next]
 	}
 	return nil
 }
 
-func suppressedBy(dirs []*directive, fd *rules.Finding) bool {
+// directives are a file's ignore directives, found by the statement they
+// cover.
+type directives struct {
+	file   []*directive
+	byStmt map[*ir.Stmt][]*directive
+	stmts  []*ir.Stmt // those with directives, in file order
+}
+
+func indexDirectives(dirs []*directive) *directives {
+	ix := &directives{byStmt: map[*ir.Stmt][]*directive{}}
 	for _, d := range dirs {
-		if !d.file && (d.stmt == nil || d.stmt.Pos.Offset > fd.Pos.Offset || fd.Pos.Offset > d.stmt.End.Offset) {
-			continue
+		switch {
+		case d.file:
+			ix.file = append(ix.file, d)
+		case d.stmt != nil:
+			if len(ix.byStmt[d.stmt]) == 0 {
+				ix.stmts = append(ix.stmts, d.stmt)
+			}
+			ix.byStmt[d.stmt] = append(ix.byStmt[d.stmt], d)
 		}
-		for _, code := range d.codes {
-			if strings.EqualFold(code, fd.Rule.Code) || code == fd.Rule.Name {
-				d.used = true
-				return true
+	}
+	sort.Slice(ix.stmts, func(i, j int) bool { return ix.stmts[i].Pos.Offset < ix.stmts[j].Pos.Offset })
+	return ix
+}
+
+// suppressedBy reports whether a directive covers the finding, marking it
+// used: one on the statement the finding lies in, or a file-wide one.
+func (ix *directives) suppressedBy(fd *rules.Finding) bool {
+	off := fd.Pos.Offset
+	var onStmt []*directive
+	// Statements do not overlap: the one that may hold the finding is the
+	// last to start at or before it.
+	if i := sort.Search(len(ix.stmts), func(i int) bool { return ix.stmts[i].Pos.Offset > off }) - 1; i >= 0 && off <= ix.stmts[i].End.Offset {
+		onStmt = ix.byStmt[ix.stmts[i]]
+	}
+	for _, list := range [][]*directive{onStmt, ix.file} {
+		for _, d := range list {
+			for _, code := range d.codes {
+				if strings.EqualFold(code, fd.Rule.Code) || code == fd.Rule.Name {
+					d.used = true
+					return true
+				}
 			}
 		}
 	}

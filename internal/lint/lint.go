@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 	"github.com/fluxlint/fluxlint/analyzers/mysql"
 	"github.com/fluxlint/fluxlint/analyzers/pg"
 	"github.com/fluxlint/fluxlint/analyzers/split"
+	"github.com/fluxlint/fluxlint/internal/crash"
 	"github.com/fluxlint/fluxlint/rules"
 )
 
@@ -51,6 +53,8 @@ type Options struct {
 	Baseline string
 	// Thresholds are the numbers plans are built with.
 	Thresholds rules.Thresholds
+	// MaxFileSize bounds the migrations read (0: readfile.DefaultMax).
+	MaxFileSize int64
 }
 
 // FileInfo is what discovery and splitting learned about a file.
@@ -69,6 +73,9 @@ type Result struct {
 	Findings []*rules.Finding
 	Errors   []error // input errors that stopped a file or an argument
 	Files    []FileInfo
+	// Internal are fluxlint's own failures (a panic while linting a file),
+	// never the input's fault.
+	Internal []error
 }
 
 // Run lints the migrations named by args.
@@ -91,9 +98,17 @@ func run(sets []*migrations.Set, errs []*migrations.FileError, opt Options) *Res
 	if opt.Thresholds == (rules.Thresholds{}) {
 		opt.Thresholds = rules.DefaultThresholds
 	}
+	found := countFiles(sets)
 	sets = selectFiles(sets, opt.Include, opt.Exclude)
+	if found > 0 && len(sets) == 0 {
+		res.Errors = append(res.Errors, fmt.Errorf("the config's include and exclude globs select none of the %d .sql files found: nothing would be linted", found))
+	}
+	if opt.Baseline != "" && found > 0 && !namesMigration(sets, opt.Baseline) {
+		res.Errors = append(res.Errors, fmt.Errorf("baseline %q names no migration found (the newest is %q): nothing would be linted as new, or the wrong files would", opt.Baseline, newest(sets)))
+	}
 	for _, set := range sets {
 		for _, m := range set.Migrations {
+			m.MaxSize = opt.MaxFileSize
 			if opt.Changed != nil {
 				// git reports real paths: resolve symlinks the same way.
 				abs, err := filepath.Abs(m.Path)
@@ -127,6 +142,7 @@ func run(sets []*migrations.Set, errs []*migrations.FileError, opt Options) *Res
 		res.Findings = append(res.Findings, part.Findings...)
 		res.Errors = append(res.Errors, part.Errors...)
 		res.Files = append(res.Files, part.Files...)
+		res.Internal = append(res.Internal, part.Internal...)
 		setDirs = append(setDirs, sets[i].Dir)
 	}
 	if len(opt.CodePaths) > 0 {
@@ -136,6 +152,39 @@ func run(sets []*migrations.Set, errs []*migrations.FileError, opt Options) *Res
 	}
 	sortFindings(res.Findings)
 	return res
+}
+
+func countFiles(sets []*migrations.Set) int {
+	n := 0
+	for _, set := range sets {
+		n += len(set.Migrations)
+	}
+	return n
+}
+
+// namesMigration reports whether some migration is the baseline itself.
+func namesMigration(sets []*migrations.Set, baseline string) bool {
+	for _, set := range sets {
+		for _, m := range set.Migrations {
+			if migrations.IsVersion(m, baseline) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// newest is the highest version among the sets, for messages.
+func newest(sets []*migrations.Set) string {
+	v := ""
+	for _, set := range sets {
+		for _, m := range set.Migrations {
+			if !m.Repeatable && (v == "" || migrations.NaturalCompare(m.Version, v) > 0) {
+				v = m.Version
+			}
+		}
+	}
+	return v
 }
 
 // selectFiles keeps the migrations that the include globs (when any) match
@@ -190,6 +239,11 @@ func attachCodeRefs(res *Result, roots, migrationDirs []string) error {
 		return nil
 	}
 	found, err := coderefs.Search(roots, migrationDirs, queries)
+	var bug *crash.Error
+	if errors.As(err, &bug) {
+		res.Internal = append(res.Internal, bug)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("searching code for references: %w", err)
 	}
@@ -254,11 +308,16 @@ func ParseFile(m *migrations.Migration, engine ir.Engine, history bool) ([]*ir.S
 	sp := split.Split(m.Src, engine)
 	mk := sp.Markers
 	m.FromMarkers(migrations.Markers{Goose: mk.Goose, GooseNoTx: mk.GooseNoTx, Dbmate: mk.Dbmate, DbmateUpNoTx: mk.DbmateUpNoTx, DbmateDownNoTx: mk.DbmateDownNoTx})
+	// Memory per statement stays small: the statements live in one slab,
+	// and their texts are slices of one copy of the source.
+	text := string(m.Src)
+	slab := make([]ir.Stmt, len(sp.Segments))
 	stmts := make([]*ir.Stmt, 0, len(sp.Segments))
 	var sqlSegs []int   // indexes into stmts of the statements to parse into ops
 	var checkSegs []int // statements that only need their syntax checked
-	for _, seg := range sp.Segments {
-		s := &ir.Stmt{Pos: sp.Lines.Pos(seg.Start), End: sp.Lines.Pos(seg.End), Text: string(m.Src[seg.Start:seg.End]), Down: seg.Down || m.Down}
+	for k, seg := range sp.Segments {
+		s := &slab[k]
+		*s = ir.Stmt{Pos: sp.Lines.Pos(seg.Start), End: sp.Lines.Pos(seg.End), Text: text[seg.Start:seg.End], Down: seg.Down || m.Down}
 		switch {
 		case seg.Err != "":
 			s.Err = &ir.Error{Pos: sp.Lines.Pos(seg.ErrAt), Msg: seg.Err}
@@ -290,18 +349,46 @@ func engineName(e ir.Engine) string {
 }
 
 // parseStatements fills in the ops of the statements at idx. PostgreSQL's
-// are parsed in one call for the whole file when it parses, else statement
-// by statement, so that an error stays with its statement; MySQL's are
-// parsed one by one.
+// are parsed a window of the file at a time (one parser call for many
+// statements is much faster than one each), falling back to statement by
+// statement in a window that does not parse, so that an error stays with its
+// statement; MySQL's are parsed one by one.
 func parseStatements(engine ir.Engine, src []byte, sp *split.Result, stmts []*ir.Stmt, idx []int) error {
-	switch {
-	case engine != ir.Postgres && engine != ir.MySQL:
-		return fmt.Errorf("engine %s is not supported", engine)
-	case len(idx) == 0:
-	case engine == ir.MySQL || len(src) > wholeFileParseLimit || !parseWhole(src, stmts, idx):
+	switch engine {
+	case ir.MySQL:
 		parseEach(engine, sp, stmts, idx)
+	case ir.Postgres:
+		for _, w := range windows(stmts, idx) {
+			if !parseWhole(src, stmts, w) {
+				parseEach(engine, sp, stmts, w)
+			}
+		}
+	default:
+		return fmt.Errorf("engine %s is not supported", engine)
 	}
 	return nil
+}
+
+// parseWindow bounds the source one parser call sees, so that no parse
+// tree holds much of a large file at once: memory stays proportional to
+// the window, not to the file.
+const parseWindow = 256 << 10
+
+// windows cuts idx into runs of statements whose source spans at most
+// parseWindow bytes (a longer statement is a window of its own).
+func windows(stmts []*ir.Stmt, idx []int) [][]int {
+	var out [][]int
+	start := 0
+	for i := range idx {
+		if i > start && stmts[idx[i]].End.Offset-stmts[idx[start]].Pos.Offset > parseWindow {
+			out = append(out, idx[start:i])
+			start = i
+		}
+	}
+	if start < len(idx) {
+		out = append(out, idx[start:])
+	}
+	return out
 }
 
 // parseEach parses the statements at idx one by one, so that a syntax error
@@ -334,43 +421,60 @@ func parseEach(engine ir.Engine, sp *split.Result, stmts []*ir.Stmt, idx []int) 
 }
 
 // checkStatements checks the syntax of statements whose content nothing
-// needs, in one call for the file; the statements get no ops but an Other,
-// so that they still count as statements. On an error they are parsed one
-// by one to place it.
+// needs, a window at a time; the statements get no ops but an Other, so
+// that they still count as statements. In a window with an error they are
+// parsed one by one to place it.
 func checkStatements(engine ir.Engine, src []byte, sp *split.Result, stmts []*ir.Stmt, idx []int) {
-	if len(idx) == 0 {
+	if engine != ir.Postgres {
+		parseEach(engine, sp, stmts, idx)
 		return
 	}
-	if masked := maskTo(src, stmts, idx); engine == ir.Postgres && pg.CheckScript(string(masked)) == nil {
-		for _, i := range idx {
-			stmts[i].Ops = []ir.Op{ir.Other{Kind: "checked"}}
+	for _, w := range windows(stmts, idx) {
+		if masked, _ := maskTo(src, stmts, w); pg.CheckScript(string(masked)) == nil {
+			for _, i := range w {
+				stmts[i].Ops = checkedOps
+			}
+			continue
 		}
-		return
+		parseEach(engine, sp, stmts, w)
 	}
-	parseEach(engine, sp, stmts, idx)
 }
 
-// maskTo keeps only the statements at idx, blanking every other byte, with
-// a semicolon after each, so that offsets in the result are file offsets.
-func maskTo(src []byte, stmts []*ir.Stmt, idx []int) []byte {
-	masked := bytes.Repeat([]byte{' '}, len(src)+1)
+// checkedOps are the ops of every statement whose syntax was checked without
+// a tree: one shared, read-only slice.
+var checkedOps = []ir.Op{ir.Other{Kind: "checked"}}
+
+// directiveComments keeps the comments that are fluxlint directives: the
+// only ones read after splitting.
+func directiveComments(all []ir.Comment) []ir.Comment {
+	var out []ir.Comment
+	for _, c := range all {
+		if strings.HasPrefix(strings.TrimSpace(c.Text), DirectivePrefix) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// maskTo copies the source from the first statement at idx to the last,
+// blanking every byte outside those statements and putting a semicolon
+// after each, so that an offset in the result plus base is a file offset.
+func maskTo(src []byte, stmts []*ir.Stmt, idx []int) (masked []byte, base int) {
+	base = stmts[idx[0]].Pos.Offset
+	masked = bytes.Repeat([]byte{' '}, stmts[idx[len(idx)-1]].End.Offset-base+1)
 	for _, i := range idx {
 		s := stmts[i]
-		copy(masked[s.Pos.Offset:s.End.Offset], src[s.Pos.Offset:s.End.Offset])
-		masked[s.End.Offset] = ';'
+		copy(masked[s.Pos.Offset-base:], src[s.Pos.Offset:s.End.Offset])
+		masked[s.End.Offset-base] = ';'
 	}
-	return masked
+	return masked, base
 }
-
-// wholeFileParseLimit bounds the files parsed in one call: a larger file is
-// parsed statement by statement, so no parse tree holds all of it at once.
-const wholeFileParseLimit = 1 << 20
 
 // parseWhole parses the statements at idx in one call, with every byte
 // outside them blanked and a semicolon after each, so offsets map straight
 // back. It reports false when the file does not parse as a whole.
 func parseWhole(src []byte, stmts []*ir.Stmt, idx []int) bool {
-	masked := maskTo(src, stmts, idx)
+	masked, base := maskTo(src, stmts, idx)
 	if located, err := pg.ParseScript(string(masked)); err == nil {
 		j := 0
 		for _, l := range located {
@@ -380,7 +484,7 @@ func parseWhole(src []byte, stmts []*ir.Stmt, idx []int) bool {
 			for off < len(masked) && masked[off] == ' ' {
 				off++
 			}
-			for j+1 < len(idx) && stmts[idx[j+1]].Pos.Offset <= off {
+			for j+1 < len(idx) && stmts[idx[j+1]].Pos.Offset-base <= off {
 				j++
 			}
 			s := stmts[idx[j]]
@@ -495,6 +599,7 @@ type parsed struct {
 	stmts    []*ir.Stmt
 	comments []ir.Comment
 	err      error
+	bug      *crash.Error
 }
 
 // parseAhead parses the set's files on every core, at most window files
@@ -510,12 +615,15 @@ func parseAhead(ms []*migrations.Migration, engine ir.Engine) (next func(i int) 
 		for i, m := range ms {
 			window <- struct{}{} // released when the consumer takes a file
 			go func() {
+				var p parsed
+				defer func() { out[i] <- p }()
+				defer crash.Recover(m.Path, &p.bug)
 				if m.Down && !m.Target {
-					out[i] <- parsed{} // a rollback in history changes nothing after it
-					return
+					return // a rollback in history changes nothing after it
 				}
-				stmts, comments, err := ParseFile(m, engine, !m.Target)
-				out[i] <- parsed{stmts, comments, err}
+				var all []ir.Comment
+				p.stmts, all, p.err = ParseFile(m, engine, !m.Target)
+				p.comments = directiveComments(all)
 			}()
 		}
 	}()
@@ -530,7 +638,16 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 	cat := catalog.NewFor(opt.Engine)
 	unit := ""
 	next := parseAhead(set.Migrations, opt.Engine)
+	// A bug ends this set's lint at the file it happened in; the other sets
+	// go on.
+	current := set.Dir
+	defer func() {
+		if r := recover(); r != nil {
+			res.Internal = append(res.Internal, &crash.Error{Path: current, Value: r, Stack: debug.Stack()})
+		}
+	}()
 	for i, m := range set.Migrations {
+		current = m.Path
 		u := m.Unit()
 		if opt.Changed != nil && m.Target {
 			u = "\x00changed" // every changed migration belongs to one change set
@@ -540,6 +657,10 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 			unit = u
 		}
 		p := next(i)
+		if p.bug != nil {
+			res.Internal = append(res.Internal, p.bug)
+			continue
+		}
 		stmts, comments, err := p.stmts, p.comments, p.err
 		res.Files = append(res.Files, FileInfo{Path: m.Path, Tool: m.Tool, UpTx: m.UpTx, DownTx: m.DownTx, Down: m.Down, Statements: len(stmts), Target: m.Target})
 		if err != nil {

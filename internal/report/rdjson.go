@@ -3,16 +3,23 @@ package report
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/analyzers/migrations"
 
 	"github.com/fluxlint/fluxlint/internal/lint"
 	"github.com/fluxlint/fluxlint/rules"
 )
 
+// ProjectURL is fluxlint's home, where bugs are reported.
+const ProjectURL = "https://github.com/fluxlint/fluxlint"
+
 // DocsURL is where each rule's documentation lives, by code.
-const DocsURL = "https://github.com/fluxlint/fluxlint/blob/main/docs/rules/%s.md"
+const DocsURL = ProjectURL + "/blob/main/docs/rules/%s.md"
 
 // The reviewdog Diagnostic Format (rdjson), as reviewdog reads it.
 type (
@@ -57,7 +64,7 @@ type (
 
 var rdSeverity = map[rules.Severity]string{rules.Error: "ERROR", rules.Warning: "WARNING", rules.Info: "INFO"}
 
-var source = rdSource{Name: "fluxlint", URL: "https://github.com/fluxlint/fluxlint"}
+var source = rdSource{Name: "fluxlint", URL: ProjectURL}
 
 // rdDiag converts a finding: the message carries the plan as Markdown, and
 // the range covers the statement. A single-step in-place plan becomes a
@@ -126,6 +133,9 @@ func RDJSON(w io.Writer, res *lint.Result) error {
 	for _, f := range res.Findings {
 		doc.Diagnostics = append(doc.Diagnostics, rdDiag(f))
 	}
+	for _, e := range res.Errors {
+		doc.Diagnostics = append(doc.Diagnostics, rdError(e))
+	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(doc)
@@ -141,6 +151,11 @@ func RDJSONL(w io.Writer, res *lint.Result) error {
 			return err
 		}
 	}
+	for _, e := range res.Errors {
+		if err := enc.Encode(rdError(e)); err != nil {
+			return err
+		}
+	}
 	return bw.Flush()
 }
 
@@ -153,7 +168,45 @@ func GitHub(w io.Writer, res *lint.Result) error {
 			ghProperty(f.Path), f.Pos.Line, f.Pos.Col, f.End.Line, ghProperty(f.Rule.Code+" "+f.Rule.Name),
 			ghData(f.Message+"\nfluxlint explain "+f.Rule.Code))
 	}
+	for _, e := range res.Errors {
+		path, pos, msg := errorAt(e)
+		switch {
+		case path == "":
+			fmt.Fprintf(bw, "::error title=fluxlint::%s\n", ghData(msg))
+		case pos.Line == 0:
+			fmt.Fprintf(bw, "::error file=%s,title=fluxlint::%s\n", ghProperty(path), ghData(msg))
+		default:
+			fmt.Fprintf(bw, "::error file=%s,line=%d,col=%d,title=fluxlint::%s\n", ghProperty(path), pos.Line, pos.Col, ghData(msg))
+		}
+	}
 	return bw.Flush()
+}
+
+// errorAt splits an input error into the file it is about (if any), the
+// position in it (if known) and the message.
+func errorAt(e error) (path string, pos ir.Pos, msg string) {
+	msg = e.Error()
+	var fe *migrations.FileError
+	if errors.As(e, &fe) {
+		path, msg = fe.Path, fe.Err.Error()
+	}
+	var ie *ir.Error
+	if errors.As(e, &ie) {
+		pos, msg = ie.Pos, ie.Msg
+	}
+	return path, pos, msg
+}
+
+// rdError is an input error as an rdjson diagnostic at error severity: the
+// run could not check what it names.
+func rdError(e error) rdDiagnostic {
+	path, pos, msg := errorAt(e)
+	d := rdDiagnostic{Message: "fluxlint could not check this: " + msg, Location: rdLocation{Path: path},
+		Severity: "ERROR", Source: source, Code: rdCode{Value: rules.InputError.Code, URL: fmt.Sprintf(DocsURL, rules.InputError.Code)}}
+	if pos.Line > 0 {
+		d.Location.Range = rdRange{Start: rdPosition{Line: pos.Line, Column: pos.Col}}
+	}
+	return d
 }
 
 // ghData and ghProperty escape workflow-command values as the runner expects.

@@ -6,12 +6,10 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 
-	"github.com/fluxlint/fluxlint/analyzers/migrations"
 	"github.com/fluxlint/fluxlint/internal/lint"
 	"github.com/fluxlint/fluxlint/rules"
 )
@@ -57,6 +55,8 @@ type JSONFinding struct {
 // JSONError is an input error in JSON output.
 type JSONError struct {
 	Path    string `json:"path"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
 	Message string `json:"message"`
 }
 
@@ -88,12 +88,8 @@ func ToJSONFinding(f *rules.Finding) JSONFinding {
 func toJSONErrors(res *lint.Result) []JSONError {
 	out := []JSONError{}
 	for _, e := range res.Errors {
-		je := JSONError{Message: e.Error()}
-		var fe *migrations.FileError
-		if errors.As(e, &fe) {
-			je.Path, je.Message = fe.Path, fe.Err.Error()
-		}
-		out = append(out, je)
+		path, pos, msg := errorAt(e)
+		out = append(out, JSONError{Path: path, Line: pos.Line, Column: pos.Col, Message: msg})
 	}
 	return out
 }
@@ -149,9 +145,6 @@ const MaxBoxLines = 40
 // lines; verbose adds the full SQL of every step (and lifts the budget).
 func Text(w io.Writer, res *lint.Result, verbose bool) error {
 	bw := bufio.NewWriter(w)
-	for _, e := range res.Errors {
-		fmt.Fprintf(bw, "error: %v\n", e)
-	}
 	cut := 0
 	for _, f := range res.Findings {
 		lines := box(f, verbose)
@@ -185,7 +178,7 @@ func Summary(res *lint.Result) string {
 	s := fmt.Sprintf("%s (%s, %s, %d info) in %s", plural(len(res.Findings), "finding"),
 		plural(counts[rules.Error], "error"), plural(counts[rules.Warning], "warning"), counts[rules.Info], plural(targets, "file"))
 	if len(res.Errors) > 0 {
-		s += "; " + plural(len(res.Errors), "input error")
+		s += "; " + plural(len(res.Errors), "input error") + " (on stderr)"
 	}
 	return s
 }

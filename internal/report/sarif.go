@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"path/filepath"
 	"strings"
 
+	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/internal/lint"
 	"github.com/fluxlint/fluxlint/rules"
 )
@@ -23,6 +25,7 @@ type (
 	}
 	sarifRun struct {
 		Tool        sarifTool         `json:"tool"`
+		ColumnKind  string            `json:"columnKind"`
 		Invocations []sarifInvocation `json:"invocations"`
 		Results     []sarifResult     `json:"results"`
 	}
@@ -86,8 +89,9 @@ type (
 		ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
 	}
 	sarifNotification struct {
-		Level   string    `json:"level"`
-		Message sarifText `json:"message"`
+		Level     string          `json:"level"`
+		Message   sarifText       `json:"message"`
+		Locations []sarifLocation `json:"locations,omitempty"`
 	}
 )
 
@@ -114,11 +118,15 @@ func SARIF(w io.Writer, res *lint.Result, known []*rules.Rule, version string) e
 			Properties:           sarifRuleProps{Tags: ruleTags(r)},
 		})
 	}
-	run := sarifRun{Tool: sarifTool{Driver: driver}, Results: []sarifResult{},
+	run := sarifRun{Tool: sarifTool{Driver: driver}, Results: []sarifResult{}, ColumnKind: "utf16CodeUnits",
 		Invocations: []sarifInvocation{{ExecutionSuccessful: len(res.Errors) == 0}}}
 	for _, e := range res.Errors {
-		run.Invocations[0].ToolExecutionNotifications = append(run.Invocations[0].ToolExecutionNotifications,
-			sarifNotification{Level: "error", Message: sarifText{Text: e.Error()}})
+		n := sarifNotification{Level: "error", Message: sarifText{Text: e.Error()}}
+		if path, pos, msg := errorAt(e); path != "" {
+			n.Message.Text = msg
+			n.Locations = []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: sarifURI(path)}, Region: sarifRegion{StartLine: max(pos.Line, 1), StartColumn: col16(pos)}}}}
+		}
+		run.Invocations[0].ToolExecutionNotifications = append(run.Invocations[0].ToolExecutionNotifications, n)
 	}
 	for _, f := range res.Findings {
 		i, ok := index[f.Rule.Code]
@@ -130,7 +138,7 @@ func SARIF(w io.Writer, res *lint.Result, known []*rules.Rule, version string) e
 			Message: sarifText{Text: f.Message + PlanText(f.Plan), Markdown: f.Message + PlanMarkdown(f.Plan)},
 			Locations: []sarifLocation{{PhysicalLocation: sarifPhysical{
 				ArtifactLocation: sarifArtifact{URI: sarifURI(f.Path)},
-				Region:           sarifRegion{StartLine: f.Pos.Line, StartColumn: f.Pos.Col, EndLine: f.End.Line, EndColumn: max(f.End.Col, 1)},
+				Region:           sarifRegion{StartLine: f.Pos.Line, StartColumn: col16(f.Pos), EndLine: f.End.Line, EndColumn: max(col16(f.End), 1)},
 			}}},
 		}
 		for j, rel := range f.Related {
@@ -147,12 +155,24 @@ func SARIF(w io.Writer, res *lint.Result, known []*rules.Rule, version string) e
 }
 
 // sarifURI is a path as a URI reference: relative paths stay relative (code
-// scanning resolves them against the repository root), with forward slashes.
+// scanning resolves them against the repository root), with forward
+// slashes, and every character a URI reserves (#, ?, %, spaces, non-ASCII)
+// percent-encoded.
 func sarifURI(path string) string {
+	u := url.URL{Path: filepath.ToSlash(path)}
 	if filepath.IsAbs(path) {
-		return "file://" + filepath.ToSlash(path)
+		u.Scheme = "file"
 	}
-	return strings.ReplaceAll(filepath.ToSlash(path), " ", "%20")
+	return u.String()
+}
+
+// col16 is a position's column in UTF-16 code units, SARIF's default
+// columnKind (a position made without source text has only Col).
+func col16(p ir.Pos) int {
+	if p.Col16 > 0 {
+		return p.Col16
+	}
+	return p.Col
 }
 
 // ruleTags are the code scanning tags of a rule: its engine and its family.

@@ -27,7 +27,7 @@ var lockWaitTimeout = &rules.Rule{
 		if !ok || !p.Existing(table) || lockWaitSet(p) {
 			return
 		}
-		if !p.FirstOf(metadataLocked) {
+		if !p.FirstOf("metadata-locked", metadataLocked) {
 			return // reported once per file, at the first one
 		}
 		step := migration(p, "set lock_wait_timeout at the top of this migration, before the first DDL", mysqlgen.LockWaitTimeout(p.Thresholds.LockTimeout), "", "")

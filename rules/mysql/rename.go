@@ -224,25 +224,21 @@ var renameTable = &rules.Rule{
 // the same migration (a cut-over such as RENAME TABLE a TO a_old, a_new TO
 // a): another rename fills the old name, or takes this one's new name.
 func swappedTables(p *rules.Pass, table ir.QName, newName string) bool {
-	for _, s := range p.File.Stmts {
-		if s.Down != p.Stmt.Down {
-			continue
-		}
-		for _, op := range s.Ops {
-			a, ok := op.(ir.AlterTable)
-			if !ok {
-				continue
-			}
+	swapped := false
+	check := func(ref rules.OpRef, _ int) bool {
+		if a, ok := ref.Op.(ir.AlterTable); ok {
 			for _, cmd := range a.Cmds {
 				r, ok := cmd.(ir.RenameTable)
-				if !ok || a.Table == table && r.New == newName {
-					continue
-				}
-				if r.New == table.Name || a.Table.Name == newName {
-					return true
+				if ok && (a.Table != table || r.New != newName) && (r.New == table.Name || a.Table.Name == newName) {
+					swapped = true
 				}
 			}
 		}
+		return swapped
 	}
-	return false
+	p.OnTable(table, check) // renames of the table, and to its name
+	if !swapped {
+		p.OnTable(ir.QName{Schema: table.Schema, Name: newName}, check) // renames of what holds the new name
+	}
+	return swapped
 }

@@ -228,30 +228,21 @@ func addedNotValidInTx(p *rules.Pass, table ir.QName, name string) *ir.AddConstr
 		return nil
 	}
 	var found *ir.AddConstraint
-	for _, s := range p.File.Stmts {
-		if s == p.Stmt {
-			return found
+	inTx := p.TxOps()
+	p.OnTable(table, func(ref rules.OpRef, rel int) bool {
+		if rel >= 0 {
+			return true
 		}
-		if s.Down != p.Stmt.Down {
-			continue
-		}
-		for _, op := range s.Ops {
-			switch o := op.(type) {
-			case ir.TxControl:
-				found = nil // a transaction boundary in between
-			case ir.AlterTable:
-				if catalog.Resolve(o.Table) != catalog.Resolve(table) {
-					continue
-				}
-				for _, cmd := range o.Cmds {
-					if a, ok := cmd.(ir.AddConstraint); ok && a.Constraint.Name == name && a.Constraint.NotValid && s.InTx {
-						found = &a
-					}
+		if o, ok := ref.Op.(ir.AlterTable); ok && -rel <= inTx {
+			for _, cmd := range o.Cmds {
+				if a, ok := cmd.(ir.AddConstraint); ok && a.Constraint.Name == name && a.Constraint.NotValid {
+					found = &a
 				}
 			}
 		}
-	}
-	return nil
+		return false
+	})
+	return found
 }
 
 var addUniqueOrPK = &rules.Rule{
@@ -386,41 +377,31 @@ func indexed(p *rules.Pass, table ir.QName, cols []string) bool {
 			}
 		}
 	}
-	after := false
-	for _, s := range p.File.Stmts {
-		if s == p.Stmt {
-			after = true
+	found := false
+	p.OnTable(table, func(ref rules.OpRef, rel int) bool {
+		if rel < 0 {
+			return false
 		}
-		if !after || s.Down != p.Stmt.Down {
-			continue
-		}
-		for _, op := range s.Ops {
-			switch o := op.(type) {
-			case ir.CreateIndex:
-				if catalog.Resolve(o.Index.Table) == catalog.Resolve(table) && leads(o.Index.Columns) {
-					return true
+		switch o := ref.Op.(type) {
+		case ir.CreateIndex:
+			found = leads(o.Index.Columns)
+		case ir.CreateTable:
+			for _, k := range append(slices.Clone(o.Constraints), columnConstraints(o.Columns)...) {
+				if (k.Kind == ir.PrimaryKey || k.Kind == ir.Unique) && leads(k.Columns) {
+					found = true
 				}
-			case ir.CreateTable:
-				if catalog.Resolve(o.Table) == catalog.Resolve(table) {
-					for _, k := range append(slices.Clone(o.Constraints), columnConstraints(o.Columns)...) {
-						if (k.Kind == ir.PrimaryKey || k.Kind == ir.Unique) && leads(k.Columns) {
-							return true
-						}
-					}
-				}
-			case ir.AlterTable:
-				if catalog.Resolve(o.Table) != catalog.Resolve(table) {
-					continue
-				}
-				for _, cmd := range o.Cmds {
-					if a, ok := cmd.(ir.AddConstraint); ok && (a.Constraint.Kind == ir.PrimaryKey || a.Constraint.Kind == ir.Unique) && leads(a.Constraint.Columns) {
-						return true
-					}
+			}
+		case ir.AlterTable:
+			for _, cmd := range o.Cmds {
+				if a, ok := cmd.(ir.AddConstraint); ok && catalog.Resolve(o.Table) == catalog.Resolve(table) &&
+					(a.Constraint.Kind == ir.PrimaryKey || a.Constraint.Kind == ir.Unique) && leads(a.Constraint.Columns) {
+					found = true
 				}
 			}
 		}
-	}
-	return false
+		return found
+	})
+	return found
 }
 
 func columnConstraints(cols []ir.ColumnDef) []ir.Constraint {

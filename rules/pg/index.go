@@ -57,15 +57,8 @@ func buildIndexPlan(p *rules.Pass, def ir.IndexDef) *rules.Plan {
 // txWhy says why the statement runs inside a transaction, in the terms of
 // the file's migration tool.
 func txWhy(p *rules.Pass) string {
-	for _, s := range p.File.Stmts {
-		if s.Pos.Offset >= p.Stmt.Pos.Offset {
-			break
-		}
-		for _, op := range s.Ops {
-			if t, ok := op.(ir.TxControl); ok && t.Kind == ir.TxBegin {
-				return "an explicit BEGIN earlier in the file opened one"
-			}
-		}
+	if p.BeganBefore() {
+		return "an explicit BEGIN earlier in the file opened one"
 	}
 	switch p.File.Tool {
 	case migrations.GolangMigrate, migrations.Prisma:

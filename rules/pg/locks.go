@@ -25,7 +25,7 @@ var lockTimeout = &rules.Rule{
 		if !ok || !p.Existing(table) || lockTimeoutSet(p) {
 			return
 		}
-		if !p.FirstOf(accessExclusive) {
+		if !p.FirstOf("access-exclusive", accessExclusive) {
 			return // reported once per file, at the first one
 		}
 		step := migration(p, "set lock_timeout at the top of this migration, before the first strong lock", sqlgen.SetLockTimeout(p.Thresholds.LockTimeout), "", "", false)
@@ -171,15 +171,38 @@ func heldInTx(p *rules.Pass) []ir.QName {
 	if !p.Stmt.InTx {
 		return nil
 	}
-	var held []ir.QName
-	p.Before(func(s *ir.Stmt, op ir.Op) {
-		if _, ok := op.(ir.TxControl); ok || !s.InTx {
-			held = nil // a transaction boundary
-			return
+	acc, _ := p.Fold("held-in-tx", func(acc any, ref rules.OpRef) any {
+		h, _ := acc.(*heldLocks)
+		if _, ok := ref.Op.(ir.TxControl); ok || !ref.Stmt.InTx {
+			return nil // a transaction boundary
 		}
-		if t, ok := accessExclusive(op); ok && p.Existing(t) && !slices.Contains(held, t) {
-			held = append(held, t)
+		if t, ok := accessExclusive(ref.Op); ok && p.Existing(t) && (h == nil || !h.set[t]) {
+			if h == nil {
+				h = &heldLocks{set: map[ir.QName]bool{}}
+			}
+			h.set[t] = true
+			h.list = append(h.list, t)
 		}
-	})
-	return held
+		if a, ok := ref.Op.(ir.AlterTable); ok && h != nil && h.set[a.Table] {
+			for _, c := range a.Cmds {
+				if r, ok := c.(ir.RenameTable); ok { // the same lock under its new name
+					to := ir.QName{Schema: a.Table.Schema, Name: r.New}
+					h.list[slices.Index(h.list, a.Table)] = to
+					delete(h.set, a.Table)
+					h.set[to] = true
+				}
+			}
+		}
+		return h
+	}).(*heldLocks)
+	if acc == nil {
+		return nil
+	}
+	return acc.list
+}
+
+// heldLocks are the tables a transaction holds ACCESS EXCLUSIVE locks on.
+type heldLocks struct {
+	list []ir.QName
+	set  map[ir.QName]bool
 }

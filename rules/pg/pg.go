@@ -23,6 +23,12 @@ func Rules() []*rules.Rule {
 // DefaultVersion is the PostgreSQL major version assumed when none is given.
 const DefaultVersion = 15
 
+// MinVersion and MaxVersion bound the PostgreSQL majors fluxlint knows.
+const (
+	MinVersion = 10
+	MaxVersion = 18
+)
+
 // migration builds a migration step; when it must run outside a transaction
 // it carries the file in the tool's own convention.
 func migration(p *rules.Pass, title, forward, rollback, lock string, noTx bool) rules.Step {

@@ -13,19 +13,13 @@ import (
 // viewReplaces reports whether the migration creates a view under the old
 // name after the statement: the safe way to rename a table.
 func viewReplaces(p *rules.Pass, old ir.QName) bool {
-	after := false
-	for _, s := range p.File.Stmts {
-		after = after || s == p.Stmt
-		if !after || s.Down != p.Stmt.Down {
-			continue
-		}
-		for _, op := range s.Ops {
-			if v, ok := op.(ir.CreateView); ok && !v.Materialized && catalog.Resolve(v.Name) == catalog.Resolve(old) {
-				return true
-			}
-		}
-	}
-	return false
+	found := false
+	p.OnTable(old, func(ref rules.OpRef, rel int) bool {
+		v, ok := ref.Op.(ir.CreateView)
+		found = rel >= 0 && ok && !v.Materialized && catalog.Resolve(v.Name) == catalog.Resolve(old)
+		return found
+	})
+	return found
 }
 
 var renameTable = &rules.Rule{

@@ -1,0 +1,169 @@
+package rules
+
+import "github.com/fluxlint/fluxlint/analyzers/ir"
+
+// Rules that look at the rest of the file (is lock_timeout SET earlier, is
+// this the first strong lock, does a later statement create the view) would
+// rescan the file for every op, which is quadratic in the statements of a
+// file. The file keeps, per section (up or down), its ops in order, an index
+// of them by the table they name, and the running results of the backward
+// scans, so that every lookup costs the ops it really needs.
+
+// OpRef is one op of the file, with its statement.
+type OpRef struct {
+	Stmt  *ir.Stmt
+	Index int // the op's index in Stmt.Ops
+	Op    ir.Op
+}
+
+// section is one section's ops in file order.
+type section struct {
+	ops     []OpRef
+	first   map[*ir.Stmt]int    // a statement's first op in ops
+	byTable map[ir.QName][]int  // indexes into ops, in order, by the table an op names
+	folds   map[string]*foldAcc // the running backward scans, by key
+}
+
+type foldAcc struct {
+	upto int // ops[:upto] are folded into acc
+	acc  any
+}
+
+// section returns the file's up or down section, built on first use.
+func (f *File) section(down bool) *section {
+	if f.sections == nil {
+		f.sections = map[bool]*section{}
+	}
+	if sec := f.sections[down]; sec != nil {
+		return sec
+	}
+	sec := &section{first: map[*ir.Stmt]int{}, byTable: map[ir.QName][]int{}, folds: map[string]*foldAcc{}}
+	for _, s := range f.Stmts {
+		if s.Down != down {
+			continue
+		}
+		sec.first[s] = len(sec.ops)
+		for i, op := range s.Ops {
+			for _, t := range opTables(op) {
+				t = resolveName(t)
+				if n := sec.byTable[t]; len(n) == 0 || n[len(n)-1] != len(sec.ops) {
+					sec.byTable[t] = append(n, len(sec.ops))
+				}
+			}
+			sec.ops = append(sec.ops, OpRef{Stmt: s, Index: i, Op: op})
+		}
+	}
+	f.sections[down] = sec
+	return sec
+}
+
+// resolveName qualifies a name the way the catalog compares PostgreSQL
+// names; MySQL names have no schema, and so compare as written.
+func resolveName(q ir.QName) ir.QName {
+	if q.Schema == "" {
+		q.Schema = "public"
+	}
+	return q
+}
+
+// opTables are the tables (and views) an op names, for the index.
+func opTables(op ir.Op) []ir.QName {
+	switch o := op.(type) {
+	case ir.AlterTable:
+		names := []ir.QName{o.Table}
+		for _, c := range o.Cmds {
+			if r, ok := c.(ir.RenameTable); ok {
+				names = append(names, ir.QName{Schema: o.Table.Schema, Name: r.New}) // what takes its name
+			}
+		}
+		return names
+	case ir.CreateTable:
+		return []ir.QName{o.Table}
+	case ir.CreateIndex:
+		return []ir.QName{o.Index.Table}
+	case ir.CreateView:
+		return []ir.QName{o.Name}
+	case ir.Drop:
+		return o.Names
+	case ir.Truncate:
+		return o.Tables
+	}
+	return nil
+}
+
+// at is the index of the pass's op among its section's ops.
+func (p *Pass) at() (*section, int) {
+	sec := p.File.section(p.Stmt.Down)
+	first, ok := sec.first[p.Stmt]
+	if !ok {
+		return sec, 0 // a statement not in the file (a plan's own SQL)
+	}
+	return sec, first + p.OpIndex
+}
+
+// Fold runs a backward scan: the result of fn folded over every op before
+// the pass's op in its section, in order, starting from nil. Passes come in
+// file order, so each key's scan resumes where the last pass left it and
+// the whole file is scanned once per key. fn sees each op once, with the
+// catalog of the pass that happens to fold it: the same section's lineage.
+func (p *Pass) Fold(key string, fn func(acc any, ref OpRef) any) any {
+	sec, at := p.at()
+	st := sec.folds[key]
+	if st == nil || st.upto > at {
+		st = &foldAcc{}
+		sec.folds[key] = st
+	}
+	for ; st.upto < at; st.upto++ {
+		st.acc = fn(st.acc, sec.ops[st.upto])
+	}
+	return st.acc
+}
+
+// Before calls fn for every op before the pass's op in the same section (up
+// or down) of the file, in order, with its statement: the ops of earlier
+// statements, then the earlier ops of the same statement (a goose block).
+// It costs the ops before the pass: per-file questions asked of every op
+// use Fold instead.
+func (p *Pass) Before(fn func(s *ir.Stmt, op ir.Op)) {
+	sec, at := p.at()
+	for _, ref := range sec.ops[:at] {
+		fn(ref.Stmt, ref.Op)
+	}
+}
+
+// OnTable calls fn for the ops of the pass's section that name the table
+// (or rename a table to its name), in file order, with each op's distance
+// from the pass's op: negative before it, 0 for the op itself, positive
+// after it. It returns early when fn returns true.
+func (p *Pass) OnTable(table ir.QName, fn func(ref OpRef, rel int) (stop bool)) {
+	sec, at := p.at()
+	for _, i := range sec.byTable[resolveName(table)] {
+		if fn(sec.ops[i], i-at) {
+			return
+		}
+	}
+}
+
+// TxOps is how many ops right before the pass's op run in its transaction:
+// back to the last BEGIN, COMMIT or statement outside a transaction.
+func (p *Pass) TxOps() int {
+	n, _ := p.Fold("tx-ops", func(acc any, ref OpRef) any {
+		if _, ok := ref.Op.(ir.TxControl); ok || !ref.Stmt.InTx {
+			return 0
+		}
+		n, _ := acc.(int)
+		return n + 1
+	}).(int)
+	return n
+}
+
+// BeganBefore reports whether an explicit BEGIN comes before the pass's op
+// in its section.
+func (p *Pass) BeganBefore() bool {
+	return p.Fold("began", func(acc any, ref OpRef) any {
+		if t, ok := ref.Op.(ir.TxControl); ok && t.Kind == ir.TxBegin {
+			return true
+		}
+		return acc
+	}) != nil
+}
