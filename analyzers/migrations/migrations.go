@@ -117,7 +117,7 @@ var skipDirs = map[string]bool{"node_modules": true, "vendor": true, ".git": tru
 // one file, kept under the first.
 func Discover(args []string) ([]*Set, []*FileError) {
 	var errs []*FileError
-	targets := map[string]bool{} // real paths
+	targets := map[string]bool{}   // real paths
 	bySet := map[string][]string{} // a set's real directory -> its files
 	setName := map[string]string{} // a set's real directory -> as first spelled
 	seen := map[string]bool{}

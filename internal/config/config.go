@@ -29,9 +29,9 @@ const FileName = ".fluxlint.yaml"
 type Config struct {
 	Engine        string            `yaml:"engine"`
 	ServerVersion string            `yaml:"server_version"` // "15", "15.4"
-	Enable        []string          `yaml:"enable"`   // rule codes or names: only these run (default: every rule)
-	Disable       []string          `yaml:"disable"`  // rule codes or names
-	Severity      map[string]string `yaml:"severity"` // code or name -> info|warning|error
+	Enable        []string          `yaml:"enable"`         // rule codes or names: only these run (default: every rule)
+	Disable       []string          `yaml:"disable"`        // rule codes or names
+	Severity      map[string]string `yaml:"severity"`       // code or name -> info|warning|error
 	// AssumeLockTimeout declares lock_timeout set outside the migrations
 	// (on the role or by the tool), which silences PG113.
 	AssumeLockTimeout bool `yaml:"assume_lock_timeout"`
