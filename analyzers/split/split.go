@@ -69,6 +69,10 @@ type scanner struct {
 	block     bool // inside goose StatementBegin/End
 	words     []string
 	beginNest int // BEGIN ATOMIC / CASE nesting inside CREATE FUNCTION bodies
+	// fromStdin is set in a COPY ... FROM STDIN statement, whose data
+	// follows it in a psql script, up to a line \.
+	fromStdin bool
+	lastWord  string
 }
 
 func (s *scanner) run() {
@@ -93,8 +97,17 @@ func (s *scanner) run() {
 			s.terminate(s.i)
 			s.i += len(s.delim)
 		case c == ';' && !s.block && s.delim == ";" && s.beginNest == 0:
+			copyData := s.fromStdin
 			s.terminate(s.i)
 			s.i++
+			if copyData {
+				s.skipCopyData()
+			}
+		case c == '\\' && !s.mysql && !s.block:
+			// A psql meta-command in the middle of a line (\gset, \g,
+			// \gexec) sends the query before it and runs to the line's end.
+			s.terminate(s.i)
+			s.clientCommandHere()
 		case c == '\'':
 			s.mark()
 			s.quoted('\'', s.mysql || s.escapeString())
@@ -168,6 +181,35 @@ func (s *scanner) terminate(end int) {
 	}
 	s.res.Segments = append(s.res.Segments, Segment{Start: s.start, End: end, Down: s.down, Lead: strings.Join(s.words, " ")})
 	s.start = -1
+	s.fromStdin = false
+}
+
+// skipCopyData skips the rows psql sends to COPY ... FROM STDIN: every line
+// up to one that is \. alone, or the end of the file. They are data, not SQL.
+func (s *scanner) skipCopyData() {
+	// The data starts on the line after the statement.
+	if eol := bytes.IndexByte(s.src[s.i:], '\n'); eol >= 0 {
+		s.i += eol + 1
+	} else {
+		s.i = len(s.src)
+		return
+	}
+	for s.i < len(s.src) {
+		eol := bytes.IndexByte(s.src[s.i:], '\n')
+		line := s.src[s.i:]
+		if eol >= 0 {
+			line = line[:eol]
+		}
+		if string(bytes.TrimRight(line, "\r")) == "\\." {
+			s.i += len(line)
+			return
+		}
+		if eol < 0 {
+			s.i = len(s.src)
+			return
+		}
+		s.i += eol + 1
+	}
 }
 
 func (s *scanner) lineComment(open int) {
@@ -352,6 +394,10 @@ func (s *scanner) word() {
 	if len(s.words) < 6 {
 		s.words = append(s.words, w)
 	}
+	if !s.mysql && w == "stdin" && s.lastWord == "from" && len(s.words) > 0 && s.words[0] == "copy" {
+		s.fromStdin = true
+	}
+	s.lastWord = w
 	if !s.inRoutine() {
 		return
 	}
@@ -441,6 +487,20 @@ func (s *scanner) clientCommand() bool {
 	s.res.Segments = append(s.res.Segments, Segment{Start: s.i, End: s.i + len(line), Down: s.down, Client: name})
 	s.i += eol
 	return true
+}
+
+// clientCommandHere consumes a psql backslash command from s.i to the end
+// of the line.
+func (s *scanner) clientCommandHere() {
+	rest := s.src[s.i:]
+	eol := bytes.IndexAny(rest, "\r\n")
+	if eol < 0 {
+		eol = len(rest)
+	}
+	line := strings.TrimRight(string(rest[:eol]), " \t")
+	name := strings.Fields(line)[0]
+	s.res.Segments = append(s.res.Segments, Segment{Start: s.i, End: s.i + len(line), Down: s.down, Client: name})
+	s.i += eol
 }
 
 // Lines maps byte offsets to line and column. A line ends at LF, CRLF or a

@@ -22,7 +22,11 @@ func TestBadInput(t *testing.T) {
 		contains string // in a finding's or an error's message
 		where    string // "path:line:col" of that finding, "" for an input error
 	}{
-		{"binary file", write("0001_bad.sql", "CREATE TABLE t (id int);\x00\x01\x02"), 2, "binary file", "0001_bad.sql:1:1"},
+		{"binary file", write("0001_bad.sql", "CREATE TABLE t (id int);\x00\x01\x02"), 2, "NUL byte", "0001_bad.sql:1:25"},
+		{"NUL byte far into the file", write("0001_bad.sql", strings.Repeat("SELECT 1;\n", 1000)+"SELECT\x00 2;\nCREATE INDEX far_idx ON users (email);\n"), 2, "NUL byte", "0001_bad.sql:1001:7"},
+		{"CR-only line ends end a comment", write("0001_cr.sql", "-- a comment\rCREATE INDEX cr_idx ON users (email);\r"), 1, "takes a SHARE lock", "0001_cr.sql:2:1"},
+		{"psql COPY data and \\gset are skipped", write("0001_psql.sql", "COPY users (id, email) FROM stdin;\n1\tit's; \"odd\" $$\n\\.\nSELECT count(*) AS n FROM users \\gset\n\\echo :n\nCREATE INDEX psql_idx ON users (email);\n"), 1, "takes a SHARE lock", "0001_psql.sql:6:1"},
+		{"goose sends a psql command to the server", write("0001_goose.sql", "-- +goose Up\nSELECT 1 \\gset\n"), 1, "\\gset is a client command, not SQL: PostgreSQL rejects it (goose sends it to the server)", "0001_goose.sql:2:10"},
 		{"invalid utf-8", write("0001_bad.sql", "SELECT 1;\nSELECT '\xff\xfe';\n"), 2, "not valid UTF-8", "0001_bad.sql:2:9"},
 		{"byte order mark", write("0001_bom.sql", "\xEF\xBB\xBFCREATE INDEX bom_idx ON users (email);\n"), 1, "takes a SHARE lock", "0001_bom.sql:1:4"},
 		{"crlf line ends", write("0001_crlf.sql", "SELECT 1;\r\nCREATE INDEX crlf_idx ON users (email);\r\n"), 1, "takes a SHARE lock", "0001_crlf.sql:2:1"},

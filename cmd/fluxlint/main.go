@@ -58,6 +58,13 @@ func main() {
 // stdin is where `fluxlint -` reads; tests replace it.
 var stdin io.Reader = os.Stdin
 
+// reportBug follows every internal error.
+const reportBug = "This is a bug in fluxlint: please report it at " + report.ProjectURL + "/issues with the output above (and the file, if you can share it).\n"
+
+// testRules are added to every run's rules; only tests set them (a rule
+// that panics proves a bug ends as exit 3).
+var testRules []*rules.Rule
+
 const usage = `usage:
   fluxlint [flags] PATH...        lint migration files or directories
   fluxlint [flags] -              lint SQL read from stdin (name it with --stdin-filename)
@@ -72,7 +79,7 @@ flags:
 func run(args []string, stdout, stderr io.Writer) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(stderr, "fluxlint: internal error: %v\n%s", r, debug.Stack())
+			fmt.Fprintf(stderr, "fluxlint: internal error: %v\n%s%s", r, debug.Stack(), reportBug)
 			code = exitInternal
 		}
 	}()
@@ -205,8 +212,13 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	for _, e := range res.Errors {
 		fmt.Fprintf(stderr, "fluxlint: error: %v\n", e)
 	}
+	for _, f := range res.Findings {
+		if f.Rule == rules.InputError {
+			fmt.Fprintf(stderr, "fluxlint: error: %s:%d:%d: %s\n", f.Path, f.Pos.Line, f.Pos.Col, f.Message)
+		}
+	}
 	for _, e := range res.Internal {
-		fmt.Fprintf(stderr, "fluxlint: internal error: %v\nThis is a bug in fluxlint: please report it at %s/issues with the output above (and the file, if you can share it).\n", e, report.ProjectURL)
+		fmt.Fprintf(stderr, "fluxlint: internal error: %v\n%s", e, reportBug)
 	}
 	return exitCode(res, fail)
 }
@@ -318,8 +330,11 @@ func options(cfg *config.Config, engine, version string) (lint.Options, error) {
 		}
 		opt.Version = v
 	}
-	if t := opt.Thresholds; opt.Engine == ir.MySQL && t.LockTimeout > maxLockWait {
+	switch t := opt.Thresholds; {
+	case opt.Engine == ir.MySQL && t.LockTimeout > maxLockWait:
 		return opt, fmt.Errorf("%s: thresholds: lock_timeout must be at most %v for MySQL (lock_wait_timeout's maximum), not %v", cfg.Path, maxLockWait, t.LockTimeout)
+	case opt.Engine == ir.Postgres && t.LockTimeout > maxLockTimeout:
+		return opt, fmt.Errorf("%s: thresholds: lock_timeout must be at most %v (PostgreSQL's maximum, 2147483647ms), not %v", cfg.Path, maxLockTimeout, t.LockTimeout)
 	}
 	pick := func(key string, names []string) (map[*rules.Rule]bool, error) {
 		set := map[*rules.Rule]bool{}
@@ -356,11 +371,16 @@ func options(cfg *config.Config, engine, version string) (lint.Options, error) {
 			opt.Rules = append(opt.Rules, r)
 		}
 	}
+	opt.Rules = append(opt.Rules, testRules...)
 	return opt, nil
 }
 
-// maxLockWait is MySQL's largest lock_wait_timeout: a year.
-const maxLockWait = 31536000 * time.Second
+// The largest lock timeouts the servers accept: PostgreSQL's lock_timeout
+// is an int of milliseconds, MySQL's lock_wait_timeout at most a year.
+const (
+	maxLockTimeout = 2147483647 * time.Millisecond
+	maxLockWait    = 31536000 * time.Second
+)
 
 // serverVersion reads a server version as users write it. PostgreSQL: a
 // major (15) or major.minor (15.4), of the majors fluxlint knows. MySQL and

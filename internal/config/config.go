@@ -124,8 +124,6 @@ func Load(path string) (*Config, error) {
 	switch {
 	case t.LockTimeout != nil && *t.LockTimeout < time.Millisecond:
 		return nil, fmt.Errorf("%s: thresholds: lock_timeout must be at least 1ms (0 would wait forever), not %v", path, *t.LockTimeout)
-	case t.LockTimeout != nil && *t.LockTimeout > MaxLockTimeout:
-		return nil, fmt.Errorf("%s: thresholds: lock_timeout must be at most %v (PostgreSQL's maximum, 2147483647ms), not %v", path, MaxLockTimeout, *t.LockTimeout)
 	case t.BatchSize != nil && (*t.BatchSize < 1 || *t.BatchSize > MaxBatchSize):
 		return nil, fmt.Errorf("%s: thresholds: batch_size must be from 1 to %d, not %d", path, MaxBatchSize, *t.BatchSize)
 	case t.BatchPause != nil && (*t.BatchPause < 0 || *t.BatchPause > MaxBatchPause):
@@ -134,13 +132,12 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// The largest thresholds: lock_timeout as PostgreSQL's setting allows (an
-// int of milliseconds; MySQL's lock_wait_timeout allows a year, more), a
-// batch size that fits both engines' INT, and a pause no plan needs more of.
+// The largest thresholds: a batch size that fits both engines' INT, and a
+// pause no plan needs more of. lock_timeout's maximum depends on the engine
+// (the caller checks it).
 const (
-	MaxLockTimeout = 2147483647 * time.Millisecond
-	MaxBatchSize   = 2147483647
-	MaxBatchPause  = time.Hour
+	MaxBatchSize  = 2147483647
+	MaxBatchPause = time.Hour
 )
 
 // ParseSize reads a byte count: a whole number, optionally with a unit (B,

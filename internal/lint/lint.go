@@ -322,8 +322,12 @@ func ParseFile(m *migrations.Migration, engine ir.Engine, history bool) ([]*ir.S
 		case seg.Err != "":
 			s.Err = &ir.Error{Pos: sp.Lines.Pos(seg.ErrAt), Msg: seg.Err}
 		case seg.Client != "":
-			if engine != ir.MySQL || seg.Client != "DELIMITER" {
-				s.Err = &ir.Error{Pos: s.Pos, Msg: fmt.Sprintf("%s is a client command, not SQL: %s rejects it", seg.Client, engineName(engine))}
+			// The mysql client runs DELIMITER, and psql its backslash
+			// commands: a plain SQL file is a script for them. A tool that
+			// sends the file to the server sends those too, and fails.
+			psql := strings.HasPrefix(seg.Client, "\\") && m.Tool == migrations.Plain
+			if !psql && (engine != ir.MySQL || seg.Client != "DELIMITER") {
+				s.Err = &ir.Error{Pos: s.Pos, Msg: fmt.Sprintf("%s is a client command, not SQL: %s rejects it (%s sends it to the server)", seg.Client, engineName(engine), m.Tool)}
 			}
 		case history && (s.Down || !seg.Block && leadIn(schemaNeutral, seg.Lead)):
 		case !seg.Block && leadIn(unchecked, seg.Lead):
@@ -497,12 +501,8 @@ func parseWhole(src []byte, stmts []*ir.Stmt, idx []int) bool {
 
 // checkText rejects input that is not text: binary files and invalid UTF-8.
 func checkText(src []byte) error {
-	head := src
-	if len(head) > 8000 {
-		head = head[:8000]
-	}
-	if bytes.IndexByte(head, 0) >= 0 {
-		return &ir.Error{Pos: ir.Pos{Line: 1, Col: 1}, Msg: "binary file (contains NUL bytes), not a SQL migration"}
+	if at := bytes.IndexByte(src, 0); at >= 0 {
+		return &ir.Error{Pos: split.NewLines(src).Pos(at), Msg: "NUL byte: a binary file, or text in UTF-16, not a SQL migration (SQL text never holds NUL)"}
 	}
 	if !utf8.Valid(src) {
 		off := 0
