@@ -41,6 +41,7 @@ type Stmt struct {
 	InTx     bool   // runs inside a transaction (tool-wrapped, implicit or explicit BEGIN)
 	Ops      []Op   // what the statement does; nil when it did not parse
 	Err      *Error // syntax error, when the statement does not parse
+	Near     bool   // a directive comment stands next to it
 }
 
 // IsTxControl reports whether the statement begins or ends a transaction

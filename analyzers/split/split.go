@@ -27,6 +27,9 @@ type Segment struct {
 	Client string
 	Err    string // lexical error, e.g. an unterminated quote; reported at ErrAt
 	ErrAt  int
+	// Near marks a segment next to a directive comment (the one before it
+	// or after it), which a directive may apply to.
+	Near bool
 }
 
 // Markers are the tool annotations found in comments.
@@ -51,8 +54,36 @@ type Result struct {
 // escapes in every string; PostgreSQL mode adds dollar quotes, E” strings
 // and nested block comments.
 func Split(src []byte, engine ir.Engine) *Result {
-	s := &scanner{src: src, mysql: engine == ir.MySQL, delim: ";", res: &Result{Lines: NewLines(src)}}
+	res := &Result{}
+	r := Scan(src, engine, Options{Emit: func(seg Segment) { res.Segments = append(res.Segments, seg) }})
+	r.Segments = res.Segments
+	return r
+}
+
+// Options direct a Scan.
+type Options struct {
+	// Emit receives each segment in file order as soon as it is complete,
+	// so that a caller can work through a large file without holding all
+	// of its segments.
+	Emit func(Segment)
+	// Directive, when set, keeps only the comments it accepts in the
+	// result, and marks the segments next to them Near.
+	Directive func(text string) bool
+}
+
+// Scan splits src like Split, handing each segment to opt.Emit instead of
+// collecting them (the result has no Segments).
+func Scan(src []byte, engine ir.Engine, opt Options) *Result {
+	return ScanLines(src, engine, NewLines(src), opt)
+}
+
+// ScanLines is Scan with the line index already made (Emit may use it).
+func ScanLines(src []byte, engine ir.Engine, lines *Lines, opt Options) *Result {
+	s := &scanner{src: src, mysql: engine == ir.MySQL, delim: ";", res: &Result{Lines: lines}, opt: opt}
 	s.run()
+	if s.havePending {
+		opt.Emit(s.pending)
+	}
 	return s.res
 }
 
@@ -61,6 +92,12 @@ type scanner struct {
 	mysql bool
 	res   *Result
 	delim string
+	opt   Options
+	// The last segment is held back until the next one begins, so that a
+	// directive comment after it on its line can still mark it.
+	pending     Segment
+	havePending bool
+	nearNext    bool // a directive comment came after the last segment
 
 	i         int
 	start     int  // start of the current statement's first significant byte, -1 if none yet
@@ -179,9 +216,20 @@ func (s *scanner) terminate(end int) {
 	if end > s.lastSig {
 		end = s.lastSig
 	}
-	s.res.Segments = append(s.res.Segments, Segment{Start: s.start, End: end, Down: s.down, Lead: strings.Join(s.words, " ")})
+	s.add(Segment{Start: s.start, End: end, Down: s.down, Lead: strings.Join(s.words, " ")})
 	s.start = -1
 	s.fromStdin = false
+}
+
+// add completes a segment: the one held back goes out, this one is held.
+func (s *scanner) add(seg Segment) {
+	if s.nearNext {
+		seg.Near, s.nearNext = true, false
+	}
+	if s.havePending {
+		s.opt.Emit(s.pending)
+	}
+	s.pending, s.havePending = seg, true
 }
 
 // skipCopyData skips the rows psql sends to COPY ... FROM STDIN: every line
@@ -227,6 +275,17 @@ func (s *scanner) lineComment(open int) {
 }
 
 func (s *scanner) addComment(start, end int, text string) {
+	if s.opt.Directive != nil {
+		if !s.opt.Directive(text) {
+			return
+		}
+		// The directive applies to the statement before it on its line, or
+		// to the next one.
+		if s.havePending {
+			s.pending.Near = true
+		}
+		s.nearNext = true
+	}
 	s.res.Comments = append(s.res.Comments, ir.Comment{Pos: s.res.Lines.Pos(start), End: s.res.Lines.Pos(end), Text: text})
 }
 
@@ -285,8 +344,8 @@ func (s *scanner) terminateBlock() {
 	}
 	s.lastSig = end
 	s.terminate(end)
-	if n := len(s.res.Segments); n > 0 && s.res.Segments[n-1].End == end {
-		s.res.Segments[n-1].Block = true
+	if s.havePending && s.pending.End == end {
+		s.pending.Block = true
 	}
 }
 
@@ -317,7 +376,7 @@ func (s *scanner) fail(at int, msg string) {
 	if s.start < 0 {
 		s.start = at
 	}
-	s.res.Segments = append(s.res.Segments, Segment{Start: s.start, End: len(s.src), Down: s.down, Err: msg, ErrAt: at})
+	s.add(Segment{Start: s.start, End: len(s.src), Down: s.down, Err: msg, ErrAt: at})
 	s.start = -1
 	s.i = len(s.src)
 }
@@ -484,7 +543,7 @@ func (s *scanner) clientCommand() bool {
 	default:
 		return false
 	}
-	s.res.Segments = append(s.res.Segments, Segment{Start: s.i, End: s.i + len(line), Down: s.down, Client: name})
+	s.add(Segment{Start: s.i, End: s.i + len(line), Down: s.down, Client: name})
 	s.i += eol
 	return true
 }
@@ -499,15 +558,17 @@ func (s *scanner) clientCommandHere() {
 	}
 	line := strings.TrimRight(string(rest[:eol]), " \t")
 	name := strings.Fields(line)[0]
-	s.res.Segments = append(s.res.Segments, Segment{Start: s.i, End: s.i + len(line), Down: s.down, Client: name})
+	s.add(Segment{Start: s.i, End: s.i + len(line), Down: s.down, Client: name})
 	s.i += eol
 }
 
 // Lines maps byte offsets to line and column. A line ends at LF, CRLF or a
 // lone CR, as editors and PostgreSQL's lexer see it.
 type Lines struct {
-	src    []byte
-	starts []int
+	src []byte
+	// starts are the offsets lines start at: 32 bits each, since no input
+	// reaches 4 GiB (the largest max_file_size is 1 GiB).
+	starts []uint32
 	// The last position returned, so that positions asked in file order
 	// count UTF-16 columns from there instead of from the line's start.
 	last ir.Pos
@@ -515,10 +576,11 @@ type Lines struct {
 
 // NewLines indexes the line starts of src.
 func NewLines(src []byte) *Lines {
-	l := &Lines{src: src, starts: []int{0}}
+	n := bytes.Count(src, []byte{'\n'}) + 1
+	l := &Lines{src: src, starts: make([]uint32, 1, n+bytes.Count(src, []byte{'\r'})-bytes.Count(src, []byte("\r\n")))}
 	for i, c := range src {
 		if c == '\n' || c == '\r' && (i+1 == len(src) || src[i+1] != '\n') {
-			l.starts = append(l.starts, i+1)
+			l.starts = append(l.starts, uint32(i+1))
 		}
 	}
 	return l
@@ -529,14 +591,14 @@ func (l *Lines) Pos(off int) ir.Pos {
 	lo, hi := 0, len(l.starts)-1
 	for lo < hi {
 		mid := (lo + hi + 1) / 2
-		if l.starts[mid] <= off {
+		if int(l.starts[mid]) <= off {
 			lo = mid
 		} else {
 			hi = mid - 1
 		}
 	}
-	p := ir.Pos{Offset: off, Line: lo + 1, Col: off - l.starts[lo] + 1}
-	from, col16 := l.starts[lo], 1
+	p := ir.Pos{Offset: off, Line: lo + 1, Col: off - int(l.starts[lo]) + 1}
+	from, col16 := int(l.starts[lo]), 1
 	if l.last.Line == p.Line && l.last.Offset <= off && l.last.Col16 > 0 {
 		from, col16 = l.last.Offset, l.last.Col16
 	}

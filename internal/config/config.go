@@ -136,6 +136,7 @@ func Load(path string) (*Config, error) {
 // pause no plan needs more of. lock_timeout's maximum depends on the engine
 // (the caller checks it).
 const (
+	MaxFileSize   = 1 << 30 // positions are 32-bit offsets
 	MaxBatchSize  = 2147483647
 	MaxBatchPause = time.Hour
 )
@@ -155,8 +156,8 @@ func ParseSize(s string) (int64, error) {
 		}
 	}
 	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n < 1 || n > (1<<40)/scale {
-		return 0, fmt.Errorf("want a size from 1 byte to 1TiB such as 512MiB, not %q", s)
+	if err != nil || n < 1 || n > MaxFileSize/scale {
+		return 0, fmt.Errorf("want a size from 1 byte to 1GiB such as 512MiB, not %q", s)
 	}
 	return n * scale, nil
 }

@@ -21,14 +21,14 @@ type directive struct {
 // DirectivePrefix starts every fluxlint directive.
 const DirectivePrefix = "fluxlint:"
 
-// suppress removes findings covered by ignore directives and reports
-// malformed directives (FL001) and directives that suppress nothing (FL002).
-func suppress(f *rules.File, comments []ir.Comment, found []*rules.Finding, opt Options) []*rules.Finding {
+// fileDirectives reads a file's directives before its rules run, so that a
+// suppressed finding is dropped as it is reported instead of piling up; it
+// reports malformed directives (FL001) to out.
+func fileDirectives(f *rules.File, comments []ir.Comment, opt Options, out func(*rules.Finding)) *directives {
 	known := append(rules.Tool(), opt.Rules...)
 	var dirs []*directive
-	var out []*rules.Finding
 	bad := func(c ir.Comment, msg string) {
-		out = append(out, rules.NewFinding(rules.BadDirective, f.Path, c.Pos, c.End, msg))
+		out(rules.NewFinding(rules.BadDirective, f.Path, c.Pos, c.End, msg))
 	}
 	for _, c := range comments {
 		text := strings.TrimSpace(c.Text)
@@ -73,19 +73,19 @@ func suppress(f *rules.File, comments []ir.Comment, found []*rules.Finding, opt 
 		}
 		dirs = append(dirs, d)
 	}
-	ix := indexDirectives(dirs)
-	for _, fd := range found {
-		if !ix.suppressedBy(fd) {
-			out = append(out, fd)
+	return indexDirectives(dirs)
+}
+
+// unused reports the directives that suppressed nothing (FL002).
+func (ix *directives) unused(path string, out func(*rules.Finding)) {
+	for _, list := range [][]*directive{ix.all} {
+		for _, d := range list {
+			if !d.used {
+				out(rules.NewFinding(rules.UnusedDirective, path, d.comment.Pos, d.comment.End,
+					fmt.Sprintf("fluxlint directive for %s suppresses nothing", strings.Join(d.codes, ","))))
+			}
 		}
 	}
-	for _, d := range dirs {
-		if !d.used {
-			out = append(out, rules.NewFinding(rules.UnusedDirective, f.Path, d.comment.Pos, d.comment.End,
-				fmt.Sprintf("fluxlint directive for %s suppresses nothing", strings.Join(d.codes, ","))))
-		}
-	}
-	return out
 }
 
 // attach finds the statement a directive comment applies to: the statement
@@ -113,13 +113,14 @@ func attach(stmts []*ir.Stmt, c ir.Comment) *ir.Stmt {
 // directives are a file's ignore directives, found by the statement they
 // cover.
 type directives struct {
+	all    []*directive // in file order
 	file   []*directive
 	byStmt map[*ir.Stmt][]*directive
 	stmts  []*ir.Stmt // those with directives, in file order
 }
 
 func indexDirectives(dirs []*directive) *directives {
-	ix := &directives{byStmt: map[*ir.Stmt][]*directive{}}
+	ix := &directives{all: dirs, byStmt: map[*ir.Stmt][]*directive{}}
 	for _, d := range dirs {
 		switch {
 		case d.file:

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/bmatcuk/doublestar/v4"
 
@@ -294,55 +295,135 @@ func leadIn(set map[string]bool, lead string) bool {
 	return false
 }
 
-// ParseFile splits and parses one migration's source. For history (files
-// that are replayed, not reported) it skips what cannot change the catalog:
-// down sections and schema-neutral statements.
+// ParseFile splits and parses one migration's source, keeping every
+// statement and comment. For history (files that are replayed, not
+// reported) it skips what cannot change the catalog: down sections and
+// schema-neutral statements.
 func ParseFile(m *migrations.Migration, engine ir.Engine, history bool) ([]*ir.Stmt, []ir.Comment, error) {
+	f, err := parseFile(m, engine, history, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f.stmts, f.comments, nil
+}
+
+// fileParse is one file, split and parsed.
+type fileParse struct {
+	stmts    []*ir.Stmt
+	comments []ir.Comment
+	count    int // statements in the file, kept or not
+}
+
+// parseFile is ParseFile. With compact, it works through the file a window
+// at a time and keeps only what linting reads, so that memory follows what
+// the file does rather than its size: the directive comments, and the
+// statements that have ops the catalog or a rule reads, an error, or a
+// directive beside them. Statements only syntax-checked are counted and
+// dropped, as are, in history, those nothing parsed; after an ALTER TYPE ...
+// ADD VALUE every statement stays, since a rule looks for the new value's
+// use later in its transaction.
+func parseFile(m *migrations.Migration, engine ir.Engine, history, compact bool) (*fileParse, error) {
 	if err := m.Read(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	defer func() { m.Src = nil }() // the statements keep their own text
+	defer func() { m.Src = nil }()
 	if err := checkText(m.Src); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	sp := split.Split(m.Src, engine)
-	mk := sp.Markers
-	m.FromMarkers(migrations.Markers{Goose: mk.Goose, GooseNoTx: mk.GooseNoTx, Dbmate: mk.Dbmate, DbmateUpNoTx: mk.DbmateUpNoTx, DbmateDownNoTx: mk.DbmateDownNoTx})
-	// Memory per statement stays small: the statements live in one slab,
-	// and their texts are slices of one copy of the source.
-	text := string(m.Src)
-	slab := make([]ir.Stmt, len(sp.Segments))
-	stmts := make([]*ir.Stmt, 0, len(sp.Segments))
-	var sqlSegs []int   // indexes into stmts of the statements to parse into ops
-	var checkSegs []int // statements that only need their syntax checked
-	for k, seg := range sp.Segments {
-		s := &slab[k]
-		*s = ir.Stmt{Pos: sp.Lines.Pos(seg.Start), End: sp.Lines.Pos(seg.End), Text: text[seg.Start:seg.End], Down: seg.Down || m.Down}
+	// The statements' texts alias the source, which is never written after
+	// it is read: one copy of the file however many statements it has.
+	text := unsafe.String(unsafe.SliceData(m.Src), len(m.Src))
+	out := &fileParse{}
+	var dropped [2]int // statements dropped, up and down, for markTransactions
+	var clients []*ir.Stmt
+	var clientNames []string
+	var window []*ir.Stmt
+	var sqlSegs, checkSegs []int // indexes into window
+	keepAll := !compact
+	var lines *split.Lines
+	flush := func() {
+		if len(window) == 0 {
+			return
+		}
+		parseStatements(engine, m.Src, lines, window, sqlSegs)
+		checkStatements(engine, m.Src, lines, window, checkSegs)
+		for _, s := range window {
+			if !keepAll && hasEnumValue(s) {
+				keepAll = true
+			}
+		}
+		for _, s := range window {
+			if keepAll || s.Err != nil || s.Near || len(s.Ops) > 0 && !isChecked(s) {
+				out.stmts = append(out.stmts, s)
+				continue
+			}
+			dropped[boolIndex(s.Down)]++
+		}
+		window, sqlSegs, checkSegs = window[:0], sqlSegs[:0], checkSegs[:0]
+	}
+	opt := split.Options{Emit: func(seg split.Segment) {
+		s := &ir.Stmt{Pos: lines.Pos(seg.Start), End: lines.Pos(seg.End), Text: text[seg.Start:seg.End], Down: seg.Down || m.Down, Near: seg.Near}
+		out.count++
 		switch {
 		case seg.Err != "":
-			s.Err = &ir.Error{Pos: sp.Lines.Pos(seg.ErrAt), Msg: seg.Err}
+			s.Err = &ir.Error{Pos: lines.Pos(seg.ErrAt), Msg: seg.Err}
 		case seg.Client != "":
-			// The mysql client runs DELIMITER, and psql its backslash
-			// commands: a plain SQL file is a script for them. A tool that
-			// sends the file to the server sends those too, and fails.
-			psql := strings.HasPrefix(seg.Client, "\\") && m.Tool == migrations.Plain
-			if !psql && (engine != ir.MySQL || seg.Client != "DELIMITER") {
-				s.Err = &ir.Error{Pos: s.Pos, Msg: fmt.Sprintf("%s is a client command, not SQL: %s rejects it (%s sends it to the server)", seg.Client, engineName(engine), m.Tool)}
-			}
+			s.Near = true // kept: whether it is an error depends on the tool, known once the file is split
+			clients, clientNames = append(clients, s), append(clientNames, seg.Client)
 		case history && (s.Down || !seg.Block && leadIn(schemaNeutral, seg.Lead)):
 		case !seg.Block && leadIn(unchecked, seg.Lead):
-			checkSegs = append(checkSegs, len(stmts))
+			checkSegs = append(checkSegs, len(window))
 		default:
-			sqlSegs = append(sqlSegs, len(stmts))
+			sqlSegs = append(sqlSegs, len(window))
 		}
-		stmts = append(stmts, s)
+		window = append(window, s)
+		if s.End.Offset-window[0].Pos.Offset > parseWindow {
+			flush()
+		}
+	}}
+	if compact {
+		opt.Directive = isDirective
 	}
-	if err := parseStatements(engine, m.Src, sp, stmts, sqlSegs); err != nil {
-		return nil, nil, err
+	lines = split.NewLines(m.Src)
+	sp := split.ScanLines(m.Src, engine, lines, opt)
+	flush()
+	mk := sp.Markers
+	m.FromMarkers(migrations.Markers{Goose: mk.Goose, GooseNoTx: mk.GooseNoTx, Dbmate: mk.Dbmate, DbmateUpNoTx: mk.DbmateUpNoTx, DbmateDownNoTx: mk.DbmateDownNoTx})
+	for i, s := range clients {
+		// The mysql client runs DELIMITER, and psql its backslash
+		// commands: a plain SQL file is a script for them. A tool that
+		// sends the file to the server sends those too, and fails.
+		name := clientNames[i]
+		psql := strings.HasPrefix(name, "\\") && m.Tool == migrations.Plain
+		if !psql && (engine != ir.MySQL || name != "DELIMITER") {
+			s.Err = &ir.Error{Pos: s.Pos, Msg: fmt.Sprintf("%s is a client command, not SQL: %s rejects it (%s sends it to the server)", name, engineName(engine), m.Tool)}
+		}
 	}
-	checkStatements(engine, m.Src, sp, stmts, checkSegs)
-	markTransactions(stmts, m)
-	return stmts, sp.Comments, nil
+	markTransactions(out.stmts, m, dropped)
+	out.comments = sp.Comments
+	return out, nil
+}
+
+func boolIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// isDirective tells a fluxlint directive comment.
+func isDirective(text string) bool { return strings.HasPrefix(strings.TrimSpace(text), DirectivePrefix) }
+
+// isChecked reports a statement whose syntax was checked without a tree.
+func isChecked(s *ir.Stmt) bool { return len(s.Ops) == 1 && &s.Ops[0] == &checkedOps[0] }
+
+func hasEnumValue(s *ir.Stmt) bool {
+	for _, op := range s.Ops {
+		if _, ok := op.(ir.AddEnumValue); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func engineName(e ir.Engine) string {
@@ -357,20 +438,16 @@ func engineName(e ir.Engine) string {
 // statements is much faster than one each), falling back to statement by
 // statement in a window that does not parse, so that an error stays with its
 // statement; MySQL's are parsed one by one.
-func parseStatements(engine ir.Engine, src []byte, sp *split.Result, stmts []*ir.Stmt, idx []int) error {
-	switch engine {
-	case ir.MySQL:
-		parseEach(engine, sp, stmts, idx)
-	case ir.Postgres:
-		for _, w := range windows(stmts, idx) {
-			if !parseWhole(src, stmts, w) {
-				parseEach(engine, sp, stmts, w)
-			}
-		}
-	default:
-		return fmt.Errorf("engine %s is not supported", engine)
+func parseStatements(engine ir.Engine, src []byte, lines *split.Lines, stmts []*ir.Stmt, idx []int) {
+	if engine != ir.Postgres {
+		parseEach(engine, lines, stmts, idx)
+		return
 	}
-	return nil
+	for _, w := range windows(stmts, idx) {
+		if !parseWhole(src, stmts, w) {
+			parseEach(engine, lines, stmts, w)
+		}
+	}
 }
 
 // parseWindow bounds the source one parser call sees, so that no parse
@@ -397,7 +474,7 @@ func windows(stmts []*ir.Stmt, idx []int) [][]int {
 
 // parseEach parses the statements at idx one by one, so that a syntax error
 // is placed in its own statement.
-func parseEach(engine ir.Engine, sp *split.Result, stmts []*ir.Stmt, idx []int) {
+func parseEach(engine ir.Engine, lines *split.Lines, stmts []*ir.Stmt, idx []int) {
 	for _, i := range idx {
 		s := stmts[i]
 		if engine == ir.MySQL {
@@ -405,7 +482,7 @@ func parseEach(engine ir.Engine, sp *split.Result, stmts []*ir.Stmt, idx []int) 
 			var se *mysql.SyntaxError
 			switch {
 			case errors.As(err, &se):
-				s.Err = &ir.Error{Pos: sp.Lines.Pos(s.Pos.Offset + se.Offset), Msg: se.Msg, Unsupported: true}
+				s.Err = &ir.Error{Pos: lines.Pos(s.Pos.Offset + se.Offset), Msg: se.Msg, Unsupported: true}
 			case err != nil:
 				s.Err = &ir.Error{Pos: s.Pos, Msg: err.Error()}
 			}
@@ -417,7 +494,7 @@ func parseEach(engine ir.Engine, sp *split.Result, stmts []*ir.Stmt, idx []int) 
 			s.Err = &ir.Error{Pos: s.Pos, Msg: err.Error()}
 			var se *pg.SyntaxError
 			if errors.As(err, &se) {
-				s.Err.Pos = sp.Lines.Pos(s.Pos.Offset + se.Offset)
+				s.Err.Pos = lines.Pos(s.Pos.Offset + se.Offset)
 			}
 		}
 		s.Ops = ops
@@ -428,9 +505,9 @@ func parseEach(engine ir.Engine, sp *split.Result, stmts []*ir.Stmt, idx []int) 
 // needs, a window at a time; the statements get no ops but an Other, so
 // that they still count as statements. In a window with an error they are
 // parsed one by one to place it.
-func checkStatements(engine ir.Engine, src []byte, sp *split.Result, stmts []*ir.Stmt, idx []int) {
+func checkStatements(engine ir.Engine, src []byte, lines *split.Lines, stmts []*ir.Stmt, idx []int) {
 	if engine != ir.Postgres {
-		parseEach(engine, sp, stmts, idx)
+		parseEach(engine, lines, stmts, idx)
 		return
 	}
 	for _, w := range windows(stmts, idx) {
@@ -440,25 +517,13 @@ func checkStatements(engine ir.Engine, src []byte, sp *split.Result, stmts []*ir
 			}
 			continue
 		}
-		parseEach(engine, sp, stmts, w)
+		parseEach(engine, lines, stmts, w)
 	}
 }
 
 // checkedOps are the ops of every statement whose syntax was checked without
 // a tree: one shared, read-only slice.
 var checkedOps = []ir.Op{ir.Other{Kind: "checked"}}
-
-// directiveComments keeps the comments that are fluxlint directives: the
-// only ones read after splitting.
-func directiveComments(all []ir.Comment) []ir.Comment {
-	var out []ir.Comment
-	for _, c := range all {
-		if strings.HasPrefix(strings.TrimSpace(c.Text), DirectivePrefix) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
 
 // maskTo copies the source from the first statement at idx to the last,
 // blanking every byte outside those statements and putting a semicolon
@@ -520,7 +585,9 @@ func checkText(src []byte) error {
 
 // markTransactions decides, for every statement, whether it runs inside a
 // transaction: from the tool's mode for its section and explicit BEGIN/COMMIT.
-func markTransactions(stmts []*ir.Stmt, m *migrations.Migration) {
+// dropped counts the statements of each section (up, down) not in stmts:
+// only syntax-checked ones, which never control transactions.
+func markTransactions(stmts []*ir.Stmt, m *migrations.Migration, dropped [2]int) {
 	for _, down := range []bool{false, true} {
 		var section []*ir.Stmt
 		for _, s := range stmts {
@@ -537,9 +604,9 @@ func markTransactions(stmts []*ir.Stmt, m *migrations.Migration) {
 		case migrations.TxWrapped:
 			wrapped = true
 		case migrations.TxImplicit:
-			wrapped = len(section) > 1
+			wrapped = len(section)+dropped[boolIndex(down)] > 1
 		case migrations.TxAuto:
-			wrapped = !allNonTransactional(section)
+			wrapped = dropped[boolIndex(down)] > 0 || !allNonTransactional(section)
 		}
 		explicit := false
 		for _, s := range section {
@@ -598,6 +665,7 @@ func nonTransactional(s *ir.Stmt) bool {
 type parsed struct {
 	stmts    []*ir.Stmt
 	comments []ir.Comment
+	count    int // statements in the file, kept or not
 	err      error
 	bug      *crash.Error
 }
@@ -621,9 +689,12 @@ func parseAhead(ms []*migrations.Migration, engine ir.Engine) (next func(i int) 
 				if m.Down && !m.Target {
 					return // a rollback in history changes nothing after it
 				}
-				var all []ir.Comment
-				p.stmts, all, p.err = ParseFile(m, engine, !m.Target)
-				p.comments = directiveComments(all)
+				f, err := parseFile(m, engine, !m.Target, true)
+				if err != nil {
+					p.err = err
+					return
+				}
+				p.stmts, p.comments, p.count = f.stmts, f.comments, f.count
 			}()
 		}
 	}()
@@ -662,7 +733,7 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 			continue
 		}
 		stmts, comments, err := p.stmts, p.comments, p.err
-		res.Files = append(res.Files, FileInfo{Path: m.Path, Tool: m.Tool, UpTx: m.UpTx, DownTx: m.DownTx, Down: m.Down, Statements: len(stmts), Target: m.Target})
+		res.Files = append(res.Files, FileInfo{Path: m.Path, Tool: m.Tool, UpTx: m.UpTx, DownTx: m.DownTx, Down: m.Down, Statements: p.count, Target: m.Target})
 		if err != nil {
 			var textErr *ir.Error
 			if !m.Target && !errors.As(err, &textErr) {
@@ -680,8 +751,16 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 			continue
 		}
 		f := &rules.File{Path: m.Path, Tool: m.Tool, Stmts: stmts}
-		var found []*rules.Finding
-		report := func(fd *rules.Finding) { found = append(found, fd) }
+		keep := func(fd *rules.Finding) { res.Findings = append(res.Findings, fd) }
+		var dirs *directives
+		if m.Target {
+			dirs = fileDirectives(f, comments, opt, keep)
+		}
+		report := func(fd *rules.Finding) {
+			if !dirs.suppressedBy(fd) {
+				keep(fd)
+			}
+		}
 		var downCat *catalog.Catalog
 		for _, s := range stmts {
 			c := cat
@@ -710,8 +789,7 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 			}
 		}
 		if m.Target {
-			found = suppress(f, comments, found, opt)
-			res.Findings = append(res.Findings, found...)
+			dirs.unused(f.Path, keep)
 		}
 	}
 }

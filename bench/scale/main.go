@@ -1,0 +1,194 @@
+// Command scale measures how fluxlint's time and memory grow with its input:
+// for each shape of migration it lints a file of N statements and one of
+// 2N, and reports wall time, peak RSS and the 2N/N ratios (linear time is a
+// ratio near 2). It also lints the two large inputs the memory goal names:
+// 50 MB of tiny statements on stdin and a 200 MB file, reporting peak RSS
+// against the input's size.
+//
+//	go run ./bench/scale              # N = 100,000
+//	go run ./bench/scale -n 20000 -big=false
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	n := flag.Int("n", 100000, "statements in the smaller file of each shape")
+	big := flag.Bool("big", true, "also lint the 50 MB stdin and 200 MB file inputs")
+	runs := flag.Int("runs", 3, "runs per measurement (the median is shown)")
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "fluxlint-scale")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "fluxlint")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/fluxlint").CombinedOutput(); err != nil {
+		log.Fatalf("go build: %v\n%s", err, out)
+	}
+	fmt.Printf("fluxlint %s, %s\n", gitHead(), time.Now().UTC().Format("2006-01-02"))
+	fmt.Printf("%-34s %10s %9s %8s %10s %9s %8s %6s %6s\n", "shape", "N", "time", "RSS", "2N", "time", "RSS", "time×", "RSS×")
+	for _, s := range shapes {
+		var t [2]time.Duration
+		var rss [2]int64
+		for k, count := range []int{*n, 2 * *n} {
+			d := filepath.Join(dir, fmt.Sprintf("%s-%d", s.name, count))
+			write(filepath.Join(d, "0001_history.sql"), s.history)
+			write(filepath.Join(d, "0002_target.sql"), s.body(count))
+			t[k], rss[k] = median(*runs, bin, nil, append(s.flags, "--format", "json", "--code-path", "none", filepath.Join(d, "0002_target.sql"))...)
+		}
+		fmt.Printf("%-34s %10d %8.2fs %6dMB %10d %8.2fs %6dMB %6.2f %6.2f\n", s.name, *n, t[0].Seconds(), rss[0]>>10,
+			2**n, t[1].Seconds(), rss[1]>>10, t[1].Seconds()/t[0].Seconds(), float64(rss[1])/float64(rss[0]))
+	}
+	if !*big {
+		return
+	}
+	fmt.Printf("\n%-40s %8s %9s %8s %8s\n", "large input", "size", "time", "RSS", "RSS/size")
+	tiny := bytes.Repeat([]byte("SELECT 1;\n"), 50<<20/10)
+	tm, rss := median(*runs, bin, tiny, "--format", "json", "-")
+	report("50 MB of tiny statements on stdin", len(tiny), tm, rss)
+	for _, f := range []struct {
+		name string
+		body []byte
+	}{
+		{"200 MB file of tiny statements", bytes.Repeat([]byte("SELECT 1;\n"), 200<<20/10)},
+		{"200 MB file of multi-row INSERTs", inserts(200 << 20)},
+	} {
+		p := filepath.Join(dir, "big", strings.ReplaceAll(f.name, " ", "_")+".sql")
+		write(p, string(f.body))
+		tm, rss := median(*runs, bin, nil, "--format", "json", p)
+		report(f.name, len(f.body), tm, rss)
+		os.Remove(p)
+	}
+}
+
+func report(name string, size int, t time.Duration, rss int64) {
+	fmt.Printf("%-40s %6dMB %8.2fs %6dMB %8.2f\n", name, size>>20, t.Seconds(), rss>>10, float64(rss<<10)/float64(size))
+}
+
+// A shape is one kind of migration, repeated: statements on tables that
+// the history creates, so that every rule sees existing tables.
+type shape struct {
+	name    string
+	flags   []string
+	history string
+	body    func(n int) string
+}
+
+const tables = 200
+
+func history(mysql bool) string {
+	var b strings.Builder
+	for i := range tables {
+		if mysql {
+			fmt.Fprintf(&b, "CREATE TABLE t%d (id bigint PRIMARY KEY, name varchar(100), score int);\n", i)
+		} else {
+			fmt.Fprintf(&b, "CREATE TABLE t%d (id bigint PRIMARY KEY, name text, score int);\n", i)
+		}
+	}
+	return b.String()
+}
+
+// alters cycles through changes that keep each table's size bounded: a
+// column added, given a default, indexed, renamed and dropped again.
+func alters(n int) string {
+	var b strings.Builder
+	for i := range n {
+		t, c := i%tables, i/(tables*5)
+		switch (i / tables) % 5 {
+		case 0:
+			fmt.Fprintf(&b, "ALTER TABLE t%d ADD COLUMN c%d int;\n", t, c)
+		case 1:
+			fmt.Fprintf(&b, "ALTER TABLE t%d ALTER COLUMN c%d SET DEFAULT 0;\n", t, c)
+		case 2:
+			fmt.Fprintf(&b, "CREATE INDEX t%d_c%d_idx ON t%d (c%d);\n", t, c, t, c)
+		case 3:
+			fmt.Fprintf(&b, "ALTER TABLE t%d RENAME COLUMN c%d TO d%d;\n", t, c, c)
+		case 4:
+			fmt.Fprintf(&b, "ALTER TABLE t%d DROP COLUMN d%d;\n", t, c)
+		}
+	}
+	return b.String()
+}
+
+var shapes = []shape{
+	{name: "PostgreSQL ALTERs on existing tables", history: history(false), body: func(n int) string { return alters(n) }},
+	{name: "MySQL ALTERs on existing tables", flags: []string{"--engine", "mysql"}, history: history(true), body: func(n int) string { return alters(n) }},
+	{name: "directives, one per statement", history: history(false), body: func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "-- fluxlint:ignore PG101 benchmark %d\nCREATE INDEX i%d ON t%d (name);\n", i, i, i%tables)
+		}
+		return b.String()
+	}},
+	{name: "tiny statements", history: history(false), body: func(n int) string { return strings.Repeat("SELECT 1;\n", n) }},
+}
+
+func inserts(size int) []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < size; i++ {
+		fmt.Fprintf(&b, "INSERT INTO users (id, email, name) VALUES (%d, 'user%d@example.com', 'Name %d'), (%d, 'x%d@example.com', 'Other');\n", i, i, i, -i, i)
+	}
+	return b.Bytes()
+}
+
+func write(path, content string) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// median runs fluxlint runs times and returns the median wall time and the
+// median peak RSS (KB). Exit codes 0 and 1 are runs that linted; others fail.
+func median(runs int, bin string, stdin []byte, args ...string) (time.Duration, int64) {
+	var ts []time.Duration
+	var rs []int64
+	for range runs {
+		cmd := exec.Command(bin, args...)
+		if stdin != nil {
+			cmd.Stdin = bytes.NewReader(stdin)
+		}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		start := time.Now()
+		err := cmd.Run()
+		ts = append(ts, time.Since(start))
+		if code := cmd.ProcessState.ExitCode(); err != nil && code != 1 {
+			log.Fatalf("fluxlint %v: %v\n%s", args, err, stderr.String())
+		}
+		rs = append(rs, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)
+	}
+	return sortedMid(ts), sortedMid(rs)
+}
+
+func sortedMid[T int64 | time.Duration](xs []T) T {
+	for i := range xs {
+		for j := i + 1; j < len(xs); j++ {
+			if xs[j] < xs[i] {
+				xs[i], xs[j] = xs[j], xs[i]
+			}
+		}
+	}
+	return xs[len(xs)/2]
+}
+
+func gitHead() string {
+	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "(no git)"
+	}
+	return strings.TrimSpace(string(out))
+}
