@@ -120,11 +120,11 @@ func TestSelectingNothingIsAnError(t *testing.T) {
 		args  []string
 		want  string
 	}{
-		"include matches nothing": {files: map[string]string{"m/0001.sql": history, ".fluxlint.yaml": "include: [\"db/**/*.sql\"]\n"}, args: []string{"m"}, want: "select none of the 1 .sql files"},
-		"exclude drops everything": {files: map[string]string{"m/0001.sql": history, ".fluxlint.yaml": "exclude: [\"**/*.sql\"]\n"}, args: []string{"m"}, want: "select none of the 1 .sql files"},
+		"include matches nothing":     {files: map[string]string{"m/0001.sql": history, ".fluxlint.yaml": "include: [\"db/**/*.sql\"]\n"}, args: []string{"m"}, want: "select none of the 1 .sql files"},
+		"exclude drops everything":    {files: map[string]string{"m/0001.sql": history, ".fluxlint.yaml": "exclude: [\"**/*.sql\"]\n"}, args: []string{"m"}, want: "select none of the 1 .sql files"},
 		"baseline names no migration": {files: map[string]string{"m/0001.sql": history, "m/0002.sql": "SELECT 1;\n", ".fluxlint.yaml": "baseline: \"0009\"\n"}, args: []string{"m"}, want: `baseline "0009" names no migration found (the newest is "0002")`},
-		"dangling config symlink": {files: map[string]string{"m/0001.sql": history}, link: "gone.yaml", args: []string{"m"}, want: "is a symlink to gone.yaml, which cannot be read"},
-		"missing code path":        {files: map[string]string{"m/0001.sql": history}, args: []string{"--code-path", "nosuch", "m"}, want: "code path nosuch"},
+		"dangling config symlink":     {files: map[string]string{"m/0001.sql": history}, link: "gone.yaml", args: []string{"m"}, want: "is a symlink to gone.yaml, which cannot be read"},
+		"missing code path":           {files: map[string]string{"m/0001.sql": history}, args: []string{"--code-path", "nosuch", "m"}, want: "code path nosuch"},
 		"missing code path in config": {files: map[string]string{"m/0001.sql": history, ".fluxlint.yaml": "code_paths: [src]\n"}, args: []string{"m"}, want: "src: no such file"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -412,7 +412,9 @@ func boolIndex(b bool) int {
 }
 
 // isDirective tells a fluxlint directive comment.
-func isDirective(text string) bool { return strings.HasPrefix(strings.TrimSpace(text), DirectivePrefix) }
+func isDirective(text string) bool {
+	return strings.HasPrefix(strings.TrimSpace(text), DirectivePrefix)
+}
 
 // isChecked reports a statement whose syntax was checked without a tree.
 func isChecked(s *ir.Stmt) bool { return len(s.Ops) == 1 && &s.Ops[0] == &checkedOps[0] }
