@@ -44,10 +44,22 @@ func FuzzSplit(f *testing.F) {
 					t.Fatalf("error position %d outside segment [%d,%d)", s.ErrAt, s.Start, s.End)
 				}
 				pos := r.Lines.Pos(s.Start)
-				if pos.Offset != s.Start || pos.Line < 1 || pos.Col < 1 {
+				if pos.Offset != s.Start || pos.Line < 1 || pos.Col < 1 || pos.Col16 < 1 || pos.Col16 > pos.Col {
 					t.Fatalf("position %+v for offset %d", pos, s.Start)
 				}
 				prev = s.End
+			}
+			// Scanning with directives kept gives the same segments.
+			var scanned []Segment
+			Scan(src, engine, Options{Emit: func(s Segment) { scanned = append(scanned, s) }, Directive: func(string) bool { return true }})
+			if len(scanned) != len(r.Segments) {
+				t.Fatalf("%s: Scan gave %d segments, Split %d", engine, len(scanned), len(r.Segments))
+			}
+			for i := range scanned {
+				scanned[i].Near = false
+				if scanned[i] != r.Segments[i] {
+					t.Fatalf("%s: segment %d: Scan %+v, Split %+v", engine, i, scanned[i], r.Segments[i])
+				}
 			}
 		}
 	})

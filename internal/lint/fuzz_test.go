@@ -36,7 +36,8 @@ func FuzzLint(f *testing.F) {
 			t.Fatal(err)
 		}
 		res := lint.Run([]string{target}, opt)
-		lines := strings.Count(string(src), "\n") + 1
+		// LF, CRLF and a lone CR each end a line.
+		lines := strings.Count(string(src), "\n") + strings.Count(string(src), "\r") - strings.Count(string(src), "\r\n") + 1
 		for _, fd := range res.Findings {
 			if fd.Pos.Line < 1 || fd.Pos.Line > lines || fd.Pos.Offset > len(src) {
 				t.Fatalf("%s at %d:%d (offset %d) outside the %d-byte file", fd.Rule.Code, fd.Pos.Line, fd.Pos.Col, fd.Pos.Offset, len(src))
