@@ -31,10 +31,16 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// log.Fatal skips deferred calls: the scratch directory goes either way.
+	log.SetFlags(0)
+	fail := func(format string, a ...any) {
+		os.RemoveAll(dir)
+		log.Fatalf(format, a...)
+	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "fluxlint")
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/fluxlint").CombinedOutput(); err != nil {
-		log.Fatalf("go build: %v\n%s", err, out)
+		fail("go build: %v\n%s", err, out)
 	}
 	fmt.Printf("fluxlint %s, %s\n", gitHead(), time.Now().UTC().Format("2006-01-02"))
 	fmt.Printf("%-34s %10s %9s %8s %10s %9s %8s %6s %6s\n", "shape", "N", "time", "RSS", "2N", "time", "RSS", "time×", "RSS×")
@@ -122,8 +128,8 @@ func alters(n int) string {
 }
 
 var shapes = []shape{
-	{name: "PostgreSQL ALTERs on existing tables", history: history(false), body: func(n int) string { return alters(n) }},
-	{name: "MySQL ALTERs on existing tables", flags: []string{"--engine", "mysql"}, history: history(true), body: func(n int) string { return alters(n) }},
+	{name: "PostgreSQL ALTERs on existing tables", history: history(false), body: alters},
+	{name: "MySQL ALTERs on existing tables", flags: []string{"--engine", "mysql"}, history: history(true), body: alters},
 	{name: "directives, one per statement", history: history(false), body: func(n int) string {
 		var b strings.Builder
 		for i := range n {
