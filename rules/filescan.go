@@ -87,6 +87,8 @@ func opTables(op ir.Op) []ir.QName {
 		return o.Names
 	case ir.Truncate:
 		return o.Tables
+	case ir.Write:
+		return []ir.QName{o.Table}
 	}
 	return nil
 }

@@ -194,7 +194,65 @@ type Finding struct {
 	// Rewrite replaces the statement's text [Pos, End) in place, when the
 	// plan is a single step that can stand where the statement stands.
 	Rewrite string
+	// Claim is what the finding says the server does, as data: a test runs
+	// the statement on a real server and holds the claim against it.
+	Claim *Claim
 }
+
+// PostgreSQL's table lock modes, weakest first.
+const (
+	AccessShare          = "ACCESS SHARE"
+	RowShare             = "ROW SHARE"
+	RowExclusive         = "ROW EXCLUSIVE"
+	ShareUpdateExclusive = "SHARE UPDATE EXCLUSIVE"
+	Share                = "SHARE"
+	ShareRowExclusive    = "SHARE ROW EXCLUSIVE"
+	Exclusive            = "EXCLUSIVE"
+	AccessExclusive      = "ACCESS EXCLUSIVE"
+)
+
+// LockModes lists PostgreSQL's table lock modes, weakest first.
+var LockModes = []string{AccessShare, RowShare, RowExclusive, ShareUpdateExclusive, Share, ShareRowExclusive, Exclusive, AccessExclusive}
+
+// Claim is what a statement does on the server, as a finding states it:
+// the strongest lock it takes on a table, whether it rewrites the table or
+// reads all of it, or the SQLSTATE it fails with (then nothing else).
+type Claim struct {
+	Table   ir.QName `json:"table"`
+	Lock    string   `json:"lock,omitempty"`
+	Rewrite bool     `json:"rewrite"`
+	Scan    bool     `json:"scan"`
+	Fails   string   `json:"fails,omitempty"`
+	// Unsure marks Rewrite and Scan as the likely case where they depend on
+	// what fluxlint cannot see (a function's volatility, a column's current
+	// type, the session's TimeZone): only the lock is a claim then.
+	Unsure bool `json:"unsure,omitempty"`
+}
+
+// Takes claims the statement's strongest lock on table.
+func Takes(mode string, table ir.QName) *Claim { return &Claim{Table: table, Lock: mode} }
+
+// Fails claims the statement fails on the server with sqlstate.
+func Fails(sqlstate string, table ir.QName) *Claim { return &Claim{Table: table, Fails: sqlstate} }
+
+// Scanning adds that the statement reads every row of the table.
+func (c *Claim) Scanning() *Claim { c.Scan = true; return c }
+
+// Rewriting adds that the statement rewrites the table (and so reads it).
+func (c *Claim) Rewriting() *Claim { c.Rewrite, c.Scan = true, true; return c }
+
+func (c *Claim) String() string {
+	if c.Fails != "" {
+		return fmt.Sprintf("%s: fails with SQLSTATE %s", c.Table, c.Fails)
+	}
+	return fmt.Sprintf("%s: lock %s, rewrite %v, full scan %v", c.Table, c.Lock, c.Rewrite, c.Scan)
+}
+
+// Maybe marks the rewrite and scan as unsure.
+func (c *Claim) Maybe() *Claim { c.Unsure = true; return c }
+
+// Claims sets the finding's claim and returns the finding.
+func (f *Finding) Claims(c *Claim) *Finding { f.Claim = c; return f }
 
 // NewFinding builds a finding with the rule's severity.
 func NewFinding(r *Rule, path string, pos, end ir.Pos, msg string) *Finding {

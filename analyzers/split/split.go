@@ -613,7 +613,7 @@ func utf16Units(b []byte) int {
 	n := 0
 	for _, c := range b {
 		switch {
-		case c < 0x80 || c >= 0xC0 && c < 0xF0:
+		case c < 0x80 || c >= 0xC0 && c < 0xF0 || c >= 0xF8: // (0xF8 and up: not UTF-8, one replacement character)
 			n++
 		case c >= 0xF0:
 			n += 2

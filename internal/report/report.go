@@ -50,6 +50,19 @@ type JSONFinding struct {
 	Message   string          `json:"message"`
 	Plan      *JSONPlan       `json:"plan"`
 	Related   []rules.Related `json:"related"`
+	// Claim is what the server does, as data: lock mode and table, rewrite,
+	// full scan, or the SQLSTATE it fails with.
+	Claim *JSONClaim `json:"claim,omitempty"`
+}
+
+// JSONClaim is a finding's claim in JSON output.
+type JSONClaim struct {
+	Table   string `json:"table"`
+	Lock    string `json:"lock,omitempty"`
+	Rewrite bool   `json:"rewrite"`
+	Scan    bool   `json:"scan"`
+	Fails   string `json:"fails,omitempty"`
+	Unsure  bool   `json:"unsure,omitempty"`
 }
 
 // JSONError is an input error in JSON output.
@@ -74,6 +87,9 @@ func ToJSONFinding(f *rules.Finding) JSONFinding {
 		Related: f.Related}
 	if jf.Related == nil {
 		jf.Related = []rules.Related{}
+	}
+	if c := f.Claim; c != nil {
+		jf.Claim = &JSONClaim{Table: c.Table.String(), Lock: c.Lock, Rewrite: c.Rewrite, Scan: c.Scan, Fails: c.Fails, Unsure: c.Unsure}
 	}
 	if f.Plan != nil {
 		jp := &JSONPlan{Title: f.Plan.Title, KeepsStatement: f.Plan.KeepsStatement, Steps: []JSONStep{}}

@@ -24,26 +24,37 @@ var alterColumnType = &rules.Rule{
 			"batches with the cast; check parity; build its indexes concurrently; deploy code ready for the new type; " +
 			"swap the two columns by renaming them in one brief transaction; finally drop the old column, the point " +
 			"of no return.",
-		Versions: "timestamp to timestamptz is binary-safe only when the session TimeZone is UTC (PostgreSQL 12+); fluxlint says so instead of guessing.",
+		Versions: "timestamp to timestamptz is binary-safe only when the session TimeZone is UTC (PostgreSQL 12+): not flagged after SET TimeZone = 'UTC' in the migration, else reported as a possible rewrite. More fractional digits for timestamp, timestamptz, time and interval (same fields) rewrite nothing. A column the fully known table does not have fails the migration (SQLSTATE 42703). A column added in the same change to an existing table is rewritten with its rows.",
 	},
 	Check: func(p *rules.Pass) {
 		rules.AlterCmds(p, func(table ir.QName, a ir.AlterColumnType) {
-			if p.Catalog.IsNewColumn(table, a.Column) {
-				return
-			}
 			var col *catalog.Column
-			if t := p.Catalog.Table(table); t != nil {
+			t := p.Catalog.Table(table)
+			if t != nil {
 				col = t.Column(a.Column)
 			}
 			label := fmt.Sprintf("ALTER COLUMN %q TYPE %s on existing table %s", a.Column, a.Type.SQL, tableLabel(table))
 			rewrite := "rewrites the table and its indexes under an ACCESS EXCLUSIVE lock: reads and writes block until it ends"
 			switch {
+			case col == nil && t != nil && !t.Unknown:
+				// The table is known in full: the column is not there.
+				p.Report(fmt.Sprintf("%s: the table has no column %q, so the migration fails (SQLSTATE 42703)", label, a.Column), nil).
+					Claims(rules.Fails("42703", table))
+			case p.Catalog.IsNewColumn(table, a.Column) && (a.Using != "" || !binaryCompatible(col.Type, a.Type)):
+				// Added in this change, but to a table with rows: they are
+				// rewritten all the same.
+				p.Report(fmt.Sprintf("%s %s, although the column was added in this change: give it type %s in its ADD COLUMN instead", label, rewrite, a.Type.SQL), nil).
+					Claims(rules.Takes(rules.AccessExclusive, table).Rewriting())
 			case col == nil:
-				f := p.Report(fmt.Sprintf("%s: the column's current type is not in the migrations fluxlint read; unless the change is binary-compatible it %s", label, rewrite), nil)
+				f := p.Report(fmt.Sprintf("%s: the column's current type is not in the migrations fluxlint read; unless the change is binary-compatible it %s", label, rewrite), nil).
+					Claims(rules.Takes(rules.AccessExclusive, table).Rewriting().Maybe())
 				f.Severity = rules.Warning
 			case a.Using == "" && binaryCompatible(col.Type, a.Type):
+			case a.Using == "" && col.Type.Name == "timestamp" && a.Type.Name == "timestamptz" && !col.Type.Array && !a.Type.Array && p.Version >= 12 && utcSession(p):
+				// Binary-safe in a UTC session: the stored values stay.
 			case a.Using == "" && col.Type.Name == "timestamp" && a.Type.Name == "timestamptz" && !col.Type.Array && !a.Type.Array:
-				f := p.Report(fmt.Sprintf("%s is binary-safe only when the session TimeZone is UTC (PostgreSQL 12+); with any other TimeZone it %s. Run it with SET TimeZone = 'UTC' in the same transaction", label, rewrite), nil)
+				f := p.Report(fmt.Sprintf("%s is binary-safe only when the session TimeZone is UTC (PostgreSQL 12+); with any other TimeZone it %s. Run it with SET TimeZone = 'UTC' in the same transaction", label, rewrite), nil).
+					Claims(rules.Takes(rules.AccessExclusive, table).Rewriting().Maybe())
 				f.Severity = rules.Warning
 				if p.Version < 12 {
 					f.Severity, f.Message = rules.Error, fmt.Sprintf("%s on PostgreSQL %d %s", label, p.Version, rewrite)
@@ -54,7 +65,7 @@ var alterColumnType = &rules.Rule{
 				if plan == nil {
 					msg += "; " + why
 				}
-				p.Report(msg, plan)
+				p.Report(msg, plan).Claims(rules.Takes(rules.AccessExclusive, table).Rewriting())
 			}
 		})
 	},
@@ -81,8 +92,41 @@ func binaryCompatible(from, to ir.Type) bool {
 		return true
 	case from.Name == "cidr" && to.Name == "inet":
 		return true
+	case from.Name == to.Name && (from.Name == "timestamp" || from.Name == "timestamptz" || from.Name == "time" || from.Name == "interval"):
+		// More fractional digits change no stored value.
+		fromRange, fromPrec := timePrecision(from)
+		toRange, toPrec := timePrecision(to)
+		return fromRange == toRange && toPrec >= fromPrec
 	}
 	return false
+}
+
+// timePrecision is a time type's fractional precision (6 unless given)
+// and, for interval, its field range (all fields unless given).
+func timePrecision(t ir.Type) (fields, precision int) {
+	const allFields, defaultPrecision = 0x7FFF, 6
+	if t.Name != "interval" {
+		if len(t.Mods) > 0 {
+			return 0, t.Mods[0]
+		}
+		return 0, defaultPrecision
+	}
+	switch len(t.Mods) {
+	case 0:
+		return allFields, defaultPrecision
+	case 1:
+		return t.Mods[0], defaultPrecision
+	}
+	return t.Mods[0], t.Mods[1]
+}
+
+// utcSession reports whether the migration sets the session's TimeZone to
+// UTC before the statement, which makes timestamp to timestamptz a
+// relabelling rather than a rewrite.
+func utcSession(p *rules.Pass) bool {
+	v, ok := p.SetBefore("timezone")
+	v = strings.Trim(v, "'\" ")
+	return ok && (strings.EqualFold(v, "UTC") || strings.EqualFold(v, "Etc/UTC") || strings.EqualFold(v, "GMT") || v == "0" || strings.EqualFold(v, "Z"))
 }
 
 func modAt(t ir.Type, i int) int {

@@ -32,9 +32,12 @@ var addRequiredColumn = &rules.Rule{
 			if !c.NotNull || c.Default != nil || c.Identity != "" || c.Generated != nil || c.Serial {
 				return
 			}
+			if slices.ContainsFunc(c.Constraints, func(k ir.Constraint) bool { return k.Kind == ir.PrimaryKey }) {
+				return // PG108 reports the new key column
+			}
 			msg := fmt.Sprintf("ADD COLUMN %q NOT NULL without a DEFAULT on existing table %s fails if the table has rows, and breaks deployed code that inserts without it",
 				c.Name, tableLabel(table))
-			p.Report(msg, requiredColumnPlan(p, table, c))
+			p.Report(msg, requiredColumnPlan(p, table, c)).Claims(rules.Fails("23502", table))
 		})
 	},
 }
@@ -147,7 +150,7 @@ var dropColumn = &rules.Rule{
 				return
 			}
 			msg := fmt.Sprintf("DROP COLUMN %q on existing table %s breaks deployed code that still uses it, and its data cannot be restored", d.Column, tableLabel(table))
-			f := p.Report(msg, dropColumnPlan(p, table, d.Column))
+			f := p.Report(msg, dropColumnPlan(p, table, d.Column)).Claims(rules.Takes(rules.AccessExclusive, table))
 			f.Uses = &rules.Uses{Table: table, Column: d.Column}
 		})
 	},

@@ -20,18 +20,101 @@ var setNotNull = &rules.Rule{
 			"on that same column lets it skip the scan.",
 		Bad:      "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
 		Good:     "Add CHECK (email IS NOT NULL) NOT VALID (brief lock), VALIDATE it in a separate migration (no write lock), then SET NOT NULL (no scan on 12+), then drop the check.",
-		Versions: "Not flagged on PostgreSQL 12+ when a validated CHECK (col IS NOT NULL) for that column exists; before 12 SET NOT NULL always scans.",
+		Versions: "Not flagged on PostgreSQL 12+ when a validated CHECK (col IS NOT NULL) for that column exists; before 12 SET NOT NULL always scans. Not flagged on a column already NOT NULL, or in a table created in the same change set. A column added in the same change to an existing table has rows like any other: with a DEFAULT it is scanned, without one (and no UPDATE in between) every row holds NULL and the statement fails with SQLSTATE 23502.",
 	},
 	Check: func(p *rules.Pass) {
 		rules.AlterCmds(p, func(table ir.QName, c ir.SetNotNull) {
-			if p.Catalog.IsNewColumn(table, c.Column) || (p.Version >= 12 && hasNotNullCheck(p, table, c.Column)) {
+			if p.Version >= 12 && hasNotNullCheck(p, table, c.Column) || alreadyNotNull(p, table, c.Column) {
+				return
+			}
+			// A column added in this change to an existing table is no
+			// emptier than its table: every row holds its default, or NULL.
+			if col := newColumn(p, table, c.Column); col != nil && col.Default == nil && col.Identity == "" && col.Generated == nil && col.Serial == "" && !updatedBefore(p, table) {
+				msg := fmt.Sprintf("SET NOT NULL on %q, added to existing table %s in this change without a DEFAULT: every existing row holds NULL in it, so the statement fails (SQLSTATE 23502) if the table has rows",
+					c.Column, tableLabel(table))
+				def := ir.ColumnDef{Name: col.Name, Type: col.Type, Collation: col.Collation, NotNull: true}
+				steps := requiredColumnPlan(p, table, def).Steps[1:] // the ADD COLUMN before it stays
+				for i := range steps {
+					if steps[i].Kind == rules.StepBackfill && steps[i].Forward != "" {
+						// The column held only NULL before the plan: emptying
+						// it again undoes the backfill.
+						steps[i].Rollback = resetColumn(p, table, col.Name)
+					}
+				}
+				p.Report(msg, &rules.Plan{Title: fmt.Sprintf("fill %s in batches, then make it NOT NULL through a validated check", c.Column), Steps: steps}).
+					Claims(rules.Fails("23502", table))
 				return
 			}
 			msg := fmt.Sprintf("SET NOT NULL on %q of existing table %s scans the whole table under an ACCESS EXCLUSIVE lock: reads and writes block until it ends",
 				c.Column, tableLabel(table))
-			p.Report(msg, &rules.Plan{Title: fmt.Sprintf("make %s NOT NULL through a validated check", c.Column), Steps: notNullSteps(p, table, c.Column)})
+			p.Report(msg, &rules.Plan{Title: fmt.Sprintf("make %s NOT NULL through a validated check", c.Column), Steps: notNullSteps(p, table, c.Column)}).
+				Claims(rules.Takes(rules.AccessExclusive, table).Scanning())
 		})
 	},
+}
+
+// inlineConstraints calls fn for each constraint of the kind written inside
+// an ADD COLUMN on an existing table (ADD COLUMN c text UNIQUE): it is
+// added with the column, under the column's ACCESS EXCLUSIVE lock.
+func inlineConstraints(p *rules.Pass, kind ir.ConstraintKind, fn func(table ir.QName, col ir.ColumnDef, k ir.Constraint)) {
+	rules.AlterCmds(p, func(table ir.QName, add ir.AddColumn) {
+		for _, k := range add.Column.Constraints {
+			if k.Kind == kind && !k.NotValid {
+				fn(table, add.Column, k)
+			}
+		}
+	})
+}
+
+// addBareColumn adds a column without its constraints: instant, since it
+// takes no value that needs checking (NOT NULL only with a DEFAULT).
+func addBareColumn(p *rules.Pass, table ir.QName, col ir.ColumnDef) rules.Step {
+	bare := &catalog.Column{Name: col.Name, Type: col.Type, Collation: col.Collation, Default: col.Default, NotNull: col.NotNull && col.Default != nil}
+	return migration(p, "add the column without its constraint (instant: no scan, brief lock)",
+		withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", sqlgen.Name(table), sqlgen.ColumnDef(bare, true))),
+		withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", sqlgen.Name(table), sqlgen.Ident(col.Name))), "ACCESS EXCLUSIVE", false)
+}
+
+// updatedBefore reports an UPDATE of the table earlier in the section (a
+// backfill, most likely): the rows may hold values by now.
+func updatedBefore(p *rules.Pass, table ir.QName) bool {
+	found := false
+	p.OnTable(table, func(ref rules.OpRef, rel int) bool {
+		if w, ok := ref.Op.(ir.Write); ok && rel < 0 && w.Kind == "update" {
+			found = true
+		}
+		return rel >= 0 || found
+	})
+	return found
+}
+
+// resetColumn sets a column back to NULL in batches.
+func resetColumn(p *rules.Pass, table ir.QName, column string) string {
+	var pk []*catalog.Column
+	if t := p.Catalog.Table(table); t != nil {
+		pk = t.PrimaryKey()
+	}
+	col := sqlgen.Ident(column)
+	return sqlgen.BatchedUpdate(batching(p), table, pk, col+" = NULL", col+" IS NOT NULL")
+}
+
+// newColumn is the column if this change added it to the (existing) table.
+func newColumn(p *rules.Pass, table ir.QName, column string) *catalog.Column {
+	if !p.Catalog.IsNewColumn(table, column) {
+		return nil
+	}
+	return p.Catalog.Table(table).Column(column)
+}
+
+// alreadyNotNull reports a column the catalog knows is NOT NULL already:
+// SET NOT NULL then changes nothing and scans nothing.
+func alreadyNotNull(p *rules.Pass, table ir.QName, column string) bool {
+	t := p.Catalog.Table(table)
+	if t == nil || t.Unknown {
+		return false
+	}
+	col := t.Column(column)
+	return col != nil && col.NotNull
 }
 
 // hasNotNullCheck reports whether the table has a validated CHECK (col IS
@@ -58,17 +141,25 @@ var addCheck = &rules.Rule{
 		Why: "Adding a CHECK constraint scans the whole table to validate it while holding an ACCESS EXCLUSIVE lock: " +
 			"reads and writes block for the length of the scan.",
 		Bad:      "ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total > 0);",
-		Good:     "ADD the constraint NOT VALID (brief lock, no scan; new rows are checked from then on), then VALIDATE CONSTRAINT in a separate migration: it scans under SHARE UPDATE EXCLUSIVE, so reads and writes continue.",
+		Good:     "ADD the constraint NOT VALID (brief lock, no scan; new rows are checked from then on), then VALIDATE CONSTRAINT in a separate migration: it scans under SHARE UPDATE EXCLUSIVE, so reads and writes continue. A CHECK written inside ADD COLUMN scans too: add the column plain, then the check the same way.",
 		Versions: "All supported versions.",
 	},
 	Check: func(p *rules.Pass) {
+		inlineConstraints(p, ir.Check, func(table ir.QName, col ir.ColumnDef, k ir.Constraint) {
+			msg := fmt.Sprintf("ADD COLUMN %q with CHECK %q on existing table %s scans the whole table under an ACCESS EXCLUSIVE lock: reads and writes block until it ends",
+				col.Name, k.Name, tableLabel(table))
+			steps := append([]rules.Step{addBareColumn(p, table, col)}, notValidSteps(p, table, k)...)
+			p.Report(msg, &rules.Plan{Title: "add the column plain, then the check NOT VALID, then validate it", Steps: steps}).
+				Claims(rules.Takes(rules.AccessExclusive, table).Scanning())
+		})
 		rules.AlterCmds(p, func(table ir.QName, a ir.AddConstraint) {
 			if a.Constraint.Kind != ir.Check || a.Constraint.NotValid {
 				return
 			}
 			msg := fmt.Sprintf("ADD CONSTRAINT %q CHECK on existing table %s scans the whole table under an ACCESS EXCLUSIVE lock: reads and writes block until it ends",
 				a.Constraint.Name, tableLabel(table))
-			p.Report(msg, &rules.Plan{Title: "add the check NOT VALID, then validate it", Steps: notValidSteps(p, table, a.Constraint)})
+			p.Report(msg, &rules.Plan{Title: "add the check NOT VALID, then validate it", Steps: notValidSteps(p, table, a.Constraint)}).
+				Claims(rules.Takes(rules.AccessExclusive, table).Scanning())
 		})
 	},
 }
@@ -130,7 +221,8 @@ func checkForeignKeys(p *rules.Pass) {
 				}
 				msg := fmt.Sprintf("ADD FOREIGN KEY %q on existing table %s scans it while holding SHARE ROW EXCLUSIVE on %s and on referenced table %s: writes to both block until the scan ends",
 					c.Constraint.Name, tableLabel(op.Table), tableLabel(op.Table), tableLabel(c.Constraint.RefTable))
-				p.Report(msg, &rules.Plan{Title: "add the foreign key NOT VALID, then validate it", Steps: notValidSteps(p, op.Table, c.Constraint)})
+				p.Report(msg, &rules.Plan{Title: "add the foreign key NOT VALID, then validate it", Steps: notValidSteps(p, op.Table, c.Constraint)}).
+					Claims(rules.Takes(rules.ShareRowExclusive, op.Table).Scanning())
 			case ir.AddColumn:
 				fks := foreignKeys(c.Column.Constraints)
 				if len(fks) == 0 {
@@ -151,7 +243,8 @@ func checkForeignKeys(p *rules.Pass) {
 				}
 				msg := fmt.Sprintf("ADD COLUMN %q REFERENCES %s locks existing table %s and referenced table %s together: writes to both block while the locks are held or waited for",
 					col.Name, tableLabel(fks[0].RefTable), tableLabel(op.Table), tableLabel(fks[0].RefTable))
-				p.Report(msg, &rules.Plan{Title: "add the column, then the foreign key NOT VALID, then validate it", Steps: steps})
+				p.Report(msg, &rules.Plan{Title: "add the column, then the foreign key NOT VALID, then validate it", Steps: steps}).
+					Claims(rules.Takes(rules.AccessExclusive, op.Table))
 			}
 		}
 	}
@@ -172,9 +265,13 @@ func foreignKeys(cs []ir.Constraint) []ir.Constraint {
 // (SHARE ROW EXCLUSIVE) while the statement runs, so it needs lock_timeout.
 func reportNewTableFKs(p *rules.Pass, table ir.QName, fks []ir.Constraint, rollback string) {
 	var existing []string
+	var first ir.QName
 	for _, fk := range fks {
 		ref := fk.RefTable
 		if p.Existing(ref) && ref != table && !slices.Contains(existing, tableLabel(ref)) {
+			if len(existing) == 0 {
+				first = ref
+			}
 			existing = append(existing, tableLabel(ref))
 		}
 	}
@@ -183,7 +280,7 @@ func reportNewTableFKs(p *rules.Pass, table ir.QName, fks []ir.Constraint, rollb
 	}
 	msg := fmt.Sprintf("foreign key to existing table %s takes SHARE ROW EXCLUSIVE on it: its writes block while the lock is held, and queue behind it while it waits", joinList(existing))
 	step := migration(p, "run the statement with a short lock_timeout, and retry it if it times out", withLockTimeout(p, p.Stmt.Text+";"), rollback, "SHARE ROW EXCLUSIVE on "+joinList(existing), false)
-	f := p.Report(msg, &rules.Plan{Title: "bound the lock on the referenced table", Steps: []rules.Step{step}})
+	f := p.Report(msg, &rules.Plan{Title: "bound the lock on the referenced table", Steps: []rules.Step{step}}).Claims(rules.Takes(rules.ShareRowExclusive, first))
 	f.Severity = rules.Info
 }
 
@@ -256,9 +353,28 @@ var addUniqueOrPK = &rules.Rule{
 		Good: "CREATE UNIQUE INDEX CONCURRENTLY (outside a transaction), then ADD CONSTRAINT ... UNIQUE USING INDEX, " +
 			"which only takes a brief lock. For a PRIMARY KEY, first make nullable columns NOT NULL through a " +
 			"validated CHECK (col IS NOT NULL), or USING INDEX scans the table under ACCESS EXCLUSIVE.",
-		Versions: "All supported versions; the NOT NULL steps skip their scan on PostgreSQL 12+.",
+		Versions: "All supported versions; the NOT NULL steps skip their scan on PostgreSQL 12+. UNIQUE written inside ADD COLUMN builds its index the same way (plan: add the column plain, then the index concurrently); PRIMARY KEY inside ADD COLUMN fails on a table with rows (SQLSTATE 23502 without a default, 23505 with one).",
 	},
 	Check: func(p *rules.Pass) {
+		inlineConstraints(p, ir.Unique, func(table ir.QName, col ir.ColumnDef, k ir.Constraint) {
+			msg := fmt.Sprintf("ADD COLUMN %q UNIQUE on existing table %s builds its index under an ACCESS EXCLUSIVE lock: reads and writes block until the build ends",
+				col.Name, tableLabel(table))
+			steps := append([]rules.Step{addBareColumn(p, table, col)}, uniqueViaIndexPlan(p, table, k).Steps...)
+			p.Report(msg, &rules.Plan{Title: "add the column plain, then its unique index concurrently, then the constraint using it", Steps: steps}).
+				Claims(rules.Takes(rules.AccessExclusive, table).Scanning())
+		})
+		inlineConstraints(p, ir.PrimaryKey, func(table ir.QName, col ir.ColumnDef, k ir.Constraint) {
+			if col.Serial || col.Identity != "" {
+				return // numbered for every row: PG202 (the rewrite) covers it
+			}
+			why, state := "every existing row gets NULL in it, and a key cannot be NULL", "23502"
+			if col.Default != nil && col.Default.SQL != "NULL" {
+				why, state = "every existing row gets the same default, and a key must be unique", "23505"
+			}
+			msg := fmt.Sprintf("ADD COLUMN %q PRIMARY KEY on existing table %s fails if the table has rows (SQLSTATE %s): %s. Add the column, fill it with unique values in batches, then add the key USING INDEX",
+				col.Name, tableLabel(table), state, why)
+			p.Report(msg, nil).Claims(rules.Fails(state, table))
+		})
 		rules.AlterCmds(p, func(table ir.QName, a ir.AddConstraint) {
 			k := a.Constraint
 			if (k.Kind != ir.Unique && k.Kind != ir.PrimaryKey) || k.UsingIndex != "" {
@@ -266,7 +382,7 @@ var addUniqueOrPK = &rules.Rule{
 			}
 			msg := fmt.Sprintf("ADD CONSTRAINT %q %s on existing table %s builds its index under an ACCESS EXCLUSIVE lock: reads and writes block until the build ends",
 				k.Name, strings.ToUpper(string(k.Kind)), tableLabel(table))
-			p.Report(msg, uniqueViaIndexPlan(p, table, k))
+			p.Report(msg, uniqueViaIndexPlan(p, table, k)).Claims(rules.Takes(rules.AccessExclusive, table).Scanning())
 		})
 	},
 }

@@ -36,7 +36,7 @@ var createIndex = &rules.Rule{
 			kind = "CREATE UNIQUE INDEX"
 		}
 		msg := fmt.Sprintf("%s on existing table %s takes a SHARE lock: writes block until the build ends", kind, tableLabel(op.Index.Table))
-		p.Report(msg, buildIndexPlan(p, op.Index))
+		p.Report(msg, buildIndexPlan(p, op.Index)).Claims(rules.Takes(rules.Share, op.Index.Table).Scanning())
 	},
 }
 
@@ -91,10 +91,14 @@ var dropIndex = &rules.Rule{
 		}
 		var steps []rules.Step
 		var names []string
+		var claim *rules.Claim
 		for _, name := range op.Names {
 			table, idx := ownerTable(p.Catalog, name)
 			if idx != nil && (p.Catalog.IsNewIndex(name) || !p.Existing(table)) {
 				continue
+			}
+			if idx != nil && claim == nil {
+				claim = rules.Takes(rules.AccessExclusive, table)
 			}
 			names = append(names, fmt.Sprintf("%q", name.String()))
 			rollback := ""
@@ -114,7 +118,7 @@ var dropIndex = &rules.Rule{
 			return
 		}
 		msg := fmt.Sprintf("DROP INDEX %s takes an ACCESS EXCLUSIVE lock on its table: queries queue behind it while it waits", joinList(names))
-		p.Report(msg, &rules.Plan{Title: "drop the index without blocking queries", Steps: steps})
+		p.Report(msg, &rules.Plan{Title: "drop the index without blocking queries", Steps: steps}).Claims(claim)
 	},
 }
 
@@ -140,7 +144,7 @@ var concurrentlyInTx = &rules.Rule{
 				return
 			}
 			msg := "CREATE INDEX CONCURRENTLY cannot run inside a transaction block, and " + txWhy(p) + ": the migration fails with SQLSTATE 25001"
-			p.Report(msg, buildIndexPlan(p, op.Index))
+			p.Report(msg, buildIndexPlan(p, op.Index)).Claims(rules.Fails("25001", op.Index.Table))
 		case ir.Drop:
 			if op.Kind != ir.KindIndex || !op.Concurrently {
 				return
@@ -155,7 +159,7 @@ var concurrentlyInTx = &rules.Rule{
 					sqlgen.DropIndex(name, true), rollback, "SHARE UPDATE EXCLUSIVE", true))
 			}
 			msg := "DROP INDEX CONCURRENTLY cannot run inside a transaction block, and " + txWhy(p) + ": the migration fails with SQLSTATE 25001"
-			p.Report(msg, &rules.Plan{Title: "move the drop outside the transaction", Steps: steps})
+			p.Report(msg, &rules.Plan{Title: "move the drop outside the transaction", Steps: steps}).Claims(rules.Fails("25001", op.Names[0]))
 		}
 	},
 }

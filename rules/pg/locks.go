@@ -31,7 +31,7 @@ var lockTimeout = &rules.Rule{
 		step := migration(p, "set lock_timeout at the top of this migration, before the first strong lock", sqlgen.SetLockTimeout(p.Thresholds.LockTimeout), "", "", false)
 		step.Note = "If a statement then fails with SQLSTATE 55P03 (lock timeout), run the migration again later: nothing was changed."
 		msg := fmt.Sprintf("this statement waits for an ACCESS EXCLUSIVE lock on existing table %s with no lock_timeout: behind a long transaction, every query on the table queues behind it", tableLabel(table))
-		p.Report(msg, &rules.Plan{Title: "fail fast instead of queueing", KeepsStatement: true, Steps: []rules.Step{step}})
+		p.Report(msg, &rules.Plan{Title: "fail fast instead of queueing", KeepsStatement: true, Steps: []rules.Step{step}}).Claims(&rules.Claim{Table: table, Lock: rules.AccessExclusive})
 	},
 }
 
@@ -115,7 +115,7 @@ var unbatchedDML = &rules.Rule{
 			msg += fmt.Sprintf("; and this transaction already holds an ACCESS EXCLUSIVE lock on %s, which stays held until all of it is done", tableLabel(*held))
 		}
 		report := func(msg string, plan *rules.Plan) {
-			if f := p.Report(msg, plan); held != nil {
+			if f := p.Report(msg, plan).Claims(rules.Takes(rules.RowExclusive, op.Table).Scanning()); held != nil {
 				f.Severity = rules.Error
 			}
 		}

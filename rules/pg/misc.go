@@ -80,7 +80,8 @@ var excludeConstraint = &rules.Rule{
 			if a.Constraint.Kind != ir.Exclude {
 				return
 			}
-			p.Report(fmt.Sprintf("ADD CONSTRAINT %q EXCLUDE on existing table %s builds its index under an ACCESS EXCLUSIVE lock, and there is no safe online path: no CONCURRENTLY, no USING INDEX, no NOT VALID", a.Constraint.Name, tableLabel(table)), nil)
+			p.Report(fmt.Sprintf("ADD CONSTRAINT %q EXCLUDE on existing table %s builds its index under an ACCESS EXCLUSIVE lock, and there is no safe online path: no CONCURRENTLY, no USING INDEX, no NOT VALID", a.Constraint.Name, tableLabel(table)), nil).
+				Claims(rules.Takes(rules.AccessExclusive, table).Scanning())
 		})
 	},
 }
@@ -100,7 +101,8 @@ var setLogged = &rules.Rule{
 				return
 			}
 			what := map[string]string{"SetLogged": "SET LOGGED", "SetUnLogged": "SET UNLOGGED"}[o.Kind]
-			p.Report(fmt.Sprintf("%s rewrites existing table %s under an ACCESS EXCLUSIVE lock, and there is no online way to do it in place", what, tableLabel(table)), nil)
+			p.Report(fmt.Sprintf("%s rewrites existing table %s under an ACCESS EXCLUSIVE lock, and there is no online way to do it in place", what, tableLabel(table)), nil).
+				Claims(rules.Takes(rules.AccessExclusive, table).Rewriting())
 		})
 	},
 }

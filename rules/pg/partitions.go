@@ -119,7 +119,11 @@ var attachPartition = &rules.Rule{
 				what = append(what, fmt.Sprintf("scans the DEFAULT partition %s under an ACCESS EXCLUSIVE lock, blocking its reads and writes", tableLabel(def.Name)))
 			}
 			msg := fmt.Sprintf("ATTACH PARTITION %s %s", tableLabel(a.Partition), strings.Join(what, ", and "))
-			p.Report(msg, attachPlan(p, op.Table, a, key, def, scansPart, scansDef))
+			scanned := a.Partition
+			if !scansPart {
+				scanned = def.Name
+			}
+			p.Report(msg, attachPlan(p, op.Table, a, key, def, scansPart, scansDef)).Claims(rules.Takes(rules.AccessExclusive, scanned).Scanning())
 		}
 	},
 }
@@ -195,10 +199,12 @@ var detachPartition = &rules.Rule{
 			msg := fmt.Sprintf("DETACH PARTITION %s without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on %s: queries on every partition wait", tableLabel(d.Partition), tableLabel(table))
 			switch {
 			case p.Version < 14:
-				p.Report(msg+fmt.Sprintf("; PostgreSQL %d has no DETACH ... CONCURRENTLY: run it with lock_timeout at a quiet time", p.Version), nil)
+				p.Report(msg+fmt.Sprintf("; PostgreSQL %d has no DETACH ... CONCURRENTLY: run it with lock_timeout at a quiet time", p.Version), nil).
+					Claims(rules.Takes(rules.AccessExclusive, table))
 				return
 			case p.Catalog.DefaultPartition(table) != nil:
-				p.Report(msg+"; CONCURRENTLY is not allowed while the parent has a DEFAULT partition: run it with lock_timeout at a quiet time", nil)
+				p.Report(msg+"; CONCURRENTLY is not allowed while the parent has a DEFAULT partition: run it with lock_timeout at a quiet time", nil).
+					Claims(rules.Takes(rules.AccessExclusive, table))
 				return
 			}
 			part := p.Catalog.Table(d.Partition)
@@ -233,7 +239,7 @@ var detachPartition = &rules.Rule{
 				steps = append(steps, migration(p, fmt.Sprintf("drop the CHECK %s that CONCURRENTLY left on the detached table (keep it instead if you may re-attach it)", leftover),
 					withLockTimeout(p, sqlgen.DropConstraint(d.Partition, leftover)), withLockTimeout(p, sqlgen.AddConstraint(d.Partition, k, false)), "ACCESS EXCLUSIVE on the detached table", false))
 			}
-			p.Report(msg, &rules.Plan{Title: "detach without blocking the parent", Steps: steps})
+			p.Report(msg, &rules.Plan{Title: "detach without blocking the parent", Steps: steps}).Claims(rules.Takes(rules.AccessExclusive, table))
 		})
 	},
 }

@@ -53,7 +53,8 @@ var renameTable = &rules.Rule{
 			drop := migration(p, "drop the compatibility view", withLockTimeout(p, dropView), view, "ACCESS EXCLUSIVE", false)
 			drop.SeparateDeploy = true
 			msg := fmt.Sprintf("renaming existing table %s to %q breaks deployed code that still uses the old name", tableLabel(old), r.New)
-			p.Report(msg, &rules.Plan{Title: "rename behind a compatibility view", Steps: []rules.Step{swap, deploy, drop}}).Uses = &rules.Uses{Table: old}
+			p.Report(msg, &rules.Plan{Title: "rename behind a compatibility view", Steps: []rules.Step{swap, deploy, drop}}).
+				Claims(rules.Takes(rules.AccessExclusive, old)).Uses = &rules.Uses{Table: old}
 		})
 	},
 }
@@ -84,14 +85,15 @@ var renameColumn = &rules.Rule{
 			msg := fmt.Sprintf("renaming column %q of existing table %s to %q breaks deployed code that still uses the old name", r.Old, tableLabel(table), r.New)
 			uses := &rules.Uses{Table: table, Column: r.Old}
 			if col == nil {
-				p.Report(msg+"; the column's definition is not in the migrations fluxlint read, so no plan can be written", nil).Uses = uses
+				p.Report(msg+"; the column's definition is not in the migrations fluxlint read, so no plan can be written", nil).
+					Claims(rules.Takes(rules.AccessExclusive, table)).Uses = uses
 				return
 			}
 			plan, why := renameColumnPlan(p, table, col, r.New)
 			if plan == nil {
 				msg += "; " + why
 			}
-			p.Report(msg, plan).Uses = uses
+			p.Report(msg, plan).Claims(rules.Takes(rules.AccessExclusive, table)).Uses = uses
 		})
 	},
 }

@@ -26,22 +26,23 @@ var addColumnRewrite = &rules.Rule{
 			c := add.Column
 			t := tableLabel(table)
 			rewrite := fmt.Sprintf("rewrites existing table %s under an ACCESS EXCLUSIVE lock: reads and writes block until every row is rewritten", t)
+			claim := rules.Takes(rules.AccessExclusive, table).Rewriting()
 			switch {
 			case c.Generated != nil:
-				p.Report(fmt.Sprintf("ADD COLUMN %q GENERATED ALWAYS AS (...) STORED %s; there is no online way to add a stored generated column: add a plain column kept in sync by a trigger, or accept the rewrite at a quiet time", c.Name, rewrite), nil)
+				p.Report(fmt.Sprintf("ADD COLUMN %q GENERATED ALWAYS AS (...) STORED %s; there is no online way to add a stored generated column: add a plain column kept in sync by a trigger, or accept the rewrite at a quiet time", c.Name, rewrite), nil).Claims(claim)
 			case c.Serial || c.Identity != "":
 				kind := c.Type.SQL
 				if c.Identity != "" {
 					kind = "GENERATED " + upper(c.Identity) + " AS IDENTITY"
 				}
-				p.Report(fmt.Sprintf("ADD COLUMN %q %s %s", c.Name, kind, rewrite), sequencePlan(p, table, c))
+				p.Report(fmt.Sprintf("ADD COLUMN %q %s %s", c.Name, kind, rewrite), sequencePlan(p, table, c)).Claims(claim)
 			case c.Default == nil || c.Default.SQL == "NULL":
 			case c.Default.Volatility == ir.Volatile:
-				p.Report(fmt.Sprintf("ADD COLUMN %q with volatile DEFAULT %s %s", c.Name, c.Default.SQL, rewrite), defaultPlan(p, table, c))
+				p.Report(fmt.Sprintf("ADD COLUMN %q with volatile DEFAULT %s %s", c.Name, c.Default.SQL, rewrite), defaultPlan(p, table, c)).Claims(claim)
 			case p.Version < 11:
-				p.Report(fmt.Sprintf("ADD COLUMN %q with DEFAULT %s on PostgreSQL %d %s", c.Name, c.Default.SQL, p.Version, rewrite), defaultPlan(p, table, c))
+				p.Report(fmt.Sprintf("ADD COLUMN %q with DEFAULT %s on PostgreSQL %d %s", c.Name, c.Default.SQL, p.Version, rewrite), defaultPlan(p, table, c)).Claims(claim)
 			case c.Default.Volatility == ir.VolatilityUnknown:
-				f := p.Report(fmt.Sprintf("ADD COLUMN %q with DEFAULT %s calls a function fluxlint does not know: if it is volatile, this %s", c.Name, c.Default.SQL, rewrite), defaultPlan(p, table, c))
+				f := p.Report(fmt.Sprintf("ADD COLUMN %q with DEFAULT %s calls a function fluxlint does not know: if it is volatile, this %s", c.Name, c.Default.SQL, rewrite), defaultPlan(p, table, c)).Claims(claim.Maybe())
 				f.Severity = rules.Warning
 			}
 		})

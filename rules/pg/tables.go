@@ -44,7 +44,8 @@ var dropTable = &rules.Rule{
 				withLockTimeout(p, fmt.Sprintf("DROP TABLE IF EXISTS %s%s;", sqlgen.Name(name), cascade)), "", "ACCESS EXCLUSIVE", false)
 			drop.Irreversible, drop.SeparateDeploy = true, true
 			drop.Rollback, drop.Note = recreateTable(p, name)
-			f := p.Report(msg, &rules.Plan{Title: fmt.Sprintf("stop using %s, then drop it", name), Steps: []rules.Step{deploy, drop}})
+			f := p.Report(msg, &rules.Plan{Title: fmt.Sprintf("stop using %s, then drop it", name), Steps: []rules.Step{deploy, drop}}).
+				Claims(rules.Takes(rules.AccessExclusive, name))
 			f.Uses = &rules.Uses{Table: name}
 		}
 	},
@@ -90,9 +91,13 @@ var truncate = &rules.Rule{
 		}
 		var steps []rules.Step
 		var names []string
+		var claim *rules.Claim
 		for _, name := range op.Tables {
 			if !p.Existing(name) {
 				continue
+			}
+			if claim == nil {
+				claim = rules.Takes(rules.AccessExclusive, name) // new, empty storage: no rewrite, no scan
 			}
 			names = append(names, tableLabel(name))
 			s := rules.Step{Kind: rules.StepBackfill, Title: fmt.Sprintf("delete the rows of %s in batches, committing after each", name),
@@ -113,7 +118,7 @@ var truncate = &rules.Rule{
 				steps = append(steps, rowsLeft(name))
 			}
 		}
-		f := p.Report(msg, &rules.Plan{Title: "delete in batches instead", Steps: steps})
+		f := p.Report(msg, &rules.Plan{Title: "delete in batches instead", Steps: steps}).Claims(claim)
 		if op.Cascade {
 			f.Severity = rules.Error
 		}
@@ -140,15 +145,26 @@ var reindex = &rules.Rule{
 		}
 		what := fmt.Sprintf("%s %s", op.Kind, op.Name)
 		msg := fmt.Sprintf("REINDEX %s without CONCURRENTLY locks out writes, and reads that use the index, until the rebuild ends", what)
+		// The table is locked SHARE (writes wait) and read in full; the
+		// index itself ACCESS EXCLUSIVE (reads that would use it wait).
+		var claim *rules.Claim
+		switch op.Kind {
+		case "table":
+			claim = rules.Takes(rules.Share, op.Name).Scanning()
+		case "index":
+			if table, idx := ownerTable(p.Catalog, op.Name); idx != nil {
+				claim = rules.Takes(rules.Share, table).Scanning()
+			}
+		}
 		if p.Version < 12 {
-			p.Report(msg+fmt.Sprintf("; PostgreSQL %d has no REINDEX CONCURRENTLY: build a replacement index concurrently, drop the old one concurrently, then rename it", p.Version), nil)
+			p.Report(msg+fmt.Sprintf("; PostgreSQL %d has no REINDEX CONCURRENTLY: build a replacement index concurrently, drop the old one concurrently, then rename it", p.Version), nil).Claims(claim)
 			return
 		}
 		kind := map[string]string{"index": "INDEX", "table": "TABLE", "schema": "SCHEMA", "database": "DATABASE"}[op.Kind]
 		step := migration(p, "rebuild concurrently, in its own migration outside a transaction",
 			fmt.Sprintf("REINDEX %s CONCURRENTLY %s;", kind, sqlgen.Name(op.Name)), "", "SHARE UPDATE EXCLUSIVE", true)
 		step.Note = rules.JoinNotes("Nothing to roll back: the rebuilt index has the same definition. If it fails, an INVALID copy named *_ccnew is left: drop it with DROP INDEX CONCURRENTLY.", version14Note(p))
-		p.Report(msg, &rules.Plan{Title: "rebuild without blocking", Steps: []rules.Step{step}})
+		p.Report(msg, &rules.Plan{Title: "rebuild without blocking", Steps: []rules.Step{step}}).Claims(claim)
 	},
 }
 
@@ -183,7 +199,7 @@ var refreshMatView = &rules.Rule{
 		if !hasPlainUniqueIndex(p.Catalog, op.View) {
 			step.Note += " The migrations fluxlint read create none: add one first, with CREATE UNIQUE INDEX CONCURRENTLY on the columns that identify a row, or the refresh fails (SQLSTATE 55000)."
 		}
-		p.Report(msg, &rules.Plan{Title: "refresh without blocking reads", Steps: []rules.Step{step}})
+		p.Report(msg, &rules.Plan{Title: "refresh without blocking reads", Steps: []rules.Step{step}}).Claims(rules.Takes(rules.AccessExclusive, op.View).Rewriting())
 	},
 }
 
@@ -228,8 +244,12 @@ var rebuild = &rules.Rule{
 			what = joinList(names)
 		}
 		msg := fmt.Sprintf("%s rewrites %s under an ACCESS EXCLUSIVE lock: reads and writes block for the whole rewrite", op.Kind, what)
+		var claim *rules.Claim
+		if len(targets) > 0 {
+			claim = rules.Takes(rules.AccessExclusive, targets[0]).Rewriting()
+		}
 		if op.Kind == "CLUSTER" {
-			p.Report(msg+"; there is no safe in-place SQL equivalent: reorder online with pg_repack --order-by, or drop the statement", nil)
+			p.Report(msg+"; there is no safe in-place SQL equivalent: reorder online with pg_repack --order-by, or drop the statement", nil).Claims(claim)
 			return
 		}
 		var steps []rules.Step
@@ -241,7 +261,7 @@ var rebuild = &rules.Rule{
 			steps = append(steps, migration(p, "vacuum every table without blocking", "VACUUM (ANALYZE);", "", "SHARE UPDATE EXCLUSIVE", true))
 		}
 		steps[len(steps)-1].Note = "Nothing to roll back. To hand space back to the operating system online, run pg_repack (an external tool) instead of VACUUM FULL."
-		p.Report(msg, &rules.Plan{Title: "vacuum without the rewrite", Steps: steps})
+		p.Report(msg, &rules.Plan{Title: "vacuum without the rewrite", Steps: steps}).Claims(claim)
 	},
 }
 
