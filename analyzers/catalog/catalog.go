@@ -228,6 +228,19 @@ func (c *Catalog) TablesReferencing(q ir.QName) []*Table {
 	return out
 }
 
+// Partitions lists the partitions of a partitioned table, by name.
+func (c *Catalog) Partitions(parent ir.QName) []*Table {
+	parent = c.resolve(parent)
+	var out []*Table
+	for _, t := range c.tables {
+		if t.Parent != nil && *t.Parent == parent {
+			out = append(out, t)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name.String() < out[j].Name.String() })
+	return out
+}
+
 // DefaultPartition returns the DEFAULT partition of a partitioned table, or nil.
 func (c *Catalog) DefaultPartition(parent ir.QName) *Table {
 	parent = c.resolve(parent)

@@ -2,6 +2,7 @@ package pg
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
@@ -40,8 +41,12 @@ var createIndex = &rules.Rule{
 	},
 }
 
-// buildIndexPlan builds an index concurrently and checks it is valid.
+// buildIndexPlan builds an index concurrently and checks it is valid; on a
+// partitioned table, where CONCURRENTLY is refused, partition by partition.
 func buildIndexPlan(p *rules.Pass, def ir.IndexDef) *rules.Plan {
+	if t := p.Catalog.Table(def.Table); t != nil && t.PartitionBy != nil {
+		return partitionedIndexPlan(p, def)
+	}
 	index := sqlgen.Sibling(def.Table, def.Name)
 	build := migration(p, "build the index concurrently, in its own migration outside a transaction",
 		sqlgen.CreateIndex(def, true), sqlgen.DropIndex(index, true), "SHARE UPDATE EXCLUSIVE", true)
@@ -52,6 +57,44 @@ func buildIndexPlan(p *rules.Pass, def ir.IndexDef) *rules.Plan {
 	check := rules.Step{Kind: rules.StepCheckpoint, Title: "confirm the index is valid before relying on it",
 		Forward: sqlgen.IndexValid(index), Expect: "true", Note: "If it returns false, roll back step 1 and run it again."}
 	return &rules.Plan{Title: "build the index without blocking writes", Steps: []rules.Step{build, check}}
+}
+
+// partitionedIndexPlan builds an index on a partitioned table without
+// blocking writes: the parent's index ON ONLY the parent (invalid, no
+// build), each partition's index concurrently, each attached to it; the
+// parent's index is valid once every partition's is attached.
+func partitionedIndexPlan(p *rules.Pass, def ir.IndexDef) *rules.Plan {
+	parent := sqlgen.Sibling(def.Table, def.Name)
+	only := sqlgen.CreateIndex(def, false)
+	only = strings.Replace(only, " ON "+sqlgen.Name(def.Table), " ON ONLY "+sqlgen.Name(def.Table), 1)
+	dropParent := withLockTimeout(p, sqlgen.DropIndex(parent, false))
+	steps := []rules.Step{migration(p, "create the index on the parent only: no build, it stays invalid until every partition's index is attached",
+		withLockTimeout(p, only), dropParent, "SHARE on the parent, briefly", false)}
+	parts := p.Catalog.Partitions(def.Table)
+	for _, part := range parts {
+		pdef := def
+		pdef.Table = part.Name
+		// PostgreSQL's own name for a partition's index, where it is known
+		// (plain columns); else one after the parent's index.
+		pdef.Name = pgIndexName(part.Name.Name, def.Columns)
+		if len(def.Elems) > 0 && len(def.Elems) != len(def.Columns) {
+			pdef.Name = suffixed(part.Name.Name+"_"+def.Name, "")
+		}
+		pidx := sqlgen.Sibling(part.Name, pdef.Name)
+		build := migration(p, fmt.Sprintf("build the index on partition %s concurrently, outside a transaction", part.Name),
+			sqlgen.CreateIndex(pdef, true), sqlgen.DropIndex(pidx, true), "SHARE UPDATE EXCLUSIVE on "+part.Name.String(), true)
+		build.Note = invalidIndexNote
+		attach := migration(p, "attach it to the parent's index",
+			fmt.Sprintf("ALTER INDEX %s ATTACH PARTITION %s;", sqlgen.Name(parent), sqlgen.Name(pidx)),
+			// An attached index cannot be detached: dropping the parent's
+			// index drops every index attached to it.
+			dropParent+"\n"+withLockTimeout(p, only), "brief catalog lock", false)
+		attach.Note = "Rolling back an attach drops the parent's index with every partition index attached so far, and creates the parent's index afresh."
+		steps = append(steps, build, attach)
+	}
+	check := rules.Step{Kind: rules.StepCheckpoint, Title: "confirm the parent's index is valid: every partition has its index attached",
+		Forward: sqlgen.IndexValid(parent), Expect: "true", Note: "If it returns false, a partition lacks its index (one created after the plan was written, say): build and attach it as above."}
+	return &rules.Plan{Title: "build the index partition by partition without blocking writes", Steps: append(steps, check)}
 }
 
 // txWhy says why the statement runs inside a transaction, in the terms of

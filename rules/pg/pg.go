@@ -12,7 +12,7 @@ import (
 
 // Rules returns the PostgreSQL rules, ordered by code.
 func Rules() []*rules.Rule {
-	rs := []*rules.Rule{createIndex, dropIndex, concurrentlyInTx, setNotNull, addCheck, addForeignKey, validateSameTx, attachPartition, detachPartition,
+	rs := []*rules.Rule{createIndex, dropIndex, failsOnServer, concurrentlyInTx, setNotNull, addCheck, addForeignKey, validateSameTx, attachPartition, detachPartition,
 		enumAddValue, excludeConstraint, setLogged, strongLocks, pg14Concurrent,
 		addUniqueOrPK, foreignKeyWithoutIndex, reindex, refreshMatView, rebuild, lockTimeout, addRequiredColumn, addColumnRewrite, alterColumnType,
 		unbatchedDML, dropColumn, dropTable, renameColumn, renameTable, truncate}

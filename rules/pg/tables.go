@@ -196,10 +196,15 @@ var refreshMatView = &rules.Rule{
 		step := migration(p, "refresh concurrently: reads continue",
 			fmt.Sprintf("REFRESH MATERIALIZED VIEW CONCURRENTLY %s;", sqlgen.Name(op.View)), "", "EXCLUSIVE", false)
 		step.Note = "Nothing to roll back. CONCURRENTLY needs a unique index on the view covering every row (plain columns, no WHERE)."
-		if !hasPlainUniqueIndex(p.Catalog, op.View) {
-			step.Note += " The migrations fluxlint read create none: add one first, with CREATE UNIQUE INDEX CONCURRENTLY on the columns that identify a row, or the refresh fails (SQLSTATE 55000)."
+		claim := rules.Takes(rules.AccessExclusive, op.View).Rewriting()
+		if v := p.Catalog.Table(op.View); v != nil && v.Kind == ir.KindMatView && !hasPlainUniqueIndex(p.Catalog, op.View) {
+			// CONCURRENTLY would fail (SQLSTATE 55000) until the view has
+			// such an index, and which columns identify a row is the
+			// view's own business.
+			p.Report(msg+"; CONCURRENTLY needs a unique index on plain columns covering every row, and the view has none: create one first (CREATE UNIQUE INDEX CONCURRENTLY on the columns that identify a row), then refresh concurrently", nil).Claims(claim)
+			return
 		}
-		p.Report(msg, &rules.Plan{Title: "refresh without blocking reads", Steps: []rules.Step{step}}).Claims(rules.Takes(rules.AccessExclusive, op.View).Rewriting())
+		p.Report(msg, &rules.Plan{Title: "refresh without blocking reads", Steps: []rules.Step{step}}).Claims(claim)
 	},
 }
 
