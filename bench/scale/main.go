@@ -3,13 +3,16 @@
 // 2N, and reports wall time, peak RSS and the 2N/N ratios (linear time is a
 // ratio near 2). It also lints the two large inputs the memory goal names:
 // 50 MB of tiny statements on stdin and a 200 MB file, reporting peak RSS
-// against the input's size.
+// against the input's size. Inputs are written to files as they are
+// generated: a child's peak RSS as the kernel reports it includes its
+// parent's at the fork, so this process stays small.
 //
 //	go run ./bench/scale              # N = 100,000
 //	go run ./bench/scale -n 20000 -big=false
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"flag"
 	"fmt"
@@ -49,9 +52,9 @@ func main() {
 		var rss [2]int64
 		for k, count := range []int{*n, 2 * *n} {
 			d := filepath.Join(dir, fmt.Sprintf("%s-%d", s.name, count))
-			write(filepath.Join(d, "0001_history.sql"), s.history)
-			write(filepath.Join(d, "0002_target.sql"), s.body(count))
-			t[k], rss[k] = median(*runs, bin, nil, append(s.flags, "--format", "json", "--code-path", "none", filepath.Join(d, "0002_target.sql"))...)
+			write(filepath.Join(d, "0001_history.sql"), func(w *bufio.Writer) { w.WriteString(s.history) })
+			write(filepath.Join(d, "0002_target.sql"), func(w *bufio.Writer) { s.body(w, count) })
+			t[k], rss[k] = median(*runs, bin, "", append(s.flags, "--format", "json", "--code-path", "none", filepath.Join(d, "0002_target.sql"))...)
 		}
 		fmt.Printf("%-34s %10d %8.2fs %6dMB %10d %8.2fs %6dMB %6.2f %6.2f\n", s.name, *n, t[0].Seconds(), rss[0]>>10,
 			2**n, t[1].Seconds(), rss[1]>>10, t[1].Seconds()/t[0].Seconds(), float64(rss[1])/float64(rss[0]))
@@ -60,20 +63,24 @@ func main() {
 		return
 	}
 	fmt.Printf("\n%-40s %8s %9s %8s %8s\n", "large input", "size", "time", "RSS", "RSS/size")
-	tiny := bytes.Repeat([]byte("SELECT 1;\n"), 50<<20/10)
-	tm, rss := median(*runs, bin, tiny, "--format", "json", "-")
-	report("50 MB of tiny statements on stdin", len(tiny), tm, rss)
+	tiny := func(size int) func(*bufio.Writer) {
+		return func(w *bufio.Writer) { repeat(w, "SELECT 1;\n", size/10) }
+	}
+	stdin := filepath.Join(dir, "stdin.sql")
+	write(stdin, tiny(50<<20))
+	tm, rss := median(*runs, bin, stdin, "--format", "json", "-")
+	report("50 MB of tiny statements on stdin", 50<<20, tm, rss)
 	for _, f := range []struct {
 		name string
-		body []byte
+		body func(*bufio.Writer)
 	}{
-		{"200 MB file of tiny statements", bytes.Repeat([]byte("SELECT 1;\n"), 200<<20/10)},
-		{"200 MB file of multi-row INSERTs", inserts(200 << 20)},
+		{"200 MB file of tiny statements", tiny(200 << 20)},
+		{"200 MB file of multi-row INSERTs", func(w *bufio.Writer) { inserts(w, 200<<20) }},
 	} {
 		p := filepath.Join(dir, "big", strings.ReplaceAll(f.name, " ", "_")+".sql")
-		write(p, string(f.body))
-		tm, rss := median(*runs, bin, nil, "--format", "json", p)
-		report(f.name, len(f.body), tm, rss)
+		write(p, f.body)
+		tm, rss := median(*runs, bin, "", "--format", "json", p)
+		report(f.name, 200<<20, tm, rss)
 		os.Remove(p)
 	}
 }
@@ -88,7 +95,7 @@ type shape struct {
 	name    string
 	flags   []string
 	history string
-	body    func(n int) string
+	body    func(w *bufio.Writer, n int)
 }
 
 const tables = 200
@@ -107,65 +114,81 @@ func history(mysql bool) string {
 
 // alters cycles through changes that keep each table's size bounded: a
 // column added, given a default, indexed, renamed and dropped again.
-func alters(n int) string {
-	var b strings.Builder
+func alters(b *bufio.Writer, n int) {
 	for i := range n {
 		t, c := i%tables, i/(tables*5)
 		switch (i / tables) % 5 {
 		case 0:
-			fmt.Fprintf(&b, "ALTER TABLE t%d ADD COLUMN c%d int;\n", t, c)
+			fmt.Fprintf(b, "ALTER TABLE t%d ADD COLUMN c%d int;\n", t, c)
 		case 1:
-			fmt.Fprintf(&b, "ALTER TABLE t%d ALTER COLUMN c%d SET DEFAULT 0;\n", t, c)
+			fmt.Fprintf(b, "ALTER TABLE t%d ALTER COLUMN c%d SET DEFAULT 0;\n", t, c)
 		case 2:
-			fmt.Fprintf(&b, "CREATE INDEX t%d_c%d_idx ON t%d (c%d);\n", t, c, t, c)
+			fmt.Fprintf(b, "CREATE INDEX t%d_c%d_idx ON t%d (c%d);\n", t, c, t, c)
 		case 3:
-			fmt.Fprintf(&b, "ALTER TABLE t%d RENAME COLUMN c%d TO d%d;\n", t, c, c)
+			fmt.Fprintf(b, "ALTER TABLE t%d RENAME COLUMN c%d TO d%d;\n", t, c, c)
 		case 4:
-			fmt.Fprintf(&b, "ALTER TABLE t%d DROP COLUMN d%d;\n", t, c)
+			fmt.Fprintf(b, "ALTER TABLE t%d DROP COLUMN d%d;\n", t, c)
 		}
 	}
-	return b.String()
 }
 
 var shapes = []shape{
 	{name: "PostgreSQL ALTERs on existing tables", history: history(false), body: alters},
 	{name: "MySQL ALTERs on existing tables", flags: []string{"--engine", "mysql"}, history: history(true), body: alters},
-	{name: "directives, one per statement", history: history(false), body: func(n int) string {
-		var b strings.Builder
+	{name: "directives, one per statement", history: history(false), body: func(w *bufio.Writer, n int) {
 		for i := range n {
-			fmt.Fprintf(&b, "-- fluxlint:ignore PG101 benchmark %d\nCREATE INDEX i%d ON t%d (name);\n", i, i, i%tables)
+			fmt.Fprintf(w, "-- fluxlint:ignore PG101 benchmark %d\nCREATE INDEX i%d ON t%d (name);\n", i, i, i%tables)
 		}
-		return b.String()
 	}},
-	{name: "tiny statements", history: history(false), body: func(n int) string { return strings.Repeat("SELECT 1;\n", n) }},
+	{name: "tiny statements", history: history(false), body: func(w *bufio.Writer, n int) { repeat(w, "SELECT 1;\n", n) }},
 }
 
-func inserts(size int) []byte {
-	var b bytes.Buffer
-	for i := 0; b.Len() < size; i++ {
-		fmt.Fprintf(&b, "INSERT INTO users (id, email, name) VALUES (%d, 'user%d@example.com', 'Name %d'), (%d, 'x%d@example.com', 'Other');\n", i, i, i, -i, i)
+func repeat(w *bufio.Writer, s string, n int) {
+	for range n {
+		w.WriteString(s)
 	}
-	return b.Bytes()
 }
 
-func write(path, content string) {
+func inserts(w *bufio.Writer, size int) {
+	for i, n := 0, 0; n < size; i++ {
+		k, _ := fmt.Fprintf(w, "INSERT INTO users (id, email, name) VALUES (%d, 'user%d@example.com', 'Name %d'), (%d, 'x%d@example.com', 'Other');\n", i, i, i, -i, i)
+		n += k
+	}
+}
+
+// write streams a generated file to path.
+func write(path string, gen func(*bufio.Writer)) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		log.Fatal(err)
 	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	gen(w)
+	if err := w.Flush(); err != nil {
+		log.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
 		log.Fatal(err)
 	}
 }
 
-// median runs fluxlint runs times and returns the median wall time and the
-// median peak RSS (KB). Exit codes 0 and 1 are runs that linted; others fail.
-func median(runs int, bin string, stdin []byte, args ...string) (time.Duration, int64) {
+// median runs fluxlint runs times (stdin from the file named, if any) and
+// returns the median wall time and the median peak RSS (KB). Exit codes 0
+// and 1 are runs that linted; others fail.
+func median(runs int, bin, stdin string, args ...string) (time.Duration, int64) {
 	var ts []time.Duration
 	var rs []int64
 	for range runs {
 		cmd := exec.Command(bin, args...)
-		if stdin != nil {
-			cmd.Stdin = bytes.NewReader(stdin)
+		if stdin != "" {
+			f, err := os.Open(stdin)
+			if err != nil {
+				log.Fatal(err)
+			}
+			cmd.Stdin = f // closed by the process's end: Run waits for it
 		}
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
