@@ -20,14 +20,7 @@ func TestChangedSince(t *testing.T) {
 		t.Fatalf("git is needed: %v", err)
 	}
 	dir := t.TempDir()
-	git := func(args ...string) {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	git := gitIn(t, dir)
 	write := func(name, sql string) {
 		p := filepath.Join(dir, "migrations", name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -77,5 +70,18 @@ func TestChangedSince(t *testing.T) {
 	}
 	if len(findings) != 1 || !strings.Contains(findings[0], `0004_indexes.sql PG101 CREATE INDEX on existing table "users"`) {
 		t.Errorf("findings %q, want only the index on the existing users table", findings)
+	}
+}
+
+// gitIn returns a runner of git commands in dir, as a fixed author.
+func gitIn(t *testing.T, dir string) func(args ...string) {
+	return func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
 	}
 }

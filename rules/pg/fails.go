@@ -5,7 +5,6 @@ import (
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/rules"
-	"github.com/fluxlint/fluxlint/rules/sqlgen"
 )
 
 var failsOnServer = &rules.Rule{
@@ -37,15 +36,7 @@ var failsOnServer = &rules.Rule{
 			if op.Cascade {
 				why = "with CASCADE"
 			}
-			var steps []rules.Step
-			for _, name := range op.Names {
-				rollback := ""
-				if _, idx := ownerTable(p.Catalog, name); idx != nil {
-					rollback = sqlgen.CreateIndex(idx.Def, true)
-				}
-				steps = append(steps, migration(p, fmt.Sprintf("drop index %s concurrently, in a statement of its own", name),
-					sqlgen.DropIndex(name, true), rollback, "SHARE UPDATE EXCLUSIVE", true))
-			}
+			steps := concurrentDrops(p, op.Names, "in a statement of its own")
 			msg := fmt.Sprintf("DROP INDEX CONCURRENTLY %s fails (SQLSTATE 0A000): it drops one index per statement, without CASCADE", why)
 			if op.Cascade {
 				msg += "; drop what depends on the index first, in its own statement"

@@ -97,6 +97,21 @@ func partitionedIndexPlan(p *rules.Pass, def ir.IndexDef) *rules.Plan {
 	return &rules.Plan{Title: "build the index partition by partition without blocking writes", Steps: append(steps, check)}
 }
 
+// concurrentDrops drops each index concurrently, one statement each, with
+// the index recreated concurrently on rollback where its definition is known.
+func concurrentDrops(p *rules.Pass, names []ir.QName, where string) []rules.Step {
+	var steps []rules.Step
+	for _, name := range names {
+		rollback := ""
+		if _, idx := ownerTable(p.Catalog, name); idx != nil {
+			rollback = sqlgen.CreateIndex(idx.Def, true)
+		}
+		steps = append(steps, migration(p, fmt.Sprintf("drop index %s concurrently, %s", name, where),
+			sqlgen.DropIndex(name, true), rollback, "SHARE UPDATE EXCLUSIVE", true))
+	}
+	return steps
+}
+
 // txWhy says why the statement runs inside a transaction, in the terms of
 // the file's migration tool.
 func txWhy(p *rules.Pass) string {
@@ -192,15 +207,7 @@ var concurrentlyInTx = &rules.Rule{
 			if op.Kind != ir.KindIndex || !op.Concurrently {
 				return
 			}
-			var steps []rules.Step
-			for _, name := range op.Names {
-				rollback := ""
-				if _, idx := ownerTable(p.Catalog, name); idx != nil {
-					rollback = sqlgen.CreateIndex(idx.Def, true)
-				}
-				steps = append(steps, migration(p, fmt.Sprintf("drop index %s concurrently, in its own migration outside a transaction", name),
-					sqlgen.DropIndex(name, true), rollback, "SHARE UPDATE EXCLUSIVE", true))
-			}
+			steps := concurrentDrops(p, op.Names, "in its own migration outside a transaction")
 			msg := "DROP INDEX CONCURRENTLY cannot run inside a transaction block, and " + txWhy(p) + ": the migration fails with SQLSTATE 25001"
 			p.Report(msg, &rules.Plan{Title: "move the drop outside the transaction", Steps: steps}).Claims(rules.Fails("25001", op.Names[0]))
 		}
