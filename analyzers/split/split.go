@@ -8,6 +8,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 )
@@ -608,16 +610,17 @@ func (l *Lines) Pos(off int) ir.Pos {
 }
 
 // utf16Units counts the UTF-16 code units of UTF-8 text: one per
-// character, two for those beyond the Basic Multilingual Plane.
+// character, two for those beyond the Basic Multilingual Plane, one per
+// byte that is not UTF-8 (never more units than bytes).
 func utf16Units(b []byte) int {
 	n := 0
-	for _, c := range b {
-		switch {
-		case c < 0x80 || c >= 0xC0 && c < 0xF0 || c >= 0xF8: // (0xF8 and up: not UTF-8, one replacement character)
-			n++
-		case c >= 0xF0:
-			n += 2
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			n, i = n+1, i+1
+			continue
 		}
+		r, size := utf8.DecodeRune(b[i:])
+		n, i = n+utf16.RuneLen(r), i+size // an invalid byte decodes as U+FFFD: one unit
 	}
 	return n
 }
