@@ -53,6 +53,49 @@ var setNotNull = &rules.Rule{
 	},
 }
 
+// primaryKeyUsingIndex reports ADD PRIMARY KEY USING INDEX over nullable
+// columns: PostgreSQL scans the table under ACCESS EXCLUSIVE to prove them
+// NOT NULL. The plan proves it first, through validated checks.
+func primaryKeyUsingIndex(p *rules.Pass, table ir.QName, k ir.Constraint) {
+	t, idx := p.Catalog.Table(table), p.Catalog.IndexOn(table, k.UsingIndex)
+	if t == nil || t.Unknown || idx == nil {
+		return
+	}
+	var nullable []string
+	for _, name := range idx.Def.Columns {
+		if col := t.Column(name); col != nil && !col.NotNull {
+			nullable = append(nullable, name)
+		}
+	}
+	if len(nullable) == 0 {
+		return
+	}
+	var steps []rules.Step
+	for _, name := range nullable {
+		steps = append(steps, notNullSteps(p, table, name)...)
+	}
+	tn := sqlgen.Name(table)
+	add := migration(p, "add the primary key using the index: no scan, now that its columns are NOT NULL",
+		withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY USING INDEX %s;", tn, sqlgen.Ident(k.Name), sqlgen.Ident(k.UsingIndex))),
+		// The key takes the index over (and its name): dropping the key
+		// drops the index, so the rollback builds it again.
+		withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s;\n%s", tn, sqlgen.Ident(k.Name), sqlgen.CreateIndex(idx.Def, false))),
+		"ACCESS EXCLUSIVE", false)
+	add.Note = "The rollback rebuilds the index without CONCURRENTLY (it runs in the same transaction as the drop): writes wait for the build."
+	msg := fmt.Sprintf("ADD PRIMARY KEY USING INDEX %q on existing table %s scans the whole table under an ACCESS EXCLUSIVE lock to prove %s NOT NULL: reads and writes block until it ends",
+		k.UsingIndex, tableLabel(table), joinList(quoteAll(nullable)))
+	p.Report(msg, &rules.Plan{Title: "prove the columns NOT NULL first, then add the key", Steps: append(steps, add)}).
+		Claims(rules.Takes(rules.AccessExclusive, table).Scanning())
+}
+
+func quoteAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = fmt.Sprintf("%q", n)
+	}
+	return out
+}
+
 // inlineConstraints calls fn for each constraint of the kind written inside
 // an ADD COLUMN on an existing table (ADD COLUMN c text UNIQUE): it is
 // added with the column, under the column's ACCESS EXCLUSIVE lock.
@@ -377,6 +420,10 @@ var addUniqueOrPK = &rules.Rule{
 		})
 		rules.AlterCmds(p, func(table ir.QName, a ir.AddConstraint) {
 			k := a.Constraint
+			if k.Kind == ir.PrimaryKey && k.UsingIndex != "" {
+				primaryKeyUsingIndex(p, table, k)
+				return
+			}
 			if (k.Kind != ir.Unique && k.Kind != ir.PrimaryKey) || k.UsingIndex != "" {
 				return
 			}
