@@ -424,8 +424,8 @@ var addUniqueOrPK = &rules.Rule{
 				primaryKeyUsingIndex(p, table, k)
 				return
 			}
-			if (k.Kind != ir.Unique && k.Kind != ir.PrimaryKey) || k.UsingIndex != "" {
-				return
+			if (k.Kind != ir.Unique && k.Kind != ir.PrimaryKey) || k.UsingIndex != "" || k.Kind == ir.PrimaryKey && hasPrimaryKey(p, table) {
+				return // (a second primary key fails: PG120)
 			}
 			msg := fmt.Sprintf("ADD CONSTRAINT %q %s on existing table %s builds its index under an ACCESS EXCLUSIVE lock: reads and writes block until the build ends",
 				k.Name, strings.ToUpper(string(k.Kind)), tableLabel(table))

@@ -11,7 +11,7 @@ var failsOnServer = &rules.Rule{
 	Code: "PG120", Name: "statement-fails-on-server", Engine: ir.Postgres, Severity: rules.Error,
 	Doc: rules.Doc{
 		Title: "A statement PostgreSQL rejects",
-		Why: "Some statements are refused by the server whatever the data: CREATE INDEX CONCURRENTLY on a " +
+		Why: "Some statements are refused by the server whatever the data: a second PRIMARY KEY, CREATE INDEX CONCURRENTLY on a " +
 			"partitioned table, DROP INDEX CONCURRENTLY of several indexes or with CASCADE, REFRESH MATERIALIZED " +
 			"VIEW CONCURRENTLY of a view without a unique index. The migration fails at that statement, after " +
 			"the ones before it may have run: a deploy that fails halfway is worse than one that locks.",
@@ -20,6 +20,12 @@ var failsOnServer = &rules.Rule{
 		Versions: "All supported versions (SQLSTATE 0A000 feature not supported, 55000 object not in prerequisite state).",
 	},
 	Check: func(p *rules.Pass) {
+		rules.AlterCmds(p, func(table ir.QName, a ir.AddConstraint) {
+			if a.Constraint.Kind == ir.PrimaryKey && hasPrimaryKey(p, table) {
+				p.Report(fmt.Sprintf("ADD PRIMARY KEY on %s fails (SQLSTATE 42P16): the table has a primary key already; drop it first, or add a UNIQUE constraint instead", tableLabel(table)), nil).
+					Claims(rules.Fails("42P16", table))
+			}
+		})
 		switch op := p.Op.(type) {
 		case ir.CreateIndex:
 			t := p.Catalog.Table(op.Index.Table)
@@ -52,4 +58,20 @@ var failsOnServer = &rules.Rule{
 			p.Report(msg, nil).Claims(rules.Fails("55000", op.View))
 		}
 	},
+}
+
+// hasPrimaryKey reports a primary key on a table the catalog knows in full
+// that the statement keeps: an ALTER that also drops a column or a
+// constraint may drop the key before adding the new one.
+func hasPrimaryKey(p *rules.Pass, table ir.QName) bool {
+	if a, ok := p.Op.(ir.AlterTable); ok {
+		for _, c := range a.Cmds {
+			switch c.(type) {
+			case ir.DropColumn, ir.DropConstraint:
+				return false
+			}
+		}
+	}
+	t := p.Catalog.Table(table)
+	return t != nil && !t.Unknown && len(t.PrimaryKey()) > 0
 }
