@@ -121,18 +121,6 @@ func (p *Pass) Fold(key string, fn func(acc any, ref OpRef) any) any {
 	return st.acc
 }
 
-// Before calls fn for every op before the pass's op in the same section (up
-// or down) of the file, in order, with its statement: the ops of earlier
-// statements, then the earlier ops of the same statement (a goose block).
-// It costs the ops before the pass: per-file questions asked of every op
-// use Fold instead.
-func (p *Pass) Before(fn func(s *ir.Stmt, op ir.Op)) {
-	sec, at := p.at()
-	for _, ref := range sec.ops[:at] {
-		fn(ref.Stmt, ref.Op)
-	}
-}
-
 // OnTable calls fn for the ops of the pass's section that name the table
 // (or rename a table to its name), in file order, with each op's distance
 // from the pass's op: negative before it, 0 for the op itself, positive

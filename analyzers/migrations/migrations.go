@@ -123,13 +123,24 @@ func Discover(args []string) ([]*Set, []*FileError) {
 	seen := map[string]bool{}
 	var order []string  // set directories (real) in the order first seen
 	var walked []string // real directories walked in full
+	// Each path's identity is resolved once: EvalSymlinks walks every
+	// component, and large trees have many files.
+	realOf := map[string]string{}
+	real := func(p string) string {
+		r, ok := realOf[p]
+		if !ok {
+			r = RealPath(p)
+			realOf[p] = r
+		}
+		return r
+	}
 	add := func(f string) {
-		real := RealPath(f)
-		if seen[real] {
+		id := real(f)
+		if seen[id] {
 			return
 		}
-		seen[real] = true
-		dir := RealPath(setDir(f))
+		seen[id] = true
+		dir := real(setDir(f))
 		if _, ok := bySet[dir]; !ok {
 			order = append(order, dir)
 			setName[dir] = setDir(f)
@@ -151,7 +162,7 @@ func Discover(args []string) ([]*Set, []*FileError) {
 		case err != nil:
 			errs = append(errs, &FileError{Path: arg, Err: err})
 		case st.IsDir():
-			if covered(RealPath(arg)) {
+			if covered(real(arg)) {
 				continue // already walked under another spelling
 			}
 			files, werrs := walk(arg)
@@ -159,26 +170,26 @@ func Discover(args []string) ([]*Set, []*FileError) {
 			if len(files) == 0 && len(werrs) == 0 {
 				errs = append(errs, &FileError{Path: arg, Err: ErrNoMigrations})
 			}
-			walked = append(walked, RealPath(arg))
+			walked = append(walked, real(arg))
 			for _, f := range files {
-				targets[RealPath(f)] = true
+				targets[real(f)] = true
 				add(f)
 			}
 		default:
 			p := filepath.Clean(arg)
-			targets[RealPath(p)] = true
+			targets[real(p)] = true
 			single = append(single, p)
 		}
 	}
 	// A file named on its own brings its set's other files as history.
 	for _, p := range single {
 		dir := setDir(p)
-		if !covered(RealPath(dir)) {
+		if !covered(real(dir)) {
 			files, werrs := walk(dir)
 			errs = append(errs, werrs...)
-			walked = append(walked, RealPath(dir))
+			walked = append(walked, real(dir))
 			for _, f := range files {
-				if RealPath(setDir(f)) == RealPath(dir) {
+				if real(setDir(f)) == real(dir) {
 					add(f)
 				}
 			}
@@ -190,7 +201,7 @@ func Discover(args []string) ([]*Set, []*FileError) {
 		set := &Set{Dir: setName[dir]}
 		drizzle := hasJournal(set.Dir)
 		for _, f := range bySet[dir] {
-			m := &Migration{Path: f, Set: set.Dir, Target: targets[RealPath(f)]}
+			m := &Migration{Path: f, Set: set.Dir, Target: targets[real(f)]}
 			if err := classify(m, drizzle); err != nil {
 				errs = append(errs, err)
 			}

@@ -323,19 +323,16 @@ func options(cfg *config.Config, engine, version string) (lint.Options, error) {
 	default:
 		return opt, fmt.Errorf("unknown engine %q (supported: postgres, mysql, mariadb)", engine)
 	}
+	var err error
 	switch {
 	case version != "":
-		v, err := serverVersion(opt.Engine, version)
-		if err != nil {
+		if opt.Version, err = serverVersion(opt.Engine, version, opt.Version); err != nil {
 			return opt, fmt.Errorf("--server-version: %w", err)
 		}
-		opt.Version = v
 	case cfg.ServerVersion != "":
-		v, err := serverVersion(opt.Engine, cfg.ServerVersion)
-		if err != nil {
+		if opt.Version, err = serverVersion(opt.Engine, cfg.ServerVersion, opt.Version); err != nil {
 			return opt, fmt.Errorf("%s: server_version: %w", cfg.Path, err)
 		}
-		opt.Version = v
 	}
 	switch t := opt.Thresholds; {
 	case opt.Engine == ir.MySQL && t.LockTimeout > maxLockWait:
@@ -391,9 +388,9 @@ const (
 
 // serverVersion reads a server version as users write it. PostgreSQL: a
 // major (15) or major.minor (15.4), of the majors fluxlint knows. MySQL and
-// MariaDB versions are checked for form only: the MySQL rules do not yet
-// depend on the version.
-func serverVersion(engine ir.Engine, s string) (int, error) {
+// MariaDB versions are checked for form only and leave current as it is:
+// the MySQL rules do not yet depend on the version.
+func serverVersion(engine ir.Engine, s string, current int) (int, error) {
 	numeric := func(v string) bool {
 		parts := strings.Split(v, ".")
 		for _, p := range parts {
@@ -407,7 +404,7 @@ func serverVersion(engine ir.Engine, s string) (int, error) {
 		if !numeric(strings.TrimPrefix(s, "mariadb-")) {
 			return 0, fmt.Errorf("%q is not a server version (write 8.0, 8.0.29 or mariadb-10.11)", s)
 		}
-		return 0, nil
+		return current, nil
 	}
 	major, minor, hasMinor := strings.Cut(s, ".")
 	v, err := strconv.Atoi(major)

@@ -335,8 +335,11 @@ func parseFile(m *migrations.Migration, engine ir.Engine, history, compact bool)
 	text := unsafe.String(unsafe.SliceData(m.Src), len(m.Src))
 	out := &fileParse{}
 	var dropped [2]int // statements dropped, up and down, for markTransactions
-	var clients []*ir.Stmt
-	var clientNames []string
+	type client struct {
+		stmt *ir.Stmt
+		name string
+	}
+	var clients []client
 	var window []*ir.Stmt
 	var sqlSegs, checkSegs []int // indexes into window
 	keepAll := !compact
@@ -369,7 +372,7 @@ func parseFile(m *migrations.Migration, engine ir.Engine, history, compact bool)
 			s.Err = &ir.Error{Pos: lines.Pos(seg.ErrAt), Msg: seg.Err}
 		case seg.Client != "":
 			s.Near = true // kept: whether it is an error depends on the tool, known once the file is split
-			clients, clientNames = append(clients, s), append(clientNames, seg.Client)
+			clients = append(clients, client{s, seg.Client})
 		case history && (s.Down || !seg.Block && leadIn(schemaNeutral, seg.Lead)):
 		case !seg.Block && leadIn(unchecked, seg.Lead):
 			checkSegs = append(checkSegs, len(window))
@@ -389,14 +392,14 @@ func parseFile(m *migrations.Migration, engine ir.Engine, history, compact bool)
 	flush()
 	mk := sp.Markers
 	m.FromMarkers(migrations.Markers{Goose: mk.Goose, GooseNoTx: mk.GooseNoTx, Dbmate: mk.Dbmate, DbmateUpNoTx: mk.DbmateUpNoTx, DbmateDownNoTx: mk.DbmateDownNoTx})
-	for i, s := range clients {
+	for _, c := range clients {
 		// The mysql client runs DELIMITER, and psql its backslash
 		// commands: a plain SQL file is a script for them. A tool that
 		// sends the file to the server sends those too, and fails.
-		name := clientNames[i]
+		name := c.name
 		psql := strings.HasPrefix(name, "\\") && m.Tool == migrations.Plain
 		if !psql && (engine != ir.MySQL || name != "DELIMITER") {
-			s.Err = &ir.Error{Pos: s.Pos, Msg: fmt.Sprintf("%s is a client command, not SQL: %s rejects it (%s sends it to the server)", name, engineName(engine), m.Tool)}
+			c.stmt.Err = &ir.Error{Pos: c.stmt.Pos, Msg: fmt.Sprintf("%s is a client command, not SQL: %s rejects it (%s sends it to the server)", name, engineName(engine), m.Tool)}
 		}
 	}
 	markTransactions(out.stmts, m, dropped)

@@ -208,11 +208,7 @@ func prepare(t *testing.T, c *fixture.Case, stmts []*ir.Stmt, fresh func(t *test
 	ctx := context.Background()
 	db := fresh(t)
 	if c.Base != "" {
-		base, err := os.ReadFile(c.Base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := db.Exec(ctx, string(base)); err != nil {
+		if err := db.Exec(ctx, c.BaseSQL(t)); err != nil {
 			t.Fatalf("base schema: %v", err)
 		}
 	}
@@ -281,11 +277,7 @@ func lintPlan(t *testing.T, c *fixture.Case, f *rules.Finding, idx int, original
 		}
 	}
 	if c.Base != "" {
-		base, err := os.ReadFile(c.Base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		write("0000_base.sql", string(base))
+		write("0000_base.sql", c.BaseSQL(t))
 	}
 	context := c.Stmts[:idx]
 	if f.Plan.KeepsStatement {

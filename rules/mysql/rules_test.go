@@ -100,12 +100,3 @@ func (d myDB) Snapshot(ctx context.Context) (plantest.State, error) {
 	}
 	return st, nil
 }
-
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
-}

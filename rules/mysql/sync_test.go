@@ -54,7 +54,7 @@ func TestRenameColumnSync(t *testing.T) {
 			db := srv.FreshDB(t)
 			ctx := context.Background()
 			d := myDB{db}
-			if err := d.Exec(ctx, readFile(t, c.Base)); err != nil {
+			if err := d.Exec(ctx, c.BaseSQL(t)); err != nil {
 				t.Fatal(err)
 			}
 			for _, s := range plan.Steps {
@@ -109,7 +109,7 @@ func TestRenameTableThroughView(t *testing.T) {
 	db := srv.FreshDB(t)
 	ctx := context.Background()
 	d := myDB{db}
-	if err := d.Exec(ctx, readFile(t, c.Base)); err != nil {
+	if err := d.Exec(ctx, c.BaseSQL(t)); err != nil {
 		t.Fatal(err)
 	}
 	exec := func(sql string) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -52,7 +51,7 @@ func TestClaimsOnPostgres(t *testing.T) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			conn := srv.FreshDB(t)
 			if c.Base != "" {
-				if err := pgtest.ExecScript(ctx, conn, readFile(t, c.Base)); err != nil {
+				if err := pgtest.ExecScript(ctx, conn, c.BaseSQL(t)); err != nil {
 					t.Fatalf("base schema: %v", err)
 				}
 			}
@@ -126,10 +125,14 @@ var unclaimedRules = map[string]bool{"PG109": true, "PG119": true, "PG118": true
 // serverMajor is the test server's major version.
 const serverMajor = 15
 
+// userRelations selects the tables, partitioned tables and materialized
+// views outside the system schemas.
+const userRelations = ` FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`
+
 // relations lists the tables, partitioned tables and materialized views.
 func relations(ctx context.Context, conn *pgx.Conn) (map[uint32]bool, error) {
-	rows, err := conn.Query(ctx, `SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`)
+	rows, err := conn.Query(ctx, "SELECT c.oid"+userRelations)
 	if err != nil {
 		return nil, err
 	}
@@ -182,8 +185,7 @@ func observe(ctx context.Context, conn, observer *pgx.Conn, s *ir.Stmt) (*observ
 	o := &observation{oid: map[ir.QName]uint32{}, rows: map[uint32]int64{}, locks: map[uint32]string{}, read: map[uint32]int64{},
 		rewritten: map[uint32]bool{}, names: map[uint32]ir.QName{}}
 	storage := map[uint32]uint32{}
-	rows, err := conn.Query(ctx, `SELECT c.oid, n.nspname, c.relname, c.relfilenode FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`)
+	rows, err := conn.Query(ctx, "SELECT c.oid, n.nspname, c.relname, c.relfilenode"+userRelations)
 	if err != nil {
 		return nil, err
 	}
@@ -414,13 +416,4 @@ func isWrite(s *ir.Stmt) bool {
 		}
 	}
 	return false
-}
-
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
 }
