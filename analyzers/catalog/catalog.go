@@ -51,6 +51,7 @@ type Index struct {
 type Table struct {
 	Name        ir.QName // schema always set
 	Kind        ir.ObjectKind
+	Definition  string // a view's CREATE statement, as the parser renders it
 	Columns     []*Column
 	Constraints []*Constraint
 	indexes     []string // names of its indexes, which live in its schema
@@ -73,11 +74,24 @@ type Enum struct {
 	owner   *Catalog
 }
 
+// Domain is a domain type. Its values are replaced, never written, so
+// clones share them safely.
+type Domain struct {
+	Name    ir.QName
+	Checks  []string // CHECK expressions on VALUE, as SQL
+	NotNull bool
+	created int
+}
+
+// Constrained reports whether the domain checks its values.
+func (d *Domain) Constrained() bool { return len(d.Checks) > 0 || d.NotNull }
+
 // Catalog is the schema state at one point of the replay.
 type Catalog struct {
 	tables  map[ir.QName]*Table
 	indexes map[ir.QName]*Index
 	enums   map[ir.QName]*Enum
+	domains map[ir.QName]*Domain
 	schemas map[string]int
 	// Opaque lists statements (DO blocks, procedure calls) whose effect is
 	// invisible: anything may have changed in ways the catalog cannot see.
@@ -98,6 +112,7 @@ func NewFor(engine ir.Engine) *Catalog {
 		tables:  map[ir.QName]*Table{},
 		indexes: map[ir.QName]*Index{},
 		enums:   map[ir.QName]*Enum{},
+		domains: map[ir.QName]*Domain{},
 		schemas: map[string]int{"public": 0},
 		mysql:   engine == ir.MySQL,
 	}
@@ -151,6 +166,52 @@ func (c *Catalog) IndexOn(table ir.QName, name string) *Index {
 
 // Enum returns the enum type named q, or nil.
 func (c *Catalog) Enum(q ir.QName) *Enum { return c.enums[c.resolve(q)] }
+
+// Domain returns the domain type named q, or nil.
+func (c *Catalog) Domain(q ir.QName) *Domain { return c.domains[c.resolve(q)] }
+
+// DomainOf returns the domain a column's type is, or nil. A type name
+// carries no schema: a domain of that name in any schema counts, which
+// errs toward reporting.
+func (c *Catalog) DomainOf(t ir.Type) *Domain {
+	if t.Array || len(c.domains) == 0 {
+		return nil
+	}
+	for q, d := range c.domains {
+		if q.Name == t.Name {
+			return d
+		}
+	}
+	return nil
+}
+
+// ColumnRef is one column of one table.
+type ColumnRef struct {
+	Table  ir.QName
+	Column string
+}
+
+// DomainUsers lists the columns, in tables (not views), whose type is the
+// domain, by table name.
+func (c *Catalog) DomainUsers(q ir.QName) []ColumnRef {
+	d := c.Domain(q)
+	if d == nil {
+		return nil
+	}
+	var out []ColumnRef
+	for _, t := range c.tables {
+		if t.Kind != ir.KindTable {
+			continue
+		}
+		for _, col := range t.Columns {
+			if c.DomainOf(col.Type) == d {
+				out = append(out, ColumnRef{Table: t.Name, Column: col.Name})
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Table.String() < out[j].Table.String() })
+	return out
+}
 
 // IsNew reports whether the table named q was created in the current change
 // set, so that nothing outside the change can be using it yet.
@@ -336,7 +397,25 @@ func (c *Catalog) Apply(op ir.Op) {
 		if o.Materialized {
 			kind = ir.KindMatView
 		}
-		c.tables[q] = &Table{Name: q, Kind: kind, Unknown: true, created: c.gen, owner: c}
+		c.tables[q] = &Table{Name: q, Kind: kind, Unknown: true, Definition: o.Definition, created: c.gen, owner: c}
+	case ir.CreateDomain:
+		q := c.resolve(o.Name)
+		c.domains[q] = &Domain{Name: q, Checks: slices.Clone(o.Checks), NotNull: o.NotNull, created: c.gen}
+	case ir.AlterDomain:
+		if d := c.Domain(o.Name); d != nil {
+			n := *d
+			switch o.Kind {
+			case "ADD CONSTRAINT":
+				if o.Check != "" {
+					n.Checks = append(slices.Clone(d.Checks), o.Check)
+				}
+			case "SET NOT NULL":
+				n.NotNull = true
+			case "DROP NOT NULL":
+				n.NotNull = false
+			}
+			c.domains[n.Name] = &n
+		}
 	case ir.CreateSchema:
 		if _, ok := c.schemas[o.Name]; !ok {
 			c.schemas[o.Name] = c.gen
@@ -670,6 +749,7 @@ func (c *Catalog) renameColumn(t *Table, old, new string) {
 
 func (c *Catalog) moveTable(t *Table, to ir.QName) {
 	to = c.resolve(to)
+	t.Definition = "" // it names the view as it was
 	moved := c.IndexesOn(t.Name)
 	for _, i := range moved {
 		key := c.indexKey(t.Name, i.Def.Name)
@@ -698,6 +778,7 @@ func (c *Catalog) drop(o ir.Drop) {
 			c.dropIndex(q)
 		case ir.KindType:
 			delete(c.enums, q)
+			delete(c.domains, q)
 		case ir.KindSchema:
 			delete(c.schemas, n.Name)
 			for k := range c.tables {
@@ -756,6 +837,7 @@ func (c *Catalog) Clone() *Catalog {
 		tables:  maps.Clone(c.tables),
 		indexes: maps.Clone(c.indexes),
 		enums:   maps.Clone(c.enums),
+		domains: maps.Clone(c.domains),
 		schemas: maps.Clone(c.schemas),
 		Opaque:  slices.Clone(c.Opaque),
 		gen:     c.gen,

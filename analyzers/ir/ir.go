@@ -321,6 +321,7 @@ const (
 	KindType     ObjectKind = "type"
 	KindSchema   ObjectKind = "schema"
 	KindSequence ObjectKind = "sequence"
+	KindTrigger  ObjectKind = "trigger" // Names holds the trigger's table
 	KindOther    ObjectKind = "other"
 )
 
@@ -356,6 +357,38 @@ type AddEnumValue struct {
 type CreateView struct {
 	Name         QName
 	Materialized bool
+	Definition   string // the statement, as the parser renders it ("" if unknown)
+}
+
+// LockTable is LOCK [TABLE] ... IN mode MODE.
+type LockTable struct {
+	Tables []QName
+	Mode   string // PostgreSQL's name for it: "ACCESS EXCLUSIVE", "SHARE", ...
+}
+
+// CreateTrigger is CREATE [OR REPLACE] TRIGGER ... ON table.
+type CreateTrigger struct {
+	Name  string
+	Table QName
+}
+
+// CreateDomain is CREATE DOMAIN: a type whose constraints every column of
+// it obeys.
+type CreateDomain struct {
+	Name    QName
+	Checks  []string // the CHECK expressions, as SQL
+	NotNull bool
+}
+
+// AlterDomain is ALTER DOMAIN. Kind is "ADD CONSTRAINT", "VALIDATE
+// CONSTRAINT", "SET NOT NULL", "DROP NOT NULL", "DROP CONSTRAINT" or
+// another subcommand's name.
+type AlterDomain struct {
+	Name       QName
+	Kind       string
+	Constraint string // the constraint named, or added (may be "")
+	Check      string // ADD CONSTRAINT: the CHECK expression, as SQL
+	NotValid   bool
 }
 
 // CreateSchema is CREATE SCHEMA.
@@ -427,21 +460,25 @@ type Opaque struct{ Kind string }
 // COMMENT, CREATE FUNCTION, SELECT, ...); Kind names it.
 type Other struct{ Kind string }
 
-func (CreateTable) isOp()  {}
-func (AlterTable) isOp()   {}
-func (CreateIndex) isOp()  {}
-func (Drop) isOp()         {}
-func (RenameIndex) isOp()  {}
-func (CreateEnum) isOp()   {}
-func (AddEnumValue) isOp() {}
-func (CreateView) isOp()   {}
-func (CreateSchema) isOp() {}
-func (TxControl) isOp()    {}
-func (SetVar) isOp()       {}
-func (Write) isOp()        {}
-func (Opaque) isOp()       {}
-func (Truncate) isOp()     {}
-func (Reindex) isOp()      {}
-func (Rebuild) isOp()      {}
-func (Refresh) isOp()      {}
-func (Other) isOp()        {}
+func (CreateTable) isOp()   {}
+func (AlterTable) isOp()    {}
+func (CreateIndex) isOp()   {}
+func (Drop) isOp()          {}
+func (RenameIndex) isOp()   {}
+func (CreateEnum) isOp()    {}
+func (AddEnumValue) isOp()  {}
+func (CreateView) isOp()    {}
+func (CreateSchema) isOp()  {}
+func (LockTable) isOp()     {}
+func (CreateTrigger) isOp() {}
+func (CreateDomain) isOp()  {}
+func (AlterDomain) isOp()   {}
+func (TxControl) isOp()     {}
+func (SetVar) isOp()        {}
+func (Write) isOp()         {}
+func (Opaque) isOp()        {}
+func (Truncate) isOp()      {}
+func (Reindex) isOp()       {}
+func (Rebuild) isOp()       {}
+func (Refresh) isOp()       {}
+func (Other) isOp()         {}

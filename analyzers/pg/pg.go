@@ -180,7 +180,12 @@ func convert(n *pgq.Node) []ir.Op {
 	case *pgq.Node_CreateStmt:
 		return []ir.Op{createTable(x.CreateStmt)}
 	case *pgq.Node_CreateTableAsStmt:
-		return createTableAs(x.CreateTableAsStmt)
+		ops := createTableAs(x.CreateTableAsStmt)
+		if v, ok := ops[0].(ir.CreateView); ok {
+			v.Definition = deparseStmt(n)
+			ops[0] = v
+		}
+		return ops
 	case *pgq.Node_AlterTableStmt:
 		return alterTable(x.AlterTableStmt)
 	case *pgq.Node_RenameStmt:
@@ -198,7 +203,7 @@ func convert(n *pgq.Node) []ir.Op {
 		}
 		return []ir.Op{ir.AddEnumValue{Name: qnameList(e.TypeName), Value: e.NewVal, IfNotExists: e.SkipIfNewValExists}}
 	case *pgq.Node_ViewStmt:
-		return []ir.Op{ir.CreateView{Name: qname(x.ViewStmt.View)}}
+		return []ir.Op{ir.CreateView{Name: qname(x.ViewStmt.View), Definition: deparseStmt(n)}}
 	case *pgq.Node_CreateSchemaStmt:
 		return []ir.Op{ir.CreateSchema{Name: x.CreateSchemaStmt.Schemaname}}
 	case *pgq.Node_TransactionStmt:
@@ -251,6 +256,19 @@ func convert(n *pgq.Node) []ir.Op {
 		return doBlock(x.DoStmt)
 	case *pgq.Node_CallStmt:
 		return []ir.Op{ir.Opaque{Kind: "CALL"}}
+	case *pgq.Node_LockStmt:
+		op := ir.LockTable{Mode: lockModes[x.LockStmt.Mode]}
+		for _, r := range x.LockStmt.Relations {
+			op.Tables = append(op.Tables, qname(r.GetRangeVar()))
+		}
+		return []ir.Op{op}
+	case *pgq.Node_CreateTrigStmt:
+		t := x.CreateTrigStmt
+		return []ir.Op{ir.CreateTrigger{Name: t.Trigname, Table: qname(t.Relation)}}
+	case *pgq.Node_CreateDomainStmt:
+		return []ir.Op{createDomain(x.CreateDomainStmt)}
+	case *pgq.Node_AlterDomainStmt:
+		return []ir.Op{alterDomain(x.AlterDomainStmt)}
 	}
 	return []ir.Op{ir.Other{Kind: nodeKind(n)}}
 }
@@ -583,6 +601,15 @@ func deparseExpr(n *pgq.Node) string {
 	return deparse(n)
 }
 
+// deparseStmt renders a statement as SQL ("" if it cannot).
+func deparseStmt(n *pgq.Node) string {
+	s, err := pgq.Deparse(&pgq.ParseResult{Version: treeVersion, Stmts: []*pgq.RawStmt{{Stmt: n}}})
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
 // deparse renders an expression by deparsing SELECT <expr>.
 func deparse(n *pgq.Node) string {
 	sel := &pgq.SelectStmt{TargetList: []*pgq.Node{pgq.MakeResTargetNodeWithVal(n, 0)}}
@@ -691,6 +718,14 @@ func drop(d *pgq.DropStmt) ir.Op {
 		op.Kind = ir.KindSchema
 	case pgq.ObjectType_OBJECT_SEQUENCE:
 		op.Kind = ir.KindSequence
+	case pgq.ObjectType_OBJECT_TRIGGER:
+		op.Kind = ir.KindTrigger
+		for _, o := range d.Objects {
+			if items := o.GetList().GetItems(); len(items) > 1 {
+				op.Names = append(op.Names, qnameList(items[:len(items)-1]))
+			}
+		}
+		return op
 	default:
 		op.Kind = ir.KindOther
 	}
@@ -703,6 +738,54 @@ func drop(d *pgq.DropStmt) ir.Op {
 		case o.GetString_() != nil:
 			op.Names = append(op.Names, ir.QName{Name: o.GetString_().Sval})
 		}
+	}
+	return op
+}
+
+// lockModes are LOCK's modes by their number in PostgreSQL's lockdefs.h.
+var lockModes = map[int32]string{1: "ACCESS SHARE", 2: "ROW SHARE", 3: "ROW EXCLUSIVE", 4: "SHARE UPDATE EXCLUSIVE",
+	5: "SHARE", 6: "SHARE ROW EXCLUSIVE", 7: "EXCLUSIVE", 8: "ACCESS EXCLUSIVE"}
+
+func createDomain(d *pgq.CreateDomainStmt) ir.Op {
+	op := ir.CreateDomain{Name: qnameList(d.Domainname)}
+	for _, n := range d.Constraints {
+		c := n.GetConstraint()
+		switch {
+		case c == nil:
+		case c.Contype == pgq.ConstrType_CONSTR_CHECK:
+			op.Checks = append(op.Checks, deparseExpr(c.RawExpr))
+		case c.Contype == pgq.ConstrType_CONSTR_NOTNULL:
+			op.NotNull = true
+		}
+	}
+	return op
+}
+
+// alterDomain reads ALTER DOMAIN; its subtype is a letter, as in
+// PostgreSQL's AlterDomainStmt.
+func alterDomain(d *pgq.AlterDomainStmt) ir.Op {
+	op := ir.AlterDomain{Name: qnameList(d.TypeName), Constraint: d.Name}
+	switch d.Subtype {
+	case "C":
+		op.Kind = "ADD CONSTRAINT"
+		if c := d.Def.GetConstraint(); c != nil {
+			op.Constraint, op.NotValid = c.Conname, c.SkipValidation
+			if c.Contype == pgq.ConstrType_CONSTR_CHECK {
+				op.Check = deparseExpr(c.RawExpr)
+			}
+		}
+	case "V":
+		op.Kind = "VALIDATE CONSTRAINT"
+	case "O":
+		op.Kind = "SET NOT NULL"
+	case "N":
+		op.Kind = "DROP NOT NULL"
+	case "X":
+		op.Kind = "DROP CONSTRAINT"
+	case "T":
+		op.Kind = "SET DEFAULT"
+	default:
+		op.Kind = "ALTER DOMAIN " + d.Subtype
 	}
 	return op
 }

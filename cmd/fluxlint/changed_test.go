@@ -68,7 +68,9 @@ func TestChangedSince(t *testing.T) {
 	if strings.Join(targets, ",") != "0003_orders.sql,0004_indexes.sql" {
 		t.Errorf("reported on %v, want only the changed 0003 and 0004", targets)
 	}
-	if len(findings) != 1 || !strings.Contains(findings[0], `0004_indexes.sql PG101 CREATE INDEX on existing table "users"`) {
+	// The index on the existing users table, and its lock_timeout reminder.
+	if len(findings) != 2 || !strings.Contains(findings[0], `0004_indexes.sql PG101 CREATE INDEX on existing table "users"`) ||
+		!strings.Contains(findings[1], `0004_indexes.sql PG113`) {
 		t.Errorf("findings %q, want only the index on the existing users table", findings)
 	}
 }

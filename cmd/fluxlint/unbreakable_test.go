@@ -152,8 +152,14 @@ func TestSameFileTwice(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, stderr)
 		}
-		if code != exitFindings || len(rep.Findings) != 1 || len(rep.Files) != 2 {
-			t.Errorf("fluxlint %v: exit %d, %d findings, files %v; want exit 1, one finding, two files\n%s", args, code, len(rep.Findings), rep.Files, stderr)
+		indexes := 0 // PG101, once: the file was linted once
+		for _, f := range rep.Findings {
+			if f.Code == "PG101" {
+				indexes++
+			}
+		}
+		if code != exitFindings || indexes != 1 || len(rep.Files) != 2 {
+			t.Errorf("fluxlint %v: exit %d, %d PG101 findings, files %v; want exit 1, one PG101 finding, two files\n%s", args, code, indexes, rep.Files, stderr)
 		}
 	}
 }

@@ -283,6 +283,10 @@ var unchecked = map[string]bool{
 	"drop procedure": true, "drop trigger": true, "drop policy": true, "alter function": true, "alter procedure": true,
 }
 
+// lockingOnPostgres are statements of unchecked that PostgreSQL's rules
+// read for the lock they take on a table.
+var lockingOnPostgres = map[string]bool{"create trigger": true, "create or replace trigger": true, "drop trigger": true}
+
 // leadIn reports whether a statement's leading keywords start with an entry
 // of set.
 func leadIn(set map[string]bool, lead string) bool {
@@ -374,7 +378,7 @@ func parseFile(m *migrations.Migration, engine ir.Engine, history, compact bool)
 			s.Near = true // kept: whether it is an error depends on the tool, known once the file is split
 			clients = append(clients, client{s, seg.Client})
 		case history && (s.Down || !seg.Block && leadIn(schemaNeutral, seg.Lead)):
-		case !seg.Block && leadIn(unchecked, seg.Lead):
+		case !seg.Block && leadIn(unchecked, seg.Lead) && (engine != ir.Postgres || !leadIn(lockingOnPostgres, seg.Lead)):
 			checkSegs = append(checkSegs, len(window))
 		default:
 			sqlSegs = append(sqlSegs, len(window))

@@ -202,8 +202,9 @@ func runPlan(t *testing.T, c *fixture.Case, f *rules.Finding, fresh func(t *test
 }
 
 // prepare makes a database with the base schema and seed rows, then runs
-// the given fixture statements (skipping transaction control and statements
-// that do not parse).
+// the given fixture statements (skipping transaction control, statements
+// that do not parse, and LOCK, which changes no schema and cannot run
+// outside the fixture's transaction).
 func prepare(t *testing.T, c *fixture.Case, stmts []*ir.Stmt, fresh func(t *testing.T) DB) DB {
 	ctx := context.Background()
 	db := fresh(t)
@@ -213,7 +214,7 @@ func prepare(t *testing.T, c *fixture.Case, stmts []*ir.Stmt, fresh func(t *test
 		}
 	}
 	for _, s := range stmts {
-		if s.Err != nil || s.IsTxControl() {
+		if s.Err != nil || s.IsTxControl() || isLock(s) {
 			continue
 		}
 		if err := db.Exec(ctx, s.Text); err != nil {
@@ -231,11 +232,21 @@ func snapshot(t *testing.T, db DB) State {
 	return st
 }
 
+func isLock(s *ir.Stmt) bool {
+	for _, op := range s.Ops {
+		if _, ok := op.(ir.LockTable); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // LintClean lints every plan's own SQL with fluxlint: each step is its own
 // migration file (outside a transaction, as plain files run), after the base
 // schema and the fixture's earlier statements as history. A plan may only
-// trigger what it acknowledges: the drop at its point of no return (the
-// codes in irreversible), and other findings the original statement got too
+// trigger what it acknowledges: the drop at its point of no return or after
+// the code deploy that stopped using the object (the codes in
+// irreversible), and other findings the original statement got too
 // (which come with their own plans), but never the plan's own rule. The rest
 // of the original migration follows the last step, as it would when the plan
 // replaces the statement.
@@ -279,10 +290,8 @@ func lintPlan(t *testing.T, c *fixture.Case, f *rules.Finding, idx int, original
 	if c.Base != "" {
 		write("0000_base.sql", c.BaseSQL(t))
 	}
+	// A plan that keeps its statement runs before it, in its migration.
 	context := c.Stmts[:idx]
-	if f.Plan.KeepsStatement {
-		context = c.Stmts[:idx+1]
-	}
 	var ctx []string
 	for _, s := range context {
 		if s.Err == nil && !s.IsTxControl() {
@@ -292,7 +301,9 @@ func lintPlan(t *testing.T, c *fixture.Case, f *rules.Finding, idx int, original
 	write("0001_context.sql", strings.Join(ctx, "\n")+"\n")
 	var targets []string
 	allowed := map[string]map[string]bool{}
+	deployed := false // a code deploy came first: later drops are the plan's contract phase
 	for i, s := range f.Plan.Steps {
+		deployed = deployed || s.Kind == rules.StepCodeDeploy
 		if s.Kind == rules.StepCodeDeploy || s.Kind == rules.StepCheckpoint || s.Forward == "" {
 			continue
 		}
@@ -304,7 +315,7 @@ func lintPlan(t *testing.T, c *fixture.Case, f *rules.Finding, idx int, original
 			// Never the plan's own rule: the plan must fix that.
 			allowed[file][code] = code != f.Rule.Code
 		}
-		if s.Irreversible {
+		if s.Irreversible || deployed && s.SeparateDeploy {
 			for _, code := range irreversible {
 				allowed[file][code] = true
 			}
@@ -323,14 +334,19 @@ func lintPlan(t *testing.T, c *fixture.Case, f *rules.Finding, idx int, original
 		return
 	}
 	// The plan replaces its statement inside the migration: the rest of the
-	// migration follows its last step.
+	// migration (from the statement itself, when the plan keeps it)
+	// follows its last step.
 	last := targets[len(targets)-1]
 	var rest []string
-	for j, s := range c.Stmts[idx+1:] {
+	from := idx + 1
+	if f.Plan.KeepsStatement {
+		from = idx
+	}
+	for j, s := range c.Stmts[from:] {
 		if s.Err == nil && !s.IsTxControl() {
 			rest = append(rest, s.Text+";")
-			for code := range original[idx+1+j] {
-				allowed[last][code] = true
+			for code := range original[from+j] {
+				allowed[last][code] = allowed[last][code] || from+j != idx || code != f.Rule.Code
 			}
 		}
 	}

@@ -10,13 +10,14 @@ import (
 	"github.com/fluxlint/fluxlint/rules/sqlgen"
 )
 
-// viewReplaces reports whether the migration creates a view under the old
-// name after the statement: the safe way to rename a table.
-func viewReplaces(p *rules.Pass, old ir.QName) bool {
+// viewReplaces reports whether the migration creates a view (a
+// materialized one, with materialized) under the name after the statement:
+// the safe way to rename a table, and how a view is redefined.
+func viewReplaces(p *rules.Pass, old ir.QName, materialized bool) bool {
 	found := false
 	p.OnTable(old, func(ref rules.OpRef, rel int) bool {
 		v, ok := ref.Op.(ir.CreateView)
-		found = rel >= 0 && ok && !v.Materialized && catalog.Resolve(v.Name) == catalog.Resolve(old)
+		found = rel >= 0 && ok && v.Materialized == materialized && catalog.Resolve(v.Name) == catalog.Resolve(old)
 		return found
 	})
 	return found
@@ -37,7 +38,7 @@ var renameTable = &rules.Rule{
 	},
 	Check: func(p *rules.Pass) {
 		rules.AlterCmds(p, func(table ir.QName, r ir.RenameTable) {
-			if viewReplaces(p, table) {
+			if viewReplaces(p, table, false) {
 				return
 			}
 			old, renamed := table, ir.QName{Schema: table.Schema, Name: r.New}

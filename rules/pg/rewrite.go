@@ -15,7 +15,8 @@ var addColumnRewrite = &rules.Rule{
 		Title: "ADD COLUMN that rewrites an existing table",
 		Why: "PostgreSQL 11+ adds a column with a constant default without touching the rows. A volatile default " +
 			"(random(), clock_timestamp(), gen_random_uuid(), nextval()), serial, identity and GENERATED ... STORED " +
-			"columns need a value computed for every row, so the whole table and its indexes are rewritten under an " +
+			"columns need a value computed for every row, and a column of a domain with CHECK or NOT NULL " +
+			"constraints needs every row's value checked, so the whole table and its indexes are rewritten under an " +
 			"ACCESS EXCLUSIVE lock: reads and writes block until it ends. Before PostgreSQL 11 any default rewrites.",
 		Bad:      "ALTER TABLE users ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();",
 		Good:     "Add the column nullable without the default; SET DEFAULT so new rows get it; backfill existing rows in batches; then add NOT NULL through a validated check. For serial and identity, back the column with a sequence the same way. A stored generated column has no online path.",
@@ -36,6 +37,14 @@ var addColumnRewrite = &rules.Rule{
 					kind = "GENERATED " + upper(c.Identity) + " AS IDENTITY"
 				}
 				p.Report(fmt.Sprintf("ADD COLUMN %q %s %s", c.Name, kind, rewrite), sequencePlan(p, table, c)).Claims(claim)
+			case constrainedDomain(p, c.Type) != nil:
+				d := constrainedDomain(p, c.Type)
+				if d.NotNull && (c.Default == nil || c.Default.SQL == "NULL") {
+					p.Report(fmt.Sprintf("ADD COLUMN %q of domain %s, which is NOT NULL, without a DEFAULT fails on existing table %s as soon as it has a row (SQLSTATE 23502: the new column is NULL in every row)", c.Name, d.Name.Name, t), nil).
+						Claims(rules.Fails("23502", table))
+					return
+				}
+				p.Report(fmt.Sprintf("ADD COLUMN %q of domain %s, which has constraints, %s: PostgreSQL checks the new value of every row against the domain. There is no online way to add a column of a constrained domain: add it with the domain's base type and put the check on the table (ADD CONSTRAINT ... CHECK ... NOT VALID, then VALIDATE CONSTRAINT), or accept the rewrite at a quiet time", c.Name, d.Name.Name, rewrite), nil).Claims(claim)
 			case c.Default == nil || c.Default.SQL == "NULL":
 			case c.Default.Volatility == ir.Volatile:
 				p.Report(fmt.Sprintf("ADD COLUMN %q with volatile DEFAULT %s %s", c.Name, c.Default.SQL, rewrite), defaultPlan(p, table, c)).Claims(claim)
@@ -47,6 +56,15 @@ var addColumnRewrite = &rules.Rule{
 			}
 		})
 	},
+}
+
+// constrainedDomain returns the domain a type is when it has CHECK or NOT
+// NULL constraints, or nil.
+func constrainedDomain(p *rules.Pass, t ir.Type) *catalog.Domain {
+	if d := p.Catalog.DomainOf(t); d != nil && d.Constrained() {
+		return d
+	}
+	return nil
 }
 
 func upper(s string) string {

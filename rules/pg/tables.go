@@ -2,6 +2,7 @@ package pg
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
@@ -13,42 +14,76 @@ var dropTable = &rules.Rule{
 	Code: "PG302", Name: "drop-table", Engine: ir.Postgres, Severity: rules.Warning, Destructive: true,
 	WithRefs: rules.AttachRefs,
 	Doc: rules.Doc{
-		Title: "DROP TABLE on an existing table",
+		Title: "DROP TABLE (or VIEW, MATERIALIZED VIEW) on an existing one",
 		Why: "Deployed code that still reads or writes the table fails the moment it is gone, and its data is lost: " +
 			"a rollback can recreate the table but not its rows. The drop takes ACCESS EXCLUSIVE, and with CASCADE it " +
-			"also drops foreign keys and views of other tables that depend on it.",
+			"also drops foreign keys and views of other tables that depend on it. A view holds no data, but code " +
+			"that reads it breaks just the same.",
 		Bad:      "DROP TABLE legacy_events;",
 		Good:     "First deploy code that no longer uses the table. Then drop it in a separate migration, the point of no return, with lock_timeout set.",
 		Versions: "All supported versions.",
 	},
 	Check: func(p *rules.Pass) {
 		op, ok := p.Op.(ir.Drop)
-		if !ok || op.Kind != ir.KindTable {
+		if !ok || (op.Kind != ir.KindTable && op.Kind != ir.KindView && op.Kind != ir.KindMatView) {
 			return
 		}
+		what := strings.ToUpper(string(op.Kind))
 		for _, name := range op.Names {
-			if !p.Existing(name) {
-				continue
+			if !p.Existing(name) || op.Kind != ir.KindTable && viewReplaces(p, name, op.Kind == ir.KindMatView) {
+				continue // a view dropped to be defined anew in the same migration
 			}
-			msg := fmt.Sprintf("DROP TABLE %s deletes its data and breaks deployed code that still uses it", tableLabel(name))
+			msg := fmt.Sprintf("DROP %s %s deletes its data and breaks deployed code that still uses it", what, tableLabel(name))
+			if op.Kind == ir.KindView {
+				msg = fmt.Sprintf("DROP VIEW %s breaks deployed code that still reads it", tableLabel(name))
+			}
 			if op.Cascade {
 				msg += "; CASCADE also drops the foreign keys and views that depend on it"
 			}
 			deploy := rules.Step{Kind: rules.StepCodeDeploy, SeparateDeploy: true,
 				Title: fmt.Sprintf("deploy code that no longer reads or writes %s", name)}
+			if op.Kind != ir.KindTable {
+				deploy.Title = fmt.Sprintf("deploy code that no longer reads %s", name)
+			}
 			cascade := ""
 			if op.Cascade {
 				cascade = " CASCADE"
 			}
-			drop := migration(p, "drop the table: the point of no return",
-				withLockTimeout(p, fmt.Sprintf("DROP TABLE IF EXISTS %s%s;", sqlgen.Name(name), cascade)), "", "ACCESS EXCLUSIVE", false)
-			drop.Irreversible, drop.SeparateDeploy = true, true
-			drop.Rollback, drop.Note = recreateTable(p, name)
+			title := "drop the table: the point of no return"
+			if op.Kind != ir.KindTable {
+				title = fmt.Sprintf("drop the %s", op.Kind)
+			}
+			drop := migration(p, title,
+				withLockTimeout(p, fmt.Sprintf("DROP %s IF EXISTS %s%s;", what, sqlgen.Name(name), cascade)), "", "ACCESS EXCLUSIVE", false)
+			drop.Irreversible, drop.SeparateDeploy = op.Kind == ir.KindTable, true // a view's rollback recreates all of it
+			if op.Kind == ir.KindTable {
+				drop.Rollback, drop.Note = recreateTable(p, name)
+			} else {
+				drop.Rollback, drop.Note = recreateView(p, name)
+			}
 			f := p.Report(msg, &rules.Plan{Title: fmt.Sprintf("stop using %s, then drop it", name), Steps: []rules.Step{deploy, drop}}).
 				Claims(rules.Takes(rules.AccessExclusive, name))
 			f.Uses = &rules.Uses{Table: name}
 		}
 	},
+}
+
+// recreateView is the CREATE statement of a dropped view, as the migration
+// that created it wrote it.
+func recreateView(p *rules.Pass, name ir.QName) (string, string) {
+	t := p.Catalog.Table(name)
+	if t == nil || t.Definition == "" {
+		return "", "The view's definition is not in the migrations fluxlint read, so no rollback can be written."
+	}
+	note := "The rollback recreates the view as the migration that created it defined it."
+	sql := t.Definition + ";"
+	if t.Kind == ir.KindMatView {
+		note += " A materialized view's rows are computed again from its query."
+		for _, i := range p.Catalog.IndexesOn(name) {
+			sql += "\n" + sqlgen.CreateIndex(i.Def, false)
+		}
+	}
+	return sql, note
 }
 
 // recreateTable writes SQL that recreates a dropped table with its columns,

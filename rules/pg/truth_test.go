@@ -125,10 +125,10 @@ var unclaimedRules = map[string]bool{"PG109": true, "PG119": true, "PG118": true
 // serverMajor is the test server's major version.
 const serverMajor = 15
 
-// userRelations selects the tables, partitioned tables and materialized
-// views outside the system schemas.
+// userRelations selects the tables, partitioned tables, views and
+// materialized views outside the system schemas.
 const userRelations = ` FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-	WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`
+	WHERE c.relkind IN ('r', 'm', 'p', 'v') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`
 
 // relations lists the tables, partitioned tables and materialized views.
 func relations(ctx context.Context, conn *pgx.Conn) (map[uint32]bool, error) {
