@@ -49,9 +49,12 @@ type Index struct {
 
 // Table is a table (or view or materialized view, by Kind).
 type Table struct {
-	Name        ir.QName // schema always set
-	Kind        ir.ObjectKind
-	Definition  string // a view's CREATE statement, as the parser renders it
+	Name       ir.QName // schema always set
+	Kind       ir.ObjectKind
+	Definition string // a view's CREATE statement, as the parser renders it
+	// Filled: created in the change with rows already (from a query), so
+	// new is not empty.
+	Filled      bool
 	Columns     []*Column
 	Constraints []*Constraint
 	indexes     []string // names of its indexes, which live in its schema
@@ -218,6 +221,13 @@ func (c *Catalog) DomainUsers(q ir.QName) []ColumnRef {
 func (c *Catalog) IsNew(q ir.QName) bool {
 	t := c.Table(q)
 	return t != nil && c.gen > 0 && t.created == c.gen
+}
+
+// IsNewAndEmpty reports whether the table was created in the current
+// change set without rows: nobody uses it yet, and nothing it holds can
+// make a statement fail. A table created from a query is new but has rows.
+func (c *Catalog) IsNewAndEmpty(q ir.QName) bool {
+	return c.IsNew(q) && !c.Table(q).Filled
 }
 
 // IsNewColumn reports whether the column was added in the current change set.
@@ -430,7 +440,7 @@ func (c *Catalog) createTable(o ir.CreateTable) {
 	if c.tables[q] != nil && o.IfNotExists {
 		return
 	}
-	t := &Table{Name: q, Kind: ir.KindTable, created: c.gen, Unknown: o.AsSelect, owner: c, PartitionBy: o.PartitionBy, Bound: o.Bound}
+	t := &Table{Name: q, Kind: ir.KindTable, created: c.gen, Unknown: o.AsSelect, Filled: o.Filled, owner: c, PartitionBy: o.PartitionBy, Bound: o.Bound}
 	if o.PartitionOf != nil {
 		parent := c.resolve(*o.PartitionOf)
 		t.Parent = &parent

@@ -195,7 +195,10 @@ type CreateTable struct {
 	PartitionOf *QName
 	Bound       *PartitionBound // with PartitionOf
 	PartitionBy *PartitionKey
-	AsSelect    bool
+	AsSelect    bool // columns come from a query (or are unknown)
+	// Filled: created with the rows of a query (CREATE TABLE ... AS and
+	// SELECT ... INTO, without WITH NO DATA).
+	Filled bool
 	// Indexes are the plain indexes declared inside the table (MySQL's KEY
 	// and INDEX clauses); PRIMARY KEY and UNIQUE are Constraints.
 	Indexes []IndexDef

@@ -210,6 +210,10 @@ func convert(n *pgq.Node) []ir.Op {
 		return []ir.Op{txControl(x.TransactionStmt)}
 	case *pgq.Node_VariableSetStmt:
 		return []ir.Op{setVar(x.VariableSetStmt)}
+	case *pgq.Node_SelectStmt:
+		if into := x.SelectStmt.IntoClause; into != nil {
+			return []ir.Op{ir.CreateTable{Table: qname(into.Rel), AsSelect: true, Filled: !into.SkipData}}
+		}
 	case *pgq.Node_InsertStmt:
 		return []ir.Op{ir.Write{Kind: "insert", Table: qname(x.InsertStmt.Relation)}}
 	case *pgq.Node_UpdateStmt:
@@ -378,7 +382,7 @@ func createTableAs(cs *pgq.CreateTableAsStmt) []ir.Op {
 	if cs.Objtype == pgq.ObjectType_OBJECT_MATVIEW {
 		return []ir.Op{ir.CreateView{Name: name, Materialized: true}}
 	}
-	return []ir.Op{ir.CreateTable{Table: name, IfNotExists: cs.IfNotExists, AsSelect: true}}
+	return []ir.Op{ir.CreateTable{Table: name, IfNotExists: cs.IfNotExists, AsSelect: true, Filled: !cs.Into.GetSkipData()}}
 }
 
 // nameConstraints fills in the names PostgreSQL would choose for unnamed

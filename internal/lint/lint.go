@@ -287,6 +287,21 @@ var unchecked = map[string]bool{
 // read for the lock they take on a table.
 var lockingOnPostgres = map[string]bool{"create trigger": true, "create or replace trigger": true, "drop trigger": true}
 
+// selectInto reports whether a statement may be PostgreSQL's SELECT ...
+// INTO, which creates a table: a SELECT with the word INTO in it (the parse
+// decides).
+func selectInto(lead, text string) bool {
+	if !strings.HasPrefix(lead, "select") {
+		return false
+	}
+	for i := 0; i+4 <= len(text); i++ {
+		if strings.EqualFold(text[i:i+4], "into") {
+			return true
+		}
+	}
+	return false
+}
+
 // leadIn reports whether a statement's leading keywords start with an entry
 // of set.
 func leadIn(set map[string]bool, lead string) bool {
@@ -377,6 +392,8 @@ func parseFile(m *migrations.Migration, engine ir.Engine, history, compact bool)
 		case seg.Client != "":
 			s.Near = true // kept: whether it is an error depends on the tool, known once the file is split
 			clients = append(clients, client{s, seg.Client})
+		case engine == ir.Postgres && !(history && s.Down) && selectInto(seg.Lead, s.Text):
+			sqlSegs = append(sqlSegs, len(window)) // SELECT ... INTO creates a table
 		case history && (s.Down || !seg.Block && leadIn(schemaNeutral, seg.Lead)):
 		case !seg.Block && leadIn(unchecked, seg.Lead) && (engine != ir.Postgres || !leadIn(lockingOnPostgres, seg.Lead)):
 			checkSegs = append(checkSegs, len(window))

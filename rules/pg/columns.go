@@ -27,6 +27,7 @@ var addRequiredColumn = &rules.Rule{
 		Versions: "PostgreSQL 12+ skips the SET NOT NULL scan when a validated CHECK (col IS NOT NULL) exists; before 12 that step scans the table under ACCESS EXCLUSIVE.",
 	},
 	Check: func(p *rules.Pass) {
+		filledNewTable(p)
 		rules.AlterCmds(p, func(table ir.QName, add ir.AddColumn) {
 			c := add.Column
 			if !c.NotNull || c.Default != nil || c.Identity != "" || c.Generated != nil || c.Serial {
@@ -40,6 +41,35 @@ var addRequiredColumn = &rules.Rule{
 			p.Report(msg, requiredColumnPlan(p, table, c)).Claims(rules.Fails("23502", table))
 		})
 	},
+}
+
+// filledNewTable reports ADD COLUMN ... NOT NULL without a DEFAULT on a
+// table created in this change from a query: nobody uses it yet, but it
+// has rows, so the statement fails. The fix needs no care for locks.
+func filledNewTable(p *rules.Pass) {
+	op, ok := p.Op.(ir.AlterTable)
+	if !ok || !p.Catalog.IsNew(op.Table) || p.Catalog.IsNewAndEmpty(op.Table) {
+		return
+	}
+	for _, cmd := range op.Cmds {
+		add, ok := cmd.(ir.AddColumn)
+		c := add.Column
+		if !ok || !c.NotNull || c.Default != nil || c.Identity != "" || c.Generated != nil || c.Serial {
+			continue
+		}
+		msg := fmt.Sprintf("ADD COLUMN %q NOT NULL without a DEFAULT fails on table %s: it was created in this change from a query, so it already has rows, each NULL in the new column (SQLSTATE 23502)", c.Name, tableLabel(op.Table))
+		var plan *rules.Plan
+		if value, known := sqlgen.ZeroValue(c.Type, p.Catalog.Enum(ir.QName{Name: c.Type.Name})); known {
+			t, col := sqlgen.Name(op.Table), sqlgen.Ident(c.Name)
+			nullable := &catalog.Column{Name: c.Name, Type: c.Type, Collation: c.Collation}
+			step := migration(p, "add the column nullable, fill the rows, then make it NOT NULL: nobody uses the new table yet, so locks and the rewrite cost nothing",
+				fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s;\nUPDATE %s SET %s = %s;\nALTER TABLE %s ALTER COLUMN %s SET NOT NULL;", t, sqlgen.ColumnDef(nullable, false), t, col, value, t, col),
+				fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, col), "", false)
+			step.Note = fmt.Sprintf("%s is a neutral value: put the value each row should hold in the UPDATE.", value)
+			plan = &rules.Plan{Title: "fill the new column before NOT NULL", Steps: []rules.Step{step}}
+		}
+		p.Report(msg, plan).Claims(rules.Fails("23502", op.Table))
+	}
 }
 
 // requiredColumnPlan is the expand/contract sequence for a NOT NULL column.
