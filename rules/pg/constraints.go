@@ -101,6 +101,9 @@ func quoteAll(names []string) []string {
 // added with the column, under the column's ACCESS EXCLUSIVE lock.
 func inlineConstraints(p *rules.Pass, kind ir.ConstraintKind, fn func(table ir.QName, col ir.ColumnDef, k ir.Constraint)) {
 	rules.AlterCmds(p, func(table ir.QName, add ir.AddColumn) {
+		if rewritesOnAdd(p, add.Column) {
+			return // PG202's plan adds the constraints too
+		}
 		for _, k := range add.Column.Constraints {
 			if k.Kind == kind && !k.NotValid {
 				fn(table, add.Column, k)
@@ -268,8 +271,8 @@ func checkForeignKeys(p *rules.Pass) {
 					Claims(rules.Takes(rules.ShareRowExclusive, op.Table).Scanning())
 			case ir.AddColumn:
 				fks := foreignKeys(c.Column.Constraints)
-				if len(fks) == 0 {
-					continue
+				if len(fks) == 0 || p.Existing(op.Table) && rewritesOnAdd(p, c.Column) {
+					continue // PG202's plan adds the foreign keys too
 				}
 				if !p.Existing(op.Table) {
 					reportNewTableFKs(p, op.Table, fks, withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", sqlgen.Name(op.Table), sqlgen.Ident(c.Column.Name))))
@@ -407,9 +410,6 @@ var addUniqueOrPK = &rules.Rule{
 				Claims(rules.Takes(rules.AccessExclusive, table).Scanning())
 		})
 		inlineConstraints(p, ir.PrimaryKey, func(table ir.QName, col ir.ColumnDef, k ir.Constraint) {
-			if col.Serial || col.Identity != "" {
-				return // numbered for every row: PG202 (the rewrite) covers it
-			}
 			why, state := "every existing row gets NULL in it, and a key cannot be NULL", "23502"
 			if col.Default != nil && col.Default.SQL != "NULL" {
 				why, state = "every existing row gets the same default, and a key must be unique", "23505"

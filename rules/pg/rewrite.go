@@ -106,6 +106,35 @@ func backfillSteps(p *rules.Pass, table ir.QName, column, value string) []rules.
 }
 
 // defaultPlan adds a column whose default must be computed per row.
+// rewritesOnAdd reports whether PG202 reports adding the column (its value
+// is computed or checked for every row): then PG202's plan adds the
+// column's constraints too, and the constraint rules stand down, so that
+// the statement gets one plan.
+func rewritesOnAdd(p *rules.Pass, c ir.ColumnDef) bool {
+	hasDefault := c.Default != nil && c.Default.SQL != "NULL"
+	return c.Generated != nil || c.Serial || c.Identity != "" || constrainedDomain(p, c.Type) != nil ||
+		hasDefault && (c.Default.Volatility == ir.Volatile || c.Default.Volatility == ir.VolatilityUnknown || p.Version < 11)
+}
+
+// inlineConstraintSteps add, the online way, the constraints written
+// inside an ADD COLUMN, once the column exists and holds its values.
+func inlineConstraintSteps(p *rules.Pass, table ir.QName, c ir.ColumnDef) []rules.Step {
+	var steps []rules.Step
+	for _, k := range c.Constraints {
+		switch k.Kind {
+		case ir.Unique, ir.PrimaryKey:
+			steps = append(steps, uniqueViaIndexPlan(p, table, k).Steps...)
+		case ir.Check, ir.ForeignKey:
+			if k.NotValid {
+				steps = append(steps, migration(p, "add the constraint NOT VALID, as the migration does", withLockTimeout(p, sqlgen.AddConstraint(table, k, true)), withLockTimeout(p, sqlgen.DropConstraint(table, k.Name)), "ACCESS EXCLUSIVE", false))
+				continue
+			}
+			steps = append(steps, notValidSteps(p, table, k)...)
+		}
+	}
+	return steps
+}
+
 func defaultPlan(p *rules.Pass, table ir.QName, c ir.ColumnDef) *rules.Plan {
 	t, col := sqlgen.Name(table), sqlgen.Ident(c.Name)
 	steps := []rules.Step{
@@ -118,6 +147,7 @@ func defaultPlan(p *rules.Pass, table ir.QName, c ir.ColumnDef) *rules.Plan {
 	if c.NotNull {
 		steps = append(steps, notNullSteps(p, table, c.Name)...)
 	}
+	steps = append(steps, inlineConstraintSteps(p, table, c)...)
 	return &rules.Plan{Title: fmt.Sprintf("add %s without a rewrite: default for new rows, batched backfill for old ones", c.Name), Steps: steps}
 }
 
@@ -167,5 +197,6 @@ func sequencePlan(p *rules.Pass, table ir.QName, c ir.ColumnDef) *rules.Plan {
 			fmt.Sprintf("CREATE SEQUENCE IF NOT EXISTS %s AS %s;\nALTER SEQUENCE %s OWNED BY %s.%s;", seq, seqType, seq, t, col), "", false)
 		steps = append(steps, ident, drop)
 	}
+	steps = append(steps, inlineConstraintSteps(p, table, c)...)
 	return &rules.Plan{Title: fmt.Sprintf("add %s backed by a sequence, filled in batches", c.Name), Steps: steps}
 }
