@@ -139,10 +139,17 @@ func domainScans(o ir.AlterDomain) bool {
 }
 
 // lockTimeoutSet reports whether lock_timeout is in force for the statement:
-// declared set in the config, or SET earlier in the migration.
+// SET earlier in the migration (to a value that is not off), or, when the
+// migration does not set it, declared set in the config.
 func lockTimeoutSet(p *rules.Pass) bool {
-	_, set := p.SetBefore("lock_timeout")
-	return set || p.LockTimeoutSet
+	v, set := p.SetBefore("lock_timeout")
+	if set {
+		// RESET, DEFAULT and zero (in any unit) turn the timeout off.
+		v = strings.ToLower(strings.Trim(v, "' "))
+		off := v == "" || v == "default" || strings.TrimLeft(strings.TrimRight(v, "msinhd"), "0") == ""
+		return !off
+	}
+	return p.LockTimeoutSet
 }
 
 // weakAlters are ALTER TABLE subcommands that take less than ACCESS EXCLUSIVE.
@@ -167,6 +174,11 @@ func accessExclusive(op ir.Op) (ir.QName, bool) {
 				if !weakAlters[c.Kind] {
 					return o.Table, true
 				}
+			case ir.DetachPartition:
+				if c.Concurrently {
+					return c.Partition, true // the parent gets SHARE UPDATE EXCLUSIVE
+				}
+				return o.Table, true
 			default:
 				return o.Table, true
 			}
