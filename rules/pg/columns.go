@@ -36,6 +36,9 @@ var addRequiredColumn = &rules.Rule{
 			if slices.ContainsFunc(c.Constraints, func(k ir.Constraint) bool { return k.Kind == ir.PrimaryKey }) {
 				return // PG108 reports the new key column
 			}
+			if _, ok := dropAndAdd(p); ok {
+				return // PG301 reports the pair: a rename or a type change, with the plan that keeps the data
+			}
 			msg := fmt.Sprintf("ADD COLUMN %q NOT NULL without a DEFAULT on existing table %s fails if the table has rows, and breaks deployed code that inserts without it",
 				c.Name, tableLabel(table))
 			p.Report(msg, requiredColumnPlan(p, table, c)).Claims(rules.Fails("23502", table))
@@ -180,10 +183,79 @@ var dropColumn = &rules.Rule{
 				return
 			}
 			msg := fmt.Sprintf("DROP COLUMN %q on existing table %s breaks deployed code that still uses it, and its data cannot be restored", d.Column, tableLabel(table))
-			f := p.Report(msg, dropColumnPlan(p, table, d.Column)).Claims(rules.Takes(rules.AccessExclusive, table))
+			plan := dropColumnPlan(p, table, d.Column)
+			claim := rules.Takes(rules.AccessExclusive, table)
+			if add, ok := dropAndAdd(p); ok {
+				msg, plan = dropAndAddPlan(p, table, d.Column, add)
+				if add.NotNull && add.Default == nil && add.Identity == "" && add.Generated == nil && !add.Serial {
+					msg += "; as written it also fails on a table with rows (SQLSTATE 23502: the new NOT NULL column has no DEFAULT)"
+					claim = rules.Fails("23502", table)
+				}
+			}
+			f := p.Report(msg, plan).Claims(claim)
 			f.Uses = &rules.Uses{Table: table, Column: d.Column}
 		})
 	},
+}
+
+// dropAndAdd returns the column an ALTER TABLE adds when it drops exactly
+// one existing column and adds exactly one: the shape ORMs such as Prisma
+// write for a rename (DROP COLUMN "a", ADD COLUMN "b" of the same type) and
+// for a type change (DROP COLUMN x, ADD COLUMN x of a new type).
+func dropAndAdd(p *rules.Pass) (ir.ColumnDef, bool) {
+	op, ok := p.Op.(ir.AlterTable)
+	if !ok || !p.Existing(op.Table) {
+		return ir.ColumnDef{}, false
+	}
+	var drops []string
+	var adds []ir.ColumnDef
+	for _, c := range op.Cmds {
+		switch x := c.(type) {
+		case ir.DropColumn:
+			drops = append(drops, x.Column)
+		case ir.AddColumn:
+			adds = append(adds, x.Column)
+		}
+	}
+	if len(drops) != 1 || len(adds) != 1 || p.Catalog.IsNewColumn(op.Table, drops[0]) {
+		return ir.ColumnDef{}, false
+	}
+	t := p.Catalog.Table(op.Table)
+	if t == nil || t.Column(drops[0]) == nil {
+		return ir.ColumnDef{}, false
+	}
+	old, add := t.Column(drops[0]), adds[0]
+	if add.Name == old.Name || add.Type.SQL == old.Type.SQL {
+		return add, true
+	}
+	return ir.ColumnDef{}, false
+}
+
+// dropAndAddPlan says what a drop-and-add really does, and offers the
+// plan that keeps the data: a rename, or a type change.
+func dropAndAddPlan(p *rules.Pass, table ir.QName, dropped string, add ir.ColumnDef) (string, *rules.Plan) {
+	col := p.Catalog.Table(table).Column(dropped)
+	if add.Name == dropped {
+		msg := fmt.Sprintf("DROP COLUMN %q, ADD COLUMN %q %s in one statement on existing table %s is a type change that loses every value of the column (ORMs such as Prisma write a type change this way): deployed code sees it empty at once",
+			dropped, add.Name, add.Type.SQL, tableLabel(table))
+		plan, why := shadowColumnPlan(p, table, col, ir.AlterColumnType{Column: dropped, Type: add.Type})
+		if plan == nil {
+			msg += "; " + why
+		} else {
+			msg += ". If the values should be kept, change the type the online way instead (the plan)"
+			if add.NotNull && !col.NotNull {
+				msg += "; the plan keeps the column nullable: make it NOT NULL afterwards as PG104's plan does"
+			}
+		}
+		return msg, plan
+	}
+	msg := fmt.Sprintf("DROP COLUMN %q, ADD COLUMN %q of the same type in one statement on existing table %s is most likely a rename (ORMs such as Prisma write a rename this way): as written every value of %q is lost, and filling %q with a neutral value would blank the data. If it is a rename, rename the online way instead (the plan)",
+		dropped, add.Name, tableLabel(table), dropped, add.Name)
+	plan, why := renameColumnPlan(p, table, col, add.Name)
+	if plan == nil {
+		msg += "; " + why
+	}
+	return msg, plan
 }
 
 func dropColumnPlan(p *rules.Pass, table ir.QName, column string) *rules.Plan {
