@@ -175,7 +175,7 @@ var dropColumn = &rules.Rule{
 		Bad: "ALTER TABLE users DROP COLUMN legacy_flag;",
 		Good: "First deploy code that no longer reads or writes the column (for ORMs, mark it ignored, e.g. " +
 			"ActiveRecord ignored_columns). Then drop it in a separate migration, the point of no return.",
-		Versions: "All supported versions. The drop itself only marks the column dropped (no rewrite) but takes ACCESS EXCLUSIVE briefly.",
+		Versions: "All supported versions. The drop itself only marks the column dropped (no rewrite) but takes ACCESS EXCLUSIVE briefly. A DROP COLUMN and an ADD COLUMN in one statement, as ORMs such as Prisma write them, are reported as what they most likely are: a rename (same type, new name; the rename plan), or a type change that loses every value (same name; the shadow-column plan).",
 	},
 	Check: func(p *rules.Pass) {
 		rules.AlterCmds(p, func(table ir.QName, d ir.DropColumn) {
