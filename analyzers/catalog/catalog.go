@@ -23,7 +23,10 @@ type Column struct {
 	Identity  string
 	Generated *ir.Expr
 	Collation string
-	Serial    string // "serial", "bigserial", ... when declared so
+	Serial    string // "serial", "bigserial", ... when declared so, until a rename leaves its sequence's name behind
+	// OwnedSeq is the sequence a serial column created and owns; it keeps
+	// its name when the table or column is renamed.
+	OwnedSeq string
 	// MySQL only.
 	AutoIncrement bool
 	Virtual       bool // generated VIRTUAL rather than STORED
@@ -54,7 +57,10 @@ type Table struct {
 	Definition string // a view's CREATE statement, as the parser renders it
 	// Filled: created in the change with rows already (from a query), so
 	// new is not empty.
-	Filled      bool
+	Filled bool
+	// Reads is what a view's query reads (names resolved).
+	Reads       ir.ViewReads
+	order       int // creation order, for recreating views after what they read
 	Columns     []*Column
 	Constraints []*Constraint
 	indexes     []string // names of its indexes, which live in its schema
@@ -100,6 +106,7 @@ type Catalog struct {
 	// invisible: anything may have changed in ways the catalog cannot see.
 	Opaque []string
 	gen    int // the current change set; objects with created == gen are new
+	made   int // relations created so far: the next one's order
 	// mysql: index names are scoped to their table, unqualified names stay
 	// unqualified (the connection's database), and the server's own rules
 	// for implicit indexes and dropped columns apply.
@@ -221,6 +228,47 @@ func (c *Catalog) DomainUsers(q ir.QName) []ColumnRef {
 func (c *Catalog) IsNew(q ir.QName) bool {
 	t := c.Table(q)
 	return t != nil && c.gen > 0 && t.created == c.gen
+}
+
+// ViewsUsing lists the views that use a column of a table (by name, or
+// through *), in creation order.
+func (c *Catalog) ViewsUsing(table ir.QName, column string) []*Table {
+	table = c.resolve(table)
+	var out []*Table
+	for _, v := range c.tables {
+		if v.Kind != ir.KindTable && slices.Contains(v.Reads.Relations, table) && (v.Reads.Star || slices.Contains(v.Reads.Columns, column)) {
+			out = append(out, v)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].order < out[j].order })
+	return out
+}
+
+// CreatedBefore orders relations by creation, for sorting.
+func CreatedBefore(a, b *Table) int { return a.order - b.order }
+
+// Dependents lists the views that read a relation, directly or through
+// other views, in creation order: the order to create them again in.
+func (c *Catalog) Dependents(q ir.QName) []*Table {
+	seen := map[ir.QName]bool{c.resolve(q): true}
+	var out []*Table
+	for grew := true; grew; {
+		grew = false
+		for _, v := range c.tables {
+			if v.Kind == ir.KindTable || seen[v.Name] {
+				continue
+			}
+			for _, r := range v.Reads.Relations {
+				if seen[r] {
+					seen[v.Name], grew = true, true
+					out = append(out, v)
+					break
+				}
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].order < out[j].order })
+	return out
 }
 
 // IsNewAndEmpty reports whether the table was created in the current
@@ -407,7 +455,13 @@ func (c *Catalog) Apply(op ir.Op) {
 		if o.Materialized {
 			kind = ir.KindMatView
 		}
-		c.tables[q] = &Table{Name: q, Kind: kind, Unknown: true, Definition: o.Definition, created: c.gen, owner: c}
+		reads := o.Reads
+		reads.Relations = nil
+		for _, r := range o.Reads.Relations {
+			reads.Relations = append(reads.Relations, c.resolve(r))
+		}
+		c.made++
+		c.tables[q] = &Table{Name: q, Kind: kind, Unknown: true, Definition: o.Definition, Reads: reads, order: c.made, created: c.gen, owner: c}
 	case ir.CreateDomain:
 		q := c.resolve(o.Name)
 		c.domains[q] = &Domain{Name: q, Checks: slices.Clone(o.Checks), NotNull: o.NotNull, created: c.gen}
@@ -440,7 +494,8 @@ func (c *Catalog) createTable(o ir.CreateTable) {
 	if c.tables[q] != nil && o.IfNotExists {
 		return
 	}
-	t := &Table{Name: q, Kind: ir.KindTable, created: c.gen, Unknown: o.AsSelect, Filled: o.Filled, owner: c, PartitionBy: o.PartitionBy, Bound: o.Bound}
+	c.made++
+	t := &Table{Name: q, Kind: ir.KindTable, created: c.gen, Unknown: o.AsSelect, Filled: o.Filled, order: c.made, owner: c, PartitionBy: o.PartitionBy, Bound: o.Bound}
 	if o.PartitionOf != nil {
 		parent := c.resolve(*o.PartitionOf)
 		t.Parent = &parent
@@ -510,7 +565,8 @@ func (c *Catalog) addColumn(t *Table, def ir.ColumnDef) {
 		// serial is int4/int8/int2 with a sequence default.
 		col.Type = serialType(def.Type.Name)
 		col.Serial = def.Type.Name
-		col.Default = &ir.Expr{SQL: fmt.Sprintf("nextval('%s_%s_seq'::regclass)", t.Name.Name, def.Name), Volatility: ir.Volatile}
+		col.OwnedSeq = t.Name.Name + "_" + def.Name + "_seq"
+		col.Default = &ir.Expr{SQL: fmt.Sprintf("nextval('%s'::regclass)", strings.ReplaceAll(quoteIdent(col.OwnedSeq), "'", "''")), Volatility: ir.Volatile}
 	}
 	t.Columns = append(t.Columns, col)
 	for _, k := range def.Constraints {
@@ -739,6 +795,12 @@ func (c *Catalog) dropConstraint(t *Table, name string) {
 func (c *Catalog) renameColumn(t *Table, old, new string) {
 	if col := t.Column(old); col != nil {
 		col.Name = new
+		col.Serial = "" // its sequence keeps the old name, which the default names
+	}
+	for _, v := range c.ViewsUsing(t.Name, old) {
+		v = c.ownTable(v)
+		v.Reads.Columns = append(slices.Clone(v.Reads.Columns), new)
+		v.Definition = "" // it now prints the new name
 	}
 	rename := func(names []string) {
 		for i, n := range names {
@@ -770,9 +832,39 @@ func (c *Catalog) moveTable(t *Table, to ir.QName) {
 			c.indexes[c.indexKey(to, i.Def.Name)] = i
 		}
 	}
+	// Views follow the table: they read it by identity, not by name, and
+	// their definitions now print the new name.
+	for _, v := range c.Dependents(t.Name) {
+		if i := slices.Index(v.Reads.Relations, t.Name); i >= 0 {
+			v = c.ownTable(v)
+			v.Reads.Relations = slices.Clone(v.Reads.Relations)
+			v.Reads.Relations[i] = to
+			v.Definition = ""
+		}
+	}
 	delete(c.tables, t.Name)
 	t.Name = to
 	c.tables[to] = t
+	for _, col := range t.Columns {
+		col.Serial = "" // its sequence keeps the old name, which the default names
+	}
+}
+
+// quoteIdent quotes a PostgreSQL identifier when it would not read back
+// as itself unquoted (upper case, spaces, a leading digit).
+func quoteIdent(name string) string {
+	plain := name != ""
+	for i, r := range name {
+		lower := r == '_' || r >= 'a' && r <= 'z'
+		later := i > 0 && (r >= '0' && r <= '9' || r == '$')
+		if !lower && !later {
+			plain = false
+		}
+	}
+	if plain {
+		return name
+	}
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
 func (c *Catalog) drop(o ir.Drop) {
@@ -851,6 +943,7 @@ func (c *Catalog) Clone() *Catalog {
 		schemas: maps.Clone(c.schemas),
 		Opaque:  slices.Clone(c.Opaque),
 		gen:     c.gen,
+		made:    c.made,
 		mysql:   c.mysql,
 	}
 }

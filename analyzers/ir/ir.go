@@ -361,6 +361,14 @@ type CreateView struct {
 	Name         QName
 	Materialized bool
 	Definition   string // the statement, as the parser renders it ("" if unknown)
+	Reads        ViewReads
+}
+
+// ViewReads is what a view's query reads.
+type ViewReads struct {
+	Relations []QName  // the tables and views it names (with CTE names: they look alike)
+	Columns   []string // the column names it uses, unqualified
+	Star      bool     // it selects *: every column of what it reads, as they were at creation
 }
 
 // LockTable is LOCK [TABLE] ... IN mode MODE.

@@ -11,6 +11,7 @@ import (
 
 	pgq "github.com/pganalyze/pg_query_go/v6"
 	"github.com/pganalyze/pg_query_go/v6/parser"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 )
@@ -183,6 +184,7 @@ func convert(n *pgq.Node) []ir.Op {
 		ops := createTableAs(x.CreateTableAsStmt)
 		if v, ok := ops[0].(ir.CreateView); ok {
 			v.Definition = deparseStmt(n)
+			v.Reads = viewReads(x.CreateTableAsStmt.Query)
 			ops[0] = v
 		}
 		return ops
@@ -203,7 +205,7 @@ func convert(n *pgq.Node) []ir.Op {
 		}
 		return []ir.Op{ir.AddEnumValue{Name: qnameList(e.TypeName), Value: e.NewVal, IfNotExists: e.SkipIfNewValExists}}
 	case *pgq.Node_ViewStmt:
-		return []ir.Op{ir.CreateView{Name: qname(x.ViewStmt.View), Definition: deparseStmt(n)}}
+		return []ir.Op{ir.CreateView{Name: qname(x.ViewStmt.View), Definition: deparseStmt(n), Reads: viewReads(x.ViewStmt.Query)}}
 	case *pgq.Node_CreateSchemaStmt:
 		return []ir.Op{ir.CreateSchema{Name: x.CreateSchemaStmt.Schemaname}}
 	case *pgq.Node_TransactionStmt:
@@ -603,6 +605,34 @@ func deparseExpr(n *pgq.Node) string {
 		return s
 	}
 	return deparse(n)
+}
+
+// viewReads is what a view's query reads: the relations it names and the
+// columns it uses, by name (* uses all of them).
+func viewReads(query *pgq.Node) ir.ViewReads {
+	var r ir.ViewReads
+	if query == nil {
+		return r
+	}
+	walk(query.ProtoReflect(), func(m protoreflect.Message) {
+		switch x := m.Interface().(type) {
+		case *pgq.RangeVar:
+			if q := qname(x); !slices.Contains(r.Relations, q) {
+				r.Relations = append(r.Relations, q)
+			}
+		case *pgq.ColumnRef:
+			f := x.Fields
+			if len(f) == 0 {
+				return
+			}
+			if f[len(f)-1].GetAStar() != nil {
+				r.Star = true
+			} else if c := f[len(f)-1].GetString_().GetSval(); c != "" && !slices.Contains(r.Columns, c) {
+				r.Columns = append(r.Columns, c)
+			}
+		}
+	})
+	return r
 }
 
 // deparseStmt renders a statement as SQL ("" if it cannot).

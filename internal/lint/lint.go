@@ -392,7 +392,7 @@ func parseFile(m *migrations.Migration, engine ir.Engine, history, compact bool)
 		case seg.Client != "":
 			s.Near = true // kept: whether it is an error depends on the tool, known once the file is split
 			clients = append(clients, client{s, seg.Client})
-		case engine == ir.Postgres && !(history && s.Down) && selectInto(seg.Lead, s.Text):
+		case engine == ir.Postgres && (!history || !s.Down) && selectInto(seg.Lead, s.Text):
 			sqlSegs = append(sqlSegs, len(window)) // SELECT ... INTO creates a table
 		case history && (s.Down || !seg.Block && leadIn(schemaNeutral, seg.Lead)):
 		case !seg.Block && leadIn(unchecked, seg.Lead) && (engine != ir.Postgres || !leadIn(lockingOnPostgres, seg.Lead)):

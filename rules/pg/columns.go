@@ -179,8 +179,8 @@ var dropColumn = &rules.Rule{
 	},
 	Check: func(p *rules.Pass) {
 		rules.AlterCmds(p, func(table ir.QName, d ir.DropColumn) {
-			if p.Catalog.IsNewColumn(table, d.Column) {
-				return
+			if p.Catalog.IsNewColumn(table, d.Column) || !d.Cascade && len(usedByViews(p, table, d.Column)) > 0 {
+				return // new, or the statement fails (PG120)
 			}
 			msg := fmt.Sprintf("DROP COLUMN %q on existing table %s breaks deployed code that still uses it, and its data cannot be restored", d.Column, tableLabel(table))
 			plan := dropColumnPlan(p, table, d.Column)

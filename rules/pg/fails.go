@@ -2,6 +2,11 @@ package pg
 
 import (
 	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/fluxlint/fluxlint/analyzers/catalog"
+	"github.com/fluxlint/fluxlint/rules/sqlgen"
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/rules"
@@ -26,6 +31,7 @@ var failsOnServer = &rules.Rule{
 					Claims(rules.Fails("42P16", table))
 			}
 		})
+		viewsBlockColumns(p)
 		switch op := p.Op.(type) {
 		case ir.CreateIndex:
 			t := p.Catalog.Table(op.Index.Table)
@@ -35,6 +41,7 @@ var failsOnServer = &rules.Rule{
 			msg := fmt.Sprintf("CREATE INDEX CONCURRENTLY on partitioned table %s fails (SQLSTATE 0A000): PostgreSQL builds a partitioned table's index concurrently only partition by partition", tableLabel(op.Index.Table))
 			p.Report(msg, partitionedIndexPlan(p, op.Index)).Claims(rules.Fails("0A000", op.Index.Table))
 		case ir.Drop:
+			dependedOn(p, op)
 			if op.Kind != ir.KindIndex || !op.Concurrently || len(op.Names) < 2 && !op.Cascade {
 				return
 			}
@@ -58,6 +65,138 @@ var failsOnServer = &rules.Rule{
 			p.Report(msg, nil).Claims(rules.Fails("55000", op.View))
 		}
 	},
+}
+
+// usedByViews returns the views (with the views that read them) that
+// stop a column's type change or drop, in creation order, or nil.
+func usedByViews(p *rules.Pass, table ir.QName, column string) []*catalog.Table {
+	direct := p.Catalog.ViewsUsing(table, column)
+	if len(direct) == 0 {
+		return nil
+	}
+	seen := map[ir.QName]bool{}
+	var out []*catalog.Table
+	for _, v := range direct {
+		for _, w := range append([]*catalog.Table{v}, p.Catalog.Dependents(v.Name)...) {
+			if !seen[w.Name] {
+				seen[w.Name] = true
+				out = append(out, w)
+			}
+		}
+	}
+	slices.SortStableFunc(out, catalog.CreatedBefore)
+	return out
+}
+
+// viewsBlockColumns reports ALTER COLUMN ... TYPE and DROP COLUMN (without
+// CASCADE) of a column that a view uses: PostgreSQL refuses both.
+func viewsBlockColumns(p *rules.Pass) {
+	op, ok := p.Op.(ir.AlterTable)
+	if !ok {
+		return
+	}
+	for _, cmd := range op.Cmds {
+		switch c := cmd.(type) {
+		case ir.AlterColumnType:
+			views := usedByViews(p, op.Table, c.Column)
+			if len(views) == 0 {
+				continue
+			}
+			msg := fmt.Sprintf("ALTER COLUMN %q TYPE on %s fails (SQLSTATE 0A000): view %s uses the column, and PostgreSQL changes no type under a view; drop the views, change the type and create them again, in one transaction",
+				c.Column, tableLabel(op.Table), viewNames(views))
+			p.Report(msg, viewSwapPlan(p, op.Table, c, views)).Claims(rules.Fails("0A000", op.Table))
+		case ir.DropColumn:
+			views := usedByViews(p, op.Table, c.Column)
+			if len(views) == 0 || c.Cascade {
+				continue
+			}
+			msg := fmt.Sprintf("DROP COLUMN %q on %s fails (SQLSTATE 2BP01): view %s uses the column; redefine the view without it (CREATE OR REPLACE VIEW cannot drop a column: DROP VIEW, then CREATE VIEW) in an earlier migration, or drop the view first",
+				c.Column, tableLabel(op.Table), viewNames(views))
+			p.Report(msg, nil).Claims(rules.Fails("2BP01", op.Table))
+		}
+	}
+}
+
+// dependedOn reports DROP TABLE / VIEW without CASCADE of a relation that
+// views read (other than those dropped with it): PostgreSQL refuses it.
+func dependedOn(p *rules.Pass, op ir.Drop) {
+	if op.Cascade || op.Kind != ir.KindTable && op.Kind != ir.KindView && op.Kind != ir.KindMatView {
+		return
+	}
+	for _, n := range op.Names {
+		views := blockingViews(p, op, n)
+		if len(views) == 0 {
+			continue
+		}
+		msg := fmt.Sprintf("DROP %s %s fails (SQLSTATE 2BP01): view %s reads it; drop or redefine the views first, or drop them with it",
+			strings.ToUpper(string(op.Kind)), tableLabel(n), viewNames(views))
+		p.Report(msg, nil).Claims(rules.Fails("2BP01", n))
+	}
+}
+
+// blockingViews are the views that read a relation a DROP without CASCADE
+// names, other than those it drops too: they make the drop fail.
+func blockingViews(p *rules.Pass, op ir.Drop, name ir.QName) []*catalog.Table {
+	if op.Cascade {
+		return nil
+	}
+	dropped := map[ir.QName]bool{}
+	for _, n := range op.Names {
+		dropped[catalog.Resolve(n)] = true
+	}
+	var views []*catalog.Table
+	for _, v := range p.Catalog.Dependents(name) {
+		if !dropped[v.Name] {
+			views = append(views, v)
+		}
+	}
+	return views
+}
+
+func viewNames(views []*catalog.Table) string {
+	var names []string
+	for _, v := range views {
+		names = append(names, tableLabel(v.Name))
+	}
+	return strings.Join(names, ", ")
+}
+
+// viewSwapPlan drops the views, changes the type and creates the views
+// again, in one migration: one transaction, so no query sees them gone.
+func viewSwapPlan(p *rules.Pass, table ir.QName, a ir.AlterColumnType, views []*catalog.Table) *rules.Plan {
+	drops, creates, ok := recreateViews(p, views)
+	t := p.Catalog.Table(table)
+	if !ok || t == nil || t.Column(a.Column) == nil {
+		return nil
+	}
+	col := t.Column(a.Column)
+	alter := fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s", sqlgen.Name(table), sqlgen.Ident(a.Column), a.Type.SQL)
+	if a.Using != "" {
+		alter += " USING " + a.Using
+	}
+	back := fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s::%s;", sqlgen.Name(table), sqlgen.Ident(a.Column), col.Type.SQL, sqlgen.Ident(a.Column), col.Type.SQL)
+	step := migration(p, "drop the views that use the column, change its type, create the views again: one transaction",
+		withLockTimeout(p, drops+"\n"+alter+";\n"+creates), withLockTimeout(p, drops+"\n"+back+"\n"+creates), rules.AccessExclusive, false)
+	step.Note = "The views are gone only inside the transaction. The type change itself still rewrites the table unless the new type is binary compatible (PG203 says which)."
+	return &rules.Plan{Title: "change the type under its views", Steps: []rules.Step{step}}
+}
+
+// recreateViews renders DROP statements for views (dependents first) and
+// the statements that create them again as they were defined, with a
+// materialized view's indexes; ok is false when a definition is unknown.
+func recreateViews(p *rules.Pass, views []*catalog.Table) (drops, creates string, ok bool) {
+	var d, c []string
+	for i := len(views) - 1; i >= 0; i-- {
+		d = append(d, fmt.Sprintf("DROP %s IF EXISTS %s;", strings.ToUpper(string(views[i].Kind)), sqlgen.Name(views[i].Name)))
+	}
+	for _, v := range views {
+		sql, _ := recreateView(p, v.Name)
+		if sql == "" {
+			return "", "", false
+		}
+		c = append(c, sql)
+	}
+	return strings.Join(d, "\n"), strings.Join(c, "\n"), true
 }
 
 // hasPrimaryKey reports a primary key on a table the catalog knows in full

@@ -32,6 +32,9 @@ var createIndex = &rules.Rule{
 		if !ok || op.Concurrently || op.Only || !p.Existing(op.Index.Table) {
 			return
 		}
+		if op.IfNotExists && p.Catalog.Index(ir.QName{Schema: op.Index.Table.Schema, Name: op.Index.Name}) != nil {
+			return // the index exists: the statement does nothing
+		}
 		kind := "CREATE INDEX"
 		if op.Index.Unique {
 			kind = "CREATE UNIQUE INDEX"

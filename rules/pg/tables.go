@@ -30,8 +30,8 @@ var dropTable = &rules.Rule{
 		}
 		what := strings.ToUpper(string(op.Kind))
 		for _, name := range op.Names {
-			if !p.Existing(name) || op.Kind != ir.KindTable && viewReplaces(p, name, op.Kind == ir.KindMatView) {
-				continue // a view dropped to be defined anew in the same migration
+			if !p.Existing(name) || op.Kind != ir.KindTable && viewReplaces(p, name, op.Kind == ir.KindMatView) || len(blockingViews(p, op, name)) > 0 {
+				continue // a view dropped to be defined anew in the same migration, or a drop that fails (PG120)
 			}
 			msg := fmt.Sprintf("DROP %s %s deletes its data and breaks deployed code that still uses it", what, tableLabel(name))
 			if op.Kind == ir.KindView {
@@ -60,6 +60,15 @@ var dropTable = &rules.Rule{
 				drop.Rollback, drop.Note = recreateTable(p, name)
 			} else {
 				drop.Rollback, drop.Note = recreateView(p, name)
+			}
+			if deps := p.Catalog.Dependents(name); op.Cascade && len(deps) > 0 && drop.Rollback != "" {
+				// CASCADE drops the views that read it: they come back too.
+				if _, creates, ok := recreateViews(p, deps); ok {
+					drop.Rollback += "\n" + creates
+					drop.Note += fmt.Sprintf(" CASCADE drops view %s too; the rollback creates them again.", viewNames(deps))
+				} else {
+					drop.Note += fmt.Sprintf(" CASCADE drops view %s too, whose definitions are not all in the migrations fluxlint read: the rollback does not restore them.", viewNames(deps))
+				}
 			}
 			f := p.Report(msg, &rules.Plan{Title: fmt.Sprintf("stop using %s, then drop it", name), Steps: []rules.Step{deploy, drop}}).
 				Claims(rules.Takes(rules.AccessExclusive, name))

@@ -360,7 +360,17 @@ func CreateTable(c *catalog.Catalog, t *catalog.Table) (string, bool) {
 			defs = append(defs, fmt.Sprintf("  CONSTRAINT %s %s", Ident(k.Name), body))
 		}
 	}
-	sqls := []string{fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n%s\n);", Name(t.Name), strings.Join(defs, ",\n"))}
+	var sqls []string
+	for _, col := range t.Columns {
+		// A serial column renamed away from its sequence's name: the
+		// sequence comes back under its real name, owned by the column.
+		if col.OwnedSeq != "" && col.Serial == "" {
+			seq := Name(Sibling(t.Name, col.OwnedSeq))
+			sqls = append(sqls, fmt.Sprintf("CREATE SEQUENCE IF NOT EXISTS %s AS %s;", seq, col.Type.SQL))
+			after = append(after, fmt.Sprintf("ALTER SEQUENCE %s OWNED BY %s.%s;", seq, Name(t.Name), Ident(col.Name)))
+		}
+	}
+	sqls = append(sqls, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n%s\n);", Name(t.Name), strings.Join(defs, ",\n")))
 	sqls = append(sqls, after...)
 	for _, i := range c.IndexesOn(t.Name) {
 		if i.Constraint == "" {
