@@ -105,8 +105,9 @@ type Catalog struct {
 	// Opaque lists statements (DO blocks, procedure calls) whose effect is
 	// invisible: anything may have changed in ways the catalog cannot see.
 	Opaque []string
-	gen    int // the current change set; objects with created == gen are new
-	made   int // relations created so far: the next one's order
+	gen    int  // the current change set; objects with created == gen are new
+	made   int  // relations created so far: the next one's order
+	views  bool // a view was ever created: view lookups have work to do
 	// mysql: index names are scoped to their table, unqualified names stay
 	// unqualified (the connection's database), and the server's own rules
 	// for implicit indexes and dropped columns apply.
@@ -233,6 +234,9 @@ func (c *Catalog) IsNew(q ir.QName) bool {
 // ViewsUsing lists the views that use a column of a table (by name, or
 // through *), in creation order.
 func (c *Catalog) ViewsUsing(table ir.QName, column string) []*Table {
+	if !c.views {
+		return nil // the common case, and every DROP and ALTER asks
+	}
 	table = c.resolve(table)
 	var out []*Table
 	for _, v := range c.tables {
@@ -250,6 +254,9 @@ func CreatedBefore(a, b *Table) int { return a.order - b.order }
 // Dependents lists the views that read a relation, directly or through
 // other views, in creation order: the order to create them again in.
 func (c *Catalog) Dependents(q ir.QName) []*Table {
+	if !c.views {
+		return nil
+	}
 	seen := map[ir.QName]bool{c.resolve(q): true}
 	var out []*Table
 	for grew := true; grew; {
@@ -461,6 +468,7 @@ func (c *Catalog) Apply(op ir.Op) {
 			reads.Relations = append(reads.Relations, c.resolve(r))
 		}
 		c.made++
+		c.views = true
 		c.tables[q] = &Table{Name: q, Kind: kind, Unknown: true, Definition: o.Definition, Reads: reads, order: c.made, created: c.gen, owner: c}
 	case ir.CreateDomain:
 		q := c.resolve(o.Name)
@@ -944,6 +952,7 @@ func (c *Catalog) Clone() *Catalog {
 		Opaque:  slices.Clone(c.Opaque),
 		gen:     c.gen,
 		made:    c.made,
+		views:   c.views,
 		mysql:   c.mysql,
 	}
 }

@@ -30,7 +30,7 @@ var addRequiredColumn = &rules.Rule{
 		filledNewTable(p)
 		rules.AlterCmds(p, func(table ir.QName, add ir.AddColumn) {
 			c := add.Column
-			if !c.NotNull || c.Default != nil || c.Identity != "" || c.Generated != nil || c.Serial {
+			if !nullsEveryRow(c) {
 				return
 			}
 			if slices.ContainsFunc(c.Constraints, func(k ir.Constraint) bool { return k.Kind == ir.PrimaryKey }) {
@@ -46,6 +46,13 @@ var addRequiredColumn = &rules.Rule{
 	},
 }
 
+// nullsEveryRow reports a NOT NULL column added with nothing to fill the
+// existing rows (no default, identity, generation or serial): the ADD
+// fails on a table with rows.
+func nullsEveryRow(c ir.ColumnDef) bool {
+	return c.NotNull && c.Default == nil && c.Identity == "" && c.Generated == nil && !c.Serial
+}
+
 // filledNewTable reports ADD COLUMN ... NOT NULL without a DEFAULT on a
 // table created in this change from a query: nobody uses it yet, but it
 // has rows, so the statement fails. The fix needs no care for locks.
@@ -57,7 +64,7 @@ func filledNewTable(p *rules.Pass) {
 	for _, cmd := range op.Cmds {
 		add, ok := cmd.(ir.AddColumn)
 		c := add.Column
-		if !ok || !c.NotNull || c.Default != nil || c.Identity != "" || c.Generated != nil || c.Serial {
+		if !ok || !nullsEveryRow(c) {
 			continue
 		}
 		msg := fmt.Sprintf("ADD COLUMN %q NOT NULL without a DEFAULT fails on table %s: it was created in this change from a query, so it already has rows, each NULL in the new column (SQLSTATE 23502)", c.Name, tableLabel(op.Table))
@@ -187,7 +194,7 @@ var dropColumn = &rules.Rule{
 			claim := rules.Takes(rules.AccessExclusive, table)
 			if add, ok := dropAndAdd(p); ok {
 				msg, plan = dropAndAddPlan(p, table, d.Column, add)
-				if add.NotNull && add.Default == nil && add.Identity == "" && add.Generated == nil && !add.Serial {
+				if nullsEveryRow(add) {
 					msg += "; as written it also fails on a table with rows (SQLSTATE 23502: the new NOT NULL column has no DEFAULT)"
 					claim = rules.Fails("23502", table)
 				}
