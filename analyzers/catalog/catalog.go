@@ -67,6 +67,9 @@ type Table struct {
 	PartitionBy *ir.PartitionKey
 	Parent      *ir.QName          // set for a partition
 	Bound       *ir.PartitionBound // set for a partition
+	// Charset is MySQL's table default character set, as declared ("" when
+	// not: the server's default).
+	Charset string
 	// Unknown is set when a statement the catalog cannot model touched the
 	// table, or the table was never created in the replayed history: its
 	// columns and constraints may be incomplete.
@@ -503,7 +506,7 @@ func (c *Catalog) createTable(o ir.CreateTable) {
 		return
 	}
 	c.made++
-	t := &Table{Name: q, Kind: ir.KindTable, created: c.gen, Unknown: o.AsSelect, Filled: o.Filled, order: c.made, owner: c, PartitionBy: o.PartitionBy, Bound: o.Bound}
+	t := &Table{Name: q, Kind: ir.KindTable, created: c.gen, Unknown: o.AsSelect, Filled: o.Filled, order: c.made, owner: c, PartitionBy: o.PartitionBy, Bound: o.Bound, Charset: o.Charset}
 	if o.PartitionOf != nil {
 		parent := c.resolve(*o.PartitionOf)
 		t.Parent = &parent

@@ -202,6 +202,8 @@ type CreateTable struct {
 	// Indexes are the plain indexes declared inside the table (MySQL's KEY
 	// and INDEX clauses); PRIMARY KEY and UNIQUE are Constraints.
 	Indexes []IndexDef
+	// Charset is MySQL's table default character set, when declared.
+	Charset string
 }
 
 // AlterTable is ALTER TABLE with its subcommands; RENAME statements on tables

@@ -336,6 +336,11 @@ func createTable(s *sqlparser.CreateTable) ir.CreateTable {
 			ct.Constraints = append(ct.Constraints, k)
 		}
 	}
+	for _, o := range s.TableSpec.Options {
+		if n := strings.ToUpper(o.Name); n == "CHARSET" || n == "CHARACTER SET" {
+			ct.Charset = strings.ToLower(o.String)
+		}
+	}
 	return ct
 }
 
