@@ -13,6 +13,7 @@ import (
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
+	"github.com/fluxlint/fluxlint/analyzers/onlineddl"
 )
 
 // Severity orders findings.
@@ -86,6 +87,8 @@ type Pass struct {
 	OpIndex int              // Op's index in Stmt.Ops
 	Catalog *catalog.Catalog // the schema just before the statement
 	Version int              // PostgreSQL major version
+	// Server is the MySQL or MariaDB server the verdicts are for.
+	Server onlineddl.Server
 	// LockTimeoutSet says lock_timeout is set outside the migrations (on the
 	// role, or by the tool), as the config declares.
 	LockTimeoutSet bool
@@ -101,7 +104,7 @@ type Pass struct {
 // NewPass prepares a pass with the default thresholds; report receives its
 // findings.
 func NewPass(r *Rule, f *File, s *ir.Stmt, op ir.Op, c *catalog.Catalog, version int, report func(*Finding)) *Pass {
-	return &Pass{Rule: r, File: f, Stmt: s, Op: op, Catalog: c, Version: version, Thresholds: DefaultThresholds, report: report}
+	return &Pass{Rule: r, File: f, Stmt: s, Op: op, Catalog: c, Version: version, Server: onlineddl.Default(onlineddl.MySQL), Thresholds: DefaultThresholds, report: report}
 }
 
 // Thresholds are the numbers that plans are built with. Config can change
@@ -122,8 +125,12 @@ type Thresholds struct {
 // DefaultThresholds are the thresholds without config.
 var DefaultThresholds = Thresholds{LockTimeout: 500 * time.Millisecond, BatchSize: 5000, BatchPause: 100 * time.Millisecond}
 
-// Report records a finding on the pass's statement.
+// Report records a finding on the pass's statement. A MySQL finding names
+// the server its verdict is for.
 func (p *Pass) Report(msg string, plan *Plan) *Finding {
+	if p.Rule.Engine == ir.MySQL {
+		msg += " [" + p.Server.String() + "]"
+	}
 	f := NewFinding(p.Rule, p.File.Path, p.Stmt.Pos, p.Stmt.End, msg)
 	f.Plan = plan
 	f.Rewrite = p.rewrite(plan)

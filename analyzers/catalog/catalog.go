@@ -322,6 +322,21 @@ func (c *Catalog) IndexesOn(q ir.QName) []*Index {
 }
 
 // addIndex records a new index and lists it on its table.
+// replaceForeignKeyIndexes drops the indexes InnoDB made for foreign keys
+// (named after the key, on its columns) that the new index d can serve: the
+// server drops them itself.
+func (c *Catalog) replaceForeignKeyIndexes(t *Table, d ir.IndexDef) {
+	for _, k := range t.Constraints {
+		if k.Kind != ir.ForeignKey || strings.EqualFold(k.Name, d.Name) || len(d.Columns) < len(k.Columns) || !slices.Equal(d.Columns[:len(k.Columns)], k.Columns) {
+			continue
+		}
+		key := c.indexKey(t.Name, k.Name)
+		if i := c.indexes[key]; i != nil && slices.Equal(i.Def.Columns, k.Columns) {
+			c.dropIndex(key)
+		}
+	}
+}
+
 func (c *Catalog) addIndex(i *Index) {
 	t := c.table(i.Def.Table)
 	c.indexes[c.indexKey(t.Name, i.Def.Name)] = i
@@ -676,9 +691,12 @@ func (c *Catalog) alterTable(o ir.AlterTable) {
 			x.Index.Table = t.Name
 			if c.indexes[c.indexKey(t.Name, x.Index.Name)] == nil {
 				c.addIndex(&Index{Def: x.Index, Valid: true, created: c.gen, owner: c})
+				if c.mysql {
+					c.replaceForeignKeyIndexes(t, x.Index)
+				}
 			}
 		case ir.DropIndex:
-			if k := t.Constraint(x.Name); k != nil {
+			if k := t.Constraint(x.Name); k != nil && k.Kind != ir.ForeignKey {
 				c.dropConstraint(t, x.Name)
 			} else {
 				c.dropIndex(c.indexKey(t.Name, x.Name))

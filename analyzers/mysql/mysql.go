@@ -48,9 +48,15 @@ func Parse(sql string) (out []ir.Op, err error) {
 			out, err = nil, fmt.Errorf("internal error analysing statement: %v", r)
 		}
 	}()
-	st, err := parser.ParseStrictDDL(maskMariaDB(sql))
+	masked, nocopy := maskMariaDB(sql)
+	st, err := parser.ParseStrictDDL(masked)
 	if err == nil {
-		return ops(st), nil
+		out = ops(st)
+		if at, ok := out[0].(ir.AlterTable); ok && nocopy && len(out) == 1 {
+			at.Algorithm = "NOCOPY"
+			out[0] = at
+		}
+		return out, nil
 	}
 	return fallback(sql, err)
 }
@@ -58,15 +64,27 @@ func Parse(sql string) (out []ir.Op, err error) {
 // maskMariaDB blanks MariaDB's IF [NOT] EXISTS on columns, indexes and
 // constraints inside ALTER TABLE, which vitess does not know: replaying an
 // ADD of something that exists, or a DROP of something that does not, is a
-// no-op in the catalog anyway. Offsets stay as they were.
-func maskMariaDB(sql string) string {
+// no-op in the catalog anyway. MariaDB's ALGORITHM=NOCOPY becomes COPY for
+// vitess, and nocopy says so. Offsets stay as they were.
+func maskMariaDB(sql string) (masked string, nocopy bool) {
 	toks := tokens(sql, -1)
-	if len(toks) < 2 || toks[0].typ != sqlparser.ALTER {
-		return sql
+	if len(toks) < 2 || toks[0].typ != sqlparser.ALTER && toks[0].typ != sqlparser.CREATE {
+		return sql, false
 	}
 	out := []byte(sql)
 	for i := 2; i < len(toks); i++ {
 		t := toks[i]
+		if t.typ == sqlparser.ALGORITHM {
+			j := i + 1
+			if j < len(toks) && toks[j].typ == '=' {
+				j++
+			}
+			if j < len(toks) && strings.EqualFold(toks[j].val, "NOCOPY") {
+				copy(out[toks[j].start:toks[j].end], "COPY  ")
+				nocopy = true
+			}
+			continue
+		}
 		if t.typ != sqlparser.IF || i+1 >= len(toks) {
 			continue
 		}
@@ -81,7 +99,7 @@ func maskMariaDB(sql string) string {
 			out[j] = ' '
 		}
 	}
-	return string(out)
+	return string(out), nocopy
 }
 
 type token struct {

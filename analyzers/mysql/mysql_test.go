@@ -29,6 +29,10 @@ func TestParse(t *testing.T) {
 			"Name:id Type:{SQL:bigint unsigned Name:bigint Mods:[] Array:false Charset: Unsigned:true Values:[]} NotNull:true"},
 		{"ALTER TABLE t ADD COLUMN a INT AFTER b, ADD COLUMN c INT, ALGORITHM=INPLACE, LOCK=NONE", "Position:{First:false After:b}"},
 		{"ALTER TABLE t ADD COLUMN (a INT, c INT)", "Position:{First:false After:a}"},
+		// MariaDB's NOCOPY, which vitess does not know, in both forms.
+		{"ALTER TABLE t ADD INDEX i (a), ALGORITHM=NOCOPY, LOCK=NONE", "Algorithm:NOCOPY Lock:NONE"},
+		{"CREATE INDEX i ON t (a) ALGORITHM NOCOPY", "Algorithm:NOCOPY"},
+		{"CREATE TABLE t (id INT) ENGINE=InnoDB DEFAULT CHARSET=latin1", "Charset:latin1"},
 		{"ALTER TABLE t ADD COLUMN a INT AFTER b, ADD COLUMN c INT, ALGORITHM=INPLACE, LOCK=NONE", "Algorithm:INPLACE Lock:NONE"},
 		{"ALTER TABLE t MODIFY c BIGINT NOT NULL", "Cmds:[{Old: Column:{Name:c Type:{SQL:bigint"},
 		{"ALTER TABLE t CHANGE a b VARCHAR(10)", "Cmds:[{Old:a Column:{Name:b"},

@@ -20,6 +20,7 @@ import (
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
+	"github.com/fluxlint/fluxlint/analyzers/onlineddl"
 	"github.com/fluxlint/fluxlint/internal/atomicfile"
 	"github.com/fluxlint/fluxlint/internal/config"
 	"github.com/fluxlint/fluxlint/internal/lint"
@@ -126,7 +127,8 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "text", "output format: text, json, html (one self-contained page; use with --output), sarif (code scanning), rdjson, rdjsonl (reviewdog) or github (workflow annotations)")
 	failLevel := fs.String("fail-level", "warning", "exit 1 when a finding has at least this severity: info, warning or error (none: never)")
 	engine := fs.String("engine", "", "database engine: postgres (default), mysql or mariadb")
-	version := fs.String("server-version", "", fmt.Sprintf("PostgreSQL version the migrations run on: a major (15) or major.minor (15.4), %d to %d (default %d)", pgrules.MinVersion, pgrules.MaxVersion, pgrules.DefaultVersion))
+	version := fs.String("server-version", "", fmt.Sprintf("server version the migrations run on. PostgreSQL: a major (15) or major.minor (15.4), %d to %d (default %d). MySQL: %s (default %s). MariaDB: mariadb-10.11, mariadb-11.4.2, or 10.11 with --engine mariadb (default %s)",
+		pgrules.MinVersion, pgrules.MaxVersion, pgrules.DefaultVersion, onlineddl.Known(), onlineddl.Default(onlineddl.MySQL).Flag(), onlineddl.Default(onlineddl.MariaDB).Flag()))
 	configPath := fs.String("config", "", "config file (default: "+config.FileName+" found by walking up from the first path)")
 	verbose := fs.Bool("v", false, "text format: show the full SQL of every plan step")
 	output := fs.String("output", "", "write the report to this file (atomically) instead of stdout; never a migration")
@@ -318,19 +320,21 @@ func options(cfg *config.Config, engine, version string) (lint.Options, error) {
 	all := pgrules.Rules()
 	switch engine {
 	case "", "postgres", "postgresql":
-	case "mysql", "mariadb":
-		opt.Engine, all = ir.MySQL, myrules.Rules()
+	case "mysql":
+		opt.Engine, all, opt.Server = ir.MySQL, myrules.Rules(), onlineddl.Default(onlineddl.MySQL)
+	case "mariadb":
+		opt.Engine, all, opt.Server = ir.MySQL, myrules.Rules(), onlineddl.Default(onlineddl.MariaDB)
 	default:
 		return opt, fmt.Errorf("unknown engine %q (supported: postgres, mysql, mariadb)", engine)
 	}
 	var err error
 	switch {
 	case version != "":
-		if opt.Version, err = serverVersion(opt.Engine, version, opt.Version); err != nil {
+		if err = serverVersion(&opt, engine == "mariadb", version); err != nil {
 			return opt, fmt.Errorf("--server-version: %w", err)
 		}
 	case cfg.ServerVersion != "":
-		if opt.Version, err = serverVersion(opt.Engine, cfg.ServerVersion, opt.Version); err != nil {
+		if err = serverVersion(&opt, engine == "mariadb", cfg.ServerVersion); err != nil {
 			return opt, fmt.Errorf("%s: server_version: %w", cfg.Path, err)
 		}
 	}
@@ -386,25 +390,18 @@ const (
 	maxLockWait    = 31536000 * time.Second
 )
 
-// serverVersion reads a server version as users write it. PostgreSQL: a
-// major (15) or major.minor (15.4), of the majors fluxlint knows. MySQL and
-// MariaDB versions are checked for form only and leave current as it is:
-// the MySQL rules do not yet depend on the version.
-func serverVersion(engine ir.Engine, s string, current int) (int, error) {
-	numeric := func(v string) bool {
-		parts := strings.Split(v, ".")
-		for _, p := range parts {
-			if _, err := strconv.ParseUint(p, 10, 16); err != nil {
-				return false
-			}
+// serverVersion reads a server version as users write it into opt.
+// PostgreSQL: a major (15) or major.minor (15.4), of the majors fluxlint
+// knows. MySQL: 5.7, 8.0, 8.0.29, 8.4; MariaDB: mariadb-10.11 (a bare 10.11
+// with --engine mariadb), of the release lines fluxlint knows.
+func serverVersion(opt *lint.Options, mariadb bool, s string) error {
+	if opt.Engine == ir.MySQL {
+		srv, err := onlineddl.Parse(s, mariadb)
+		if err != nil {
+			return err
 		}
-		return len(parts) <= 3
-	}
-	if engine == ir.MySQL {
-		if !numeric(strings.TrimPrefix(s, "mariadb-")) {
-			return 0, fmt.Errorf("%q is not a server version (write 8.0, 8.0.29 or mariadb-10.11)", s)
-		}
-		return current, nil
+		opt.Server = srv
+		return nil
 	}
 	major, minor, hasMinor := strings.Cut(s, ".")
 	v, err := strconv.Atoi(major)
@@ -412,9 +409,10 @@ func serverVersion(engine ir.Engine, s string, current int) (int, error) {
 		_, err = strconv.ParseUint(minor, 10, 16)
 	}
 	if err != nil || v < pgrules.MinVersion || v > pgrules.MaxVersion {
-		return 0, fmt.Errorf("unknown PostgreSQL version %q: fluxlint knows %d to %d (write a major such as 15, or 15.4)", s, pgrules.MinVersion, pgrules.MaxVersion)
+		return fmt.Errorf("unknown PostgreSQL version %q: fluxlint knows %d to %d (write a major such as 15, or 15.4)", s, pgrules.MinVersion, pgrules.MaxVersion)
 	}
-	return v, nil
+	opt.Version = v
+	return nil
 }
 
 // thresholds fills the config's unset thresholds with the defaults.

@@ -23,6 +23,7 @@ import (
 	"github.com/fluxlint/fluxlint/analyzers/coderefs"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
+	"github.com/fluxlint/fluxlint/analyzers/onlineddl"
 	"github.com/fluxlint/fluxlint/analyzers/mysql"
 	"github.com/fluxlint/fluxlint/analyzers/pg"
 	"github.com/fluxlint/fluxlint/analyzers/split"
@@ -33,7 +34,9 @@ import (
 // Options configure a run.
 type Options struct {
 	Engine  ir.Engine
-	Version int           // server major version
+	Version int           // PostgreSQL major version
+	// Server is the MySQL or MariaDB server (zero: MySQL's default).
+	Server onlineddl.Server
 	Rules   []*rules.Rule // the enabled checks
 	// Severity overrides a rule's severity, by code.
 	Severity map[string]rules.Severity
@@ -829,6 +832,9 @@ func checkOp(f *rules.File, s *ir.Stmt, i int, c *catalog.Catalog, opt Options, 
 		report(fd)
 	})
 	p.LockTimeoutSet = opt.LockTimeoutSet
+	if opt.Server != (onlineddl.Server{}) {
+		p.Server = opt.Server
+	}
 	p.Thresholds = opt.Thresholds
 	p.OpIndex = i
 	for _, r := range opt.Rules {

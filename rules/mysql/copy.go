@@ -7,6 +7,7 @@ import (
 
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/analyzers/onlineddl"
 	"github.com/fluxlint/fluxlint/rules"
 	"github.com/fluxlint/fluxlint/rules/sqlgen/mysqlgen"
 )
@@ -30,55 +31,57 @@ var tableCopy = &rules.Rule{
 			"also copies to widen a VARCHAR across 255 bytes, which MariaDB does in place.",
 	},
 	Check: func(p *rules.Pass) {
-		op, ok := p.Op.(ir.AlterTable)
-		if !ok || !p.Existing(op.Table) || inPlaceDemanded(op) {
+		v, ok := verdictOf(p)
+		if !ok || demanded(v.op) || v.all.Algorithm != onlineddl.Copy {
 			return
 		}
-		tab := p.Catalog.Table(op.Table)
-		for _, cmd := range op.Cmds {
-			switch c := cmd.(type) {
-			case ir.ModifyColumn:
-				if why := typeChangeCopies(tab, c); why != "" {
-					reportCopy(p, op, why, "", nil)
-				}
+		op, tab := v.op, p.Catalog.Table(v.op.Table)
+		var plan *rules.Plan
+		tail := ""
+		for _, c := range v.cmds {
+			if c.v.Algorithm != onlineddl.Copy {
+				continue
+			}
+			switch x := c.cmd.(type) {
 			case ir.AddConstraint:
-				switch c.Constraint.Kind {
+				switch x.Constraint.Kind {
 				case ir.ForeignKey:
-					if !foreignKeyChecksOff(p) {
-						reportCopy(p, op, fmt.Sprintf("ADD FOREIGN KEY %q", c.Constraint.Name), "", foreignKeyPlan(p, op.Table, c.Constraint))
-					}
+					plan = foreignKeyPlan(p, op.Table, x.Constraint)
 				case ir.Check:
-					reportCopy(p, op, fmt.Sprintf("ADD CHECK %q", c.Constraint.Name), "; MariaDB has no in-place way to add a CHECK: enforce it in the application or a trigger, or copy the table online (gh-ost, pt-online-schema-change)", nil)
+					tail = "; MariaDB has no in-place way to add a CHECK: enforce it in the application or a trigger, or copy the table online (gh-ost, pt-online-schema-change)"
 				}
 			case ir.AddColumn:
-				if d := c.Column.Default; d != nil && d.Volatility == ir.VolatilityUnknown {
-					reportCopy(p, op, fmt.Sprintf("ADD COLUMN %q with the expression default %s", c.Column.Name, d.SQL), "", expressionDefaultPlan(p, op.Table, c))
+				if d := x.Column.Default; d != nil && d.Volatility == ir.VolatilityUnknown {
+					plan = expressionDefaultPlan(p, op.Table, x)
 				}
 			case ir.OtherAlter:
-				if c.Kind == "CONVERT TO CHARACTER SET" {
-					reportCopy(p, op, "CONVERT TO CHARACTER SET", "; no in-place way exists: copy the table online (gh-ost, pt-online-schema-change)", nil)
-				}
+				tail = "; no in-place way exists: copy the table online (gh-ost, pt-online-schema-change)"
 			}
 		}
+		what := v.why(tab, func(x onlineddl.Verdict) bool { return x.Algorithm == onlineddl.Copy })
 		if op.Algorithm == "COPY" {
-			reportCopy(p, op, "ALGORITHM=COPY", "", nil)
+			what = []string{"ALGORITHM=COPY"}
 		}
+		if len(v.cmds) > 1 && plan != nil {
+			plan = nil // the plan replaces one change, and the statement makes others
+		}
+		reportCopy(p, v, strings.Join(what, ", "), tail, plan)
 	},
 }
 
-// inPlaceDemanded reports whether the statement asks for an algorithm or
-// lock level that rules a blocking copy out: the server then refuses the
-// statement instead of copying the table under a lock.
-func inPlaceDemanded(op ir.AlterTable) bool {
-	return op.Algorithm == "INSTANT" || op.Algorithm == "INPLACE" || op.Algorithm == "NOCOPY" || op.Lock == "NONE"
-}
-
-func reportCopy(p *rules.Pass, op ir.AlterTable, what, tail string, plan *rules.Plan) {
-	msg := fmt.Sprintf("%s on existing table %s can only run with ALGORITHM=COPY: the table is copied row by row while writes wait (LOCK=SHARED)", what, tableLabel(op.Table))
+func reportCopy(p *rules.Pass, v verdict, what, tail string, plan *rules.Plan) {
+	msg := fmt.Sprintf("%s on existing table %s can only run with ALGORITHM=COPY: the table is copied row by row while writes wait (LOCK=SHARED), and replicas lag by the whole copy", what, tableLabel(v.op.Table))
+	online := !v.all.BlocksWrites()
+	if online {
+		msg = fmt.Sprintf("%s on existing table %s can only run with ALGORITHM=COPY: the table is copied row by row; writes continue (MariaDB's online copy, LOCK=NONE), but every row is read and written again and replicas lag by the whole copy", what, tableLabel(v.op.Table))
+	}
 	if plan == nil && tail == "" {
 		tail = "; copy the table online instead (gh-ost, pt-online-schema-change), or move the column through a new one as for a rename"
 	}
-	p.Report(msg+tail, plan)
+	f := p.Report(msg+tail, plan)
+	if online {
+		f.Severity = rules.Warning // nothing blocks: the cost is time, I/O and replica lag
+	}
 }
 
 // typeChangeCopies says why MODIFY or CHANGE copies the table, or "" when
