@@ -42,7 +42,7 @@ const (
 	ExtendVarcharBoundary Change = "widen VARCHAR across 255 bytes"
 	// ExtendVarcharShort is a VARCHAR of at most 127 bytes widened past
 	// 255: InnoDB stored every value's length in one byte either way.
-	ExtendVarcharShort Change = "widen VARCHAR of at most 127 bytes past 255 bytes"
+	ExtendVarcharShort    Change = "widen VARCHAR of at most 127 bytes past 255 bytes"
 	SetNotNull            Change = "make column NOT NULL"
 	DropNotNull           Change = "make column NULL"
 	EnumAppend            Change = "append ENUM/SET values"

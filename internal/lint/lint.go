@@ -23,8 +23,8 @@ import (
 	"github.com/fluxlint/fluxlint/analyzers/coderefs"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
-	"github.com/fluxlint/fluxlint/analyzers/onlineddl"
 	"github.com/fluxlint/fluxlint/analyzers/mysql"
+	"github.com/fluxlint/fluxlint/analyzers/onlineddl"
 	"github.com/fluxlint/fluxlint/analyzers/pg"
 	"github.com/fluxlint/fluxlint/analyzers/split"
 	"github.com/fluxlint/fluxlint/internal/crash"
@@ -34,10 +34,10 @@ import (
 // Options configure a run.
 type Options struct {
 	Engine  ir.Engine
-	Version int           // PostgreSQL major version
+	Version int // PostgreSQL major version
 	// Server is the MySQL or MariaDB server (zero: MySQL's default).
 	Server onlineddl.Server
-	Rules   []*rules.Rule // the enabled checks
+	Rules  []*rules.Rule // the enabled checks
 	// Severity overrides a rule's severity, by code.
 	Severity map[string]rules.Severity
 	// CodePaths are the application code trees searched for references to
