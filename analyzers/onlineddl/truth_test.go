@@ -111,6 +111,9 @@ type measured struct {
 	algorithm onlineddl.Algorithm
 	lock      onlineddl.Lock
 	rebuild   bool
+	// accepted says, per ALGORITHM and LOCK clause tried, whether the
+	// server ran the statement with it.
+	accepted map[[2]string]bool
 }
 
 // TestVerdictsOnMariaDB holds fluxlint's verdict for each case against the
@@ -141,6 +144,12 @@ func TestVerdictsOnMariaDB(t *testing.T) {
 			if got.algorithm != want.Algorithm || got.lock != want.Lock || got.rebuild != want.Rebuild {
 				t.Errorf("%s\n changes %q\n fluxlint says ALGORITHM=%s LOCK=%s rebuild=%v (%s)\n %s does ALGORITHM=%s LOCK=%s rebuild=%v",
 					tc.stmt, changes, want.Algorithm, want.Lock, want.Rebuild, want.Source, server, got.algorithm, got.lock, got.rebuild)
+			}
+			// MY120 says a clause fails where Accepts is false.
+			for clause, ok := range got.accepted {
+				if want.Accepts(server, clause[0], clause[1]) != ok {
+					t.Errorf("%s with ALGORITHM=%q LOCK=%q: the server accepted it: %v; fluxlint's Accepts says %v", tc.stmt, clause[0], clause[1], ok, !ok)
+				}
 			}
 		})
 	}
@@ -208,10 +217,11 @@ func measure(t *testing.T, srv *mytest.Server, setup, stmt, table string) measur
 		_, err := conn.ExecContext(context.Background(), stmt+clause)
 		return err == nil, err
 	}
-	var m measured
+	m := measured{accepted: map[[2]string]bool{}}
 	algorithm := ""
 	for a := onlineddl.Instant; a <= onlineddl.Copy; a++ {
 		ok, err := try(", ALGORITHM=" + a.String())
+		m.accepted[[2]string{a.String(), ""}] = ok
 		if ok {
 			m.algorithm, algorithm = a, a.String()
 			break
@@ -221,11 +231,15 @@ func measure(t *testing.T, srv *mytest.Server, setup, stmt, table string) measur
 		}
 	}
 	for l := onlineddl.LockNone; l <= onlineddl.LockExclusive; l++ {
-		if ok, _ := try(fmt.Sprintf(", ALGORITHM=%s, LOCK=%s", algorithm, l)); ok {
+		ok, _ := try(fmt.Sprintf(", ALGORITHM=%s, LOCK=%s", algorithm, l))
+		m.accepted[[2]string{algorithm, l.String()}] = ok
+		if ok {
 			m.lock = l
 			break
 		}
 	}
+	// A lock alone, as statements often say it.
+	m.accepted[[2]string{"", "NONE"}], _ = try(", LOCK=NONE")
 	db := srv.FreshDB(t)
 	conn := prepare(t, db, setup)
 	defer conn.Close()

@@ -84,11 +84,9 @@ func reportCopy(p *rules.Pass, v verdict, what, tail string, plan *rules.Plan) {
 	}
 }
 
-// typeChangeCopies says why MODIFY or CHANGE copies the table, or "" when
-// the server changes the column in place: same type with other nullability
-// or default, a VARCHAR or VARBINARY widened, an ENUM or SET with values
-// appended at the end.
-func typeChangeCopies(tab *catalog.Table, m ir.ModifyColumn) string {
+// typeChange describes how MODIFY or CHANGE changes a column's type, or ""
+// when the type stays (only nullability, default or position change).
+func typeChange(tab *catalog.Table, m ir.ModifyColumn) string {
 	old := m.Old
 	if old == "" {
 		old = m.Column.Name
@@ -97,6 +95,9 @@ func typeChangeCopies(tab *catalog.Table, m ir.ModifyColumn) string {
 		return ""
 	}
 	from, to := tab.Column(old).Type, m.Column.Type
+	if from.SQL == to.SQL && from.Charset == to.Charset {
+		return ""
+	}
 	describe := func(t ir.Type) string {
 		if t.Charset != "" {
 			return t.SQL + " CHARACTER SET " + t.Charset
@@ -104,16 +105,21 @@ func typeChangeCopies(tab *catalog.Table, m ir.ModifyColumn) string {
 		return t.SQL
 	}
 	what := fmt.Sprintf("changing column %q from %s to %s", old, describe(from), describe(to))
-	switch {
-	case from.SQL == to.SQL && from.Charset == to.Charset:
-		return ""
-	case from.Name == to.Name && (to.Name == "varchar" || to.Name == "varbinary") && len(from.Mods) == 1 && len(to.Mods) == 1 && from.Charset == to.Charset:
-		if to.Mods[0] >= from.Mods[0] {
-			return ""
+	if from.Name == to.Name && (to.Name == "varchar" || to.Name == "varbinary") && len(from.Mods) == 1 && len(to.Mods) == 1 && from.Charset == to.Charset {
+		per := 1
+		if to.Name == "varchar" {
+			charset := to.Charset
+			if charset == "" {
+				charset = tab.Charset
+			}
+			per = onlineddl.BytesPerChar(charset)
 		}
-		return what + " (shrinking it)"
-	case from.Name == to.Name && (to.Name == "enum" || to.Name == "set") && len(to.Values) >= len(from.Values) && slices.Equal(from.Values, to.Values[:len(from.Values)]):
-		return ""
+		switch a, b := from.Mods[0]*per, to.Mods[0]*per; {
+		case b < a:
+			return what + " (shrinking it)"
+		case a <= 255 && b > 255:
+			return what + fmt.Sprintf(" (%d to %d bytes: each value's length prefix grows from one byte to two)", a, b)
+		}
 	}
 	return what
 }

@@ -97,7 +97,7 @@ func (v verdict) why(tab *catalog.Table, match func(onlineddl.Verdict) bool) []s
 func describe(tab *catalog.Table, cmd ir.AlterCmd) string {
 	switch c := cmd.(type) {
 	case ir.ModifyColumn:
-		if why := typeChangeCopies(tab, c); why != "" {
+		if why := typeChange(tab, c); why != "" {
 			return why
 		}
 		old := c.Old
