@@ -59,3 +59,47 @@ func TestFailsClaimsOnMariaDB(t *testing.T) {
 		t.Fatal("no fixture claims a failing statement: the test checks nothing")
 	}
 }
+
+// TestNotNullInsertOnMariaDB checks what MY206 says: after ADD COLUMN ...
+// NOT NULL without a DEFAULT, an INSERT that omits the column (code still
+// deployed) fails with error 1364; after the plan's first step it succeeds.
+func TestNotNullInsertOnMariaDB(t *testing.T) {
+	srv := mytest.Shared(t)
+	c := fixture.Load(t, "../../fixtures/mysql/rules/add_not_null.sql")
+	const insert = "INSERT INTO users (email) VALUES ('old-code@example.com')"
+	ctx := context.Background()
+	checked := 0
+	for _, f := range c.Lint(t, myrules.Rules()).Findings {
+		if f.Rule.Code != "MY206" || f.Plan == nil {
+			continue
+		}
+		checked++
+		at, err := c.StmtAt(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, run := range []struct {
+			name, sql string
+			fails     bool
+		}{{"statement", c.Stmts[at].Text, true}, {"plan's first step", f.Plan.Steps[0].Forward, false}} {
+			d := myDB{srv.FreshDB(t)}
+			if err := d.Exec(ctx, c.BaseSQL(t)); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Exec(ctx, run.sql); err != nil {
+				t.Fatalf("%s: %v", run.name, err)
+			}
+			err := d.Exec(ctx, insert)
+			var me *mysql.MySQLError
+			switch {
+			case run.fails && !(errors.As(err, &me) && me.Number == 1364):
+				t.Errorf("after the %s, an insert that omits the column: %v, want error 1364", run.name, err)
+			case !run.fails && err != nil:
+				t.Errorf("after the %s, an insert that omits the column: %v, want success", run.name, err)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no MY206 finding with a plan in the fixture")
+	}
+}
