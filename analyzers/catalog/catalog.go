@@ -70,6 +70,10 @@ type Table struct {
 	// Charset is MySQL's table default character set, as declared ("" when
 	// not: the server's default).
 	Charset string
+	// RowVersions counts MySQL's instant ADD and DROP COLUMNs since the
+	// table was created or last rebuilt: MySQL 8.0.29+ keeps a row version
+	// for each and allows 64 before it must rebuild.
+	RowVersions int
 	// Unknown is set when a statement the catalog cannot model touched the
 	// table, or the table was never created in the replayed history: its
 	// columns and constraints may be incomplete.
@@ -322,6 +326,44 @@ func (c *Catalog) IndexesOn(q ir.QName) []*Index {
 }
 
 // addIndex records a new index and lists it on its table.
+// countRowVersions keeps MySQL's count of instant column changes: each
+// ADD or DROP COLUMN adds a row version, and a statement that rebuilds the
+// table starts the count again. Which statements rebuild is
+// analyzers/onlineddl's verdict, which reads the catalog; this keeps to the
+// changes that always rebuild (FORCE, ENGINE, ROW_FORMAT, CONVERT TO, the
+// primary key, a column's type or nullability).
+func (c *Catalog) countRowVersions(t *Table, o ir.AlterTable) {
+	versions, rebuild := 0, false
+	for _, cmd := range o.Cmds {
+		switch x := cmd.(type) {
+		case ir.AddColumn, ir.DropColumn:
+			versions++
+		case ir.OtherAlter:
+			switch x.Kind {
+			case "FORCE", "table option ENGINE", "table option ROW_FORMAT", "CONVERT TO CHARACTER SET":
+				rebuild = true
+			}
+		case ir.AddConstraint:
+			rebuild = rebuild || x.Constraint.Kind == ir.PrimaryKey
+		case ir.DropConstraint:
+			rebuild = rebuild || strings.EqualFold(x.Name, "PRIMARY")
+		case ir.ModifyColumn:
+			old := x.Old
+			if old == "" {
+				old = x.Column.Name
+			}
+			if col := t.Column(old); col == nil || col.NotNull != x.Column.NotNull || col.Type.Name != x.Column.Type.Name {
+				rebuild = true
+			}
+		}
+	}
+	if rebuild {
+		t.RowVersions = 0
+		return
+	}
+	t.RowVersions += versions
+}
+
 // replaceForeignKeyIndexes drops the indexes InnoDB made for foreign keys
 // (named after the key, on its columns) that the new index d can serve: the
 // server drops them itself.
@@ -455,6 +497,13 @@ func (c *Catalog) Apply(op ir.Op) {
 		c.createTable(o)
 	case ir.AlterTable:
 		c.alterTable(o)
+	case ir.Truncate:
+		// MySQL's TRUNCATE recreates the table: its row versions start over.
+		for _, q := range o.Tables {
+			if t := c.Table(q); t != nil && c.mysql && t.RowVersions > 0 {
+				c.ownTable(t).RowVersions = 0
+			}
+		}
 	case ir.CreateIndex:
 		if c.indexes[c.indexKey(o.Index.Table, o.Index.Name)] == nil {
 			c.addIndex(&Index{Def: o.Index, Valid: true, created: c.gen, owner: c})
@@ -680,6 +729,9 @@ func (c *Catalog) alterTable(o ir.AlterTable) {
 		return
 	}
 	t := c.table(q)
+	if c.mysql {
+		c.countRowVersions(t, o)
+	}
 	for _, cmd := range o.Cmds {
 		switch x := cmd.(type) {
 		case ir.AddColumn:

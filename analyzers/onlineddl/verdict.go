@@ -1,5 +1,7 @@
 package onlineddl
 
+import "fmt"
+
 // Algorithm is how the server carries out an ALTER, cheapest first.
 type Algorithm int
 
@@ -225,6 +227,22 @@ func later(out Verdict, s Server, note string) Verdict {
 		}
 	}
 	return out
+}
+
+// RowVersions is how many instant ADD and DROP COLUMNs MySQL 8.0.29+
+// allows a table between rebuilds (MySQL's manual): at the limit
+// ALGORITHM=INSTANT is refused, and without a clause the server rebuilds
+// the table in place instead.
+const RowVersions = 64
+
+// HasRowVersions reports whether the server counts row versions.
+func (s Server) HasRowVersions() bool { return s.AtLeast(MySQL, 8, 0, 29) }
+
+// OverBudget is the verdict for an instant ADD or DROP COLUMN on a table
+// whose row versions are used up: an in-place rebuild.
+func OverBudget(used int) Verdict {
+	return Verdict{Algorithm: InPlace, Lock: LockNone, Rebuild: true, Source: mysqlDocs,
+		Note: fmt.Sprintf("The table has used %d of MySQL's %d instant row versions since its last rebuild, so the server rebuilds it instead of adding or dropping the column instantly.", used, RowVersions)}
 }
 
 // Combine is the verdict for a statement making several changes at once:

@@ -15,7 +15,7 @@ import (
 
 // Rules returns the MySQL rules, ordered by code.
 func Rules() []*rules.Rule {
-	rs := []*rules.Rule{lockWaitTimeout, failsOnServer, tableCopy, tableRebuild, blocksWrites, unbatchedDML, notNullWithoutDefault, dropColumn, dropTable, renameColumn, renameTable}
+	rs := []*rules.Rule{lockWaitTimeout, failsOnServer, tableCopy, tableRebuild, blocksWrites, unbatchedDML, notNullWithoutDefault, rowVersionBudget, dropColumn, dropTable, renameColumn, renameTable}
 	rules.Sort(rs)
 	return rs
 }

@@ -42,9 +42,16 @@ func verdictOf(p *rules.Pass) (verdict, bool) {
 		return verdict{}, false
 	}
 	out := verdict{op: op}
+	over := overBudget(p, op)
+	verdictFor := func(ch onlineddl.Change) onlineddl.Verdict {
+		if over > 0 && (ch == onlineddl.AddColumn || ch == onlineddl.AddColumnPlaced || ch == onlineddl.DropColumn) {
+			return onlineddl.OverBudget(over)
+		}
+		return onlineddl.For(p.Server, ch)
+	}
 	var all []onlineddl.Verdict
 	for _, ch := range changes {
-		all = append(all, onlineddl.For(p.Server, ch))
+		all = append(all, verdictFor(ch))
 	}
 	out.all = onlineddl.Combine(all)
 	if op.Algorithm == "COPY" {
@@ -59,12 +66,37 @@ func verdictOf(p *rules.Pass) (verdict, bool) {
 		if cs, ok := onlineddl.Classify(p.Catalog, one, fkOff); ok {
 			var vs []onlineddl.Verdict
 			for _, ch := range cs {
-				vs = append(vs, onlineddl.For(p.Server, ch))
+				vs = append(vs, verdictFor(ch))
 			}
 			out.cmds = append(out.cmds, cmdVerdict{cmd, onlineddl.Combine(vs)})
 		}
 	}
 	return out, true
+}
+
+// columnChanges counts the statement's ADD and DROP COLUMNs.
+func columnChanges(op ir.AlterTable) int {
+	n := 0
+	for _, c := range op.Cmds {
+		switch c.(type) {
+		case ir.AddColumn, ir.DropColumn:
+			n++
+		}
+	}
+	return n
+}
+
+// overBudget returns the row versions the table will have used, when the
+// statement's ADD and DROP COLUMNs go past MySQL's limit; 0 otherwise.
+func overBudget(p *rules.Pass, op ir.AlterTable) int {
+	t := p.Catalog.Table(op.Table)
+	if t == nil || !p.Server.HasRowVersions() {
+		return 0
+	}
+	if n := columnChanges(op); n > 0 && t.RowVersions+n > onlineddl.RowVersions {
+		return t.RowVersions
+	}
+	return 0
 }
 
 // demanded reports whether the statement names an ALGORITHM or LOCK that
@@ -420,4 +452,46 @@ func keepForeignKeyIndexPlan(p *rules.Pass, table ir.QName, drop string, k ir.Co
 		withLockWait(p, fmt.Sprintf("ALTER TABLE %s DROP INDEX %s, %s;", t, mysqlgen.Ident(drop), mysqlgen.Online)),
 		withLockWait(p, fmt.Sprintf("ALTER TABLE %s ADD %s, %s;", t, mysqlgen.IndexClause(old.Def), mysqlgen.Online)), rules.MySQLNone)
 	return &rules.Plan{Title: "give the foreign key its own index, then drop the old one", Steps: []rules.Step{add, rm}}
+}
+
+// rowVersionsNear is how many row versions used makes MY122 warn.
+const rowVersionsNear = onlineddl.RowVersions - 8
+
+var rowVersionBudget = &rules.Rule{
+	Code: "MY122", Name: "instant-row-versions-running-out", Engine: ir.MySQL, Severity: rules.Warning,
+	Doc: rules.Doc{
+		Title: "instant ADD or DROP COLUMN that brings a table near MySQL's 64 row versions",
+		Why: "From MySQL 8.0.29 every instant ADD or DROP COLUMN adds a row version to the table, and a table may " +
+			"have 64 between rebuilds. After that, ALGORITHM=INSTANT is refused and a statement without it silently " +
+			"rebuilds the whole table in place (MY202) - a change that took milliseconds last week takes an hour. " +
+			"fluxlint counts the versions through the replayed history, starting again at statements that always " +
+			"rebuild (FORCE, ENGINE=, ROW_FORMAT=, CONVERT TO, primary key changes, a column's type or nullability, " +
+			"TRUNCATE). Check the real count in INFORMATION_SCHEMA.INNODB_TABLES.TOTAL_ROW_VERSIONS.",
+		Bad:  "the 60th ALTER TABLE events ADD COLUMN ... since the table was created",
+		Good: "Rebuild the table at a quiet time with ALTER TABLE t FORCE, ALGORITHM=INPLACE, LOCK=NONE (reads and writes continue), which starts the count again, before the budget runs out.",
+		Versions: "MySQL 8.0.29 and later (MySQL's manual); MySQL before 8.0.29 has no instant DROP COLUMN and " +
+			"MariaDB no such limit, so neither is reported.",
+	},
+	Check: func(p *rules.Pass) {
+		op, ok := p.Op.(ir.AlterTable)
+		if !ok || !p.Existing(op.Table) || !p.Server.HasRowVersions() {
+			return
+		}
+		t := p.Catalog.Table(op.Table)
+		n := columnChanges(op)
+		if t == nil || n == 0 {
+			return
+		}
+		used := t.RowVersions + n
+		if used < rowVersionsNear || used > onlineddl.RowVersions {
+			return // far from the limit, or past it (MY202 reports the rebuild)
+		}
+		step := migration(p, "at a quiet time, rebuild the table in place, which starts its row versions again",
+			withLockWait(p, fmt.Sprintf("ALTER TABLE %s FORCE, %s;", mysqlgen.Name(op.Table), mysqlgen.Online)), "", rules.MySQLNone)
+		step.SeparateDeploy = true
+		step.Note = "Reads and writes continue; the rebuild takes time and I/O in proportion to the table, and replicas lag by its duration."
+		p.Report(fmt.Sprintf("after this statement existing table %s has used %d of its %d instant row versions since its last rebuild (counted through the migrations): at %d, %s refuses ALGORITHM=INSTANT and rebuilds the table instead",
+			tableLabel(op.Table), used, onlineddl.RowVersions, onlineddl.RowVersions, p.Server),
+			&rules.Plan{Title: "rebuild the table before its row versions run out", KeepsStatement: true, Steps: []rules.Step{step}})
+	},
 }
