@@ -94,6 +94,9 @@ type Pass struct {
 	LockTimeoutSet bool
 	// Thresholds are the numbers plans are built with.
 	Thresholds Thresholds
+	// Target is where the online schema change commands in MySQL plans
+	// connect (flags); what is not given is a placeholder.
+	Target ToolTarget
 	// RowCount gives a table's row count when live facts are known (a
 	// database or a stats file); nil until then. Rules may scale severity
 	// with it: an index on 40 rows is not an outage.
@@ -120,6 +123,12 @@ type Thresholds struct {
 	// BatchPause is the sleep between batches, so replicas and autovacuum
 	// keep up.
 	BatchPause time.Duration
+}
+
+// ToolTarget is the host, user and database the gh-ost and
+// pt-online-schema-change commands of a plan connect to.
+type ToolTarget struct {
+	Host, User, Database string
 }
 
 // DefaultThresholds are the thresholds without config.
@@ -274,7 +283,26 @@ const (
 	StepCodeDeploy StepKind = "code_deploy"
 	StepBackfill   StepKind = "backfill"
 	StepCheckpoint StepKind = "checkpoint"
+	// StepOnlineSchemaChange runs an online schema change tool (gh-ost,
+	// pt-online-schema-change): Forward and Rollback are its command lines.
+	StepOnlineSchemaChange StepKind = "online_schema_change"
 )
+
+// ToolRun is what an online schema change step's commands do, in SQL.
+type ToolRun struct {
+	Name string `json:"name"` // gh-ost or pt-online-schema-change
+	// Alter is the ALTER TABLE the forward command applies, and
+	// RollbackAlter the one the rollback command applies ("" when there is
+	// no rollback command).
+	Alter         string `json:"alter"`
+	RollbackAlter string `json:"rollback_alter,omitempty"`
+	// Cleanup is SQL that removes what an interrupted run leaves behind
+	// (its ghost, changelog and old tables, its triggers); harmless when
+	// there is nothing.
+	Cleanup string `json:"cleanup"`
+	// Alternative is the same change with the other tool, when it can run.
+	Alternative string `json:"alternative,omitempty"`
+}
 
 // Plan is the safe replacement for a finding's statement, or, when
 // KeepsStatement is set, the steps to run after the statement, which stays.
@@ -308,6 +336,8 @@ type Step struct {
 	Note        string // why, caveats, what the rollback cannot restore
 	// Expect is what a checkpoint query returns when it is safe to go on.
 	Expect string
+	// Tool is set on an online schema change step.
+	Tool *ToolRun
 }
 
 // LockEffect describes what a lock mode blocks, for people reading a plan.

@@ -217,6 +217,9 @@ type AlterTable struct {
 	// MySQL only: the ALGORITHM= and LOCK= clauses, upper-cased ("" when
 	// absent: the server picks the fastest it can, which may be COPY).
 	Algorithm, Lock string
+	// Clauses are MySQL's subcommands as the parser renders them, without
+	// ALGORITHM and LOCK: what an online schema change tool's --alter takes.
+	Clauses []string
 }
 
 // AlterCmd is one ALTER TABLE subcommand.

@@ -583,6 +583,11 @@ func alterTable(s *sqlparser.AlterTable) ir.AlterTable {
 	at := ir.AlterTable{Table: qname(s.Table)}
 	names := newNamer(at.Table.Name)
 	for _, o := range s.AlterOptions {
+		switch o.(type) {
+		case sqlparser.AlgorithmValue, *sqlparser.LockOption:
+		default:
+			at.Clauses = append(at.Clauses, sqlparser.String(o))
+		}
 		switch x := o.(type) {
 		case *sqlparser.AddColumns:
 			pos := position(x.First, x.After)

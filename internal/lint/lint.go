@@ -57,6 +57,8 @@ type Options struct {
 	Baseline string
 	// Thresholds are the numbers plans are built with.
 	Thresholds rules.Thresholds
+	// Target is where the online schema change commands connect.
+	Target rules.ToolTarget
 	// MaxFileSize bounds the migrations read (0: readfile.DefaultMax).
 	MaxFileSize int64
 }
@@ -836,6 +838,7 @@ func checkOp(f *rules.File, s *ir.Stmt, i int, c *catalog.Catalog, opt Options, 
 		p.Server = opt.Server
 	}
 	p.Thresholds = opt.Thresholds
+	p.Target = opt.Target
 	p.OpIndex = i
 	for _, r := range opt.Rules {
 		if r.Check == nil || (r.Destructive && s.Down) {

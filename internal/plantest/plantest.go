@@ -142,8 +142,12 @@ func runPlan(t *testing.T, c *fixture.Case, f *rules.Finding, fresh func(t *test
 	before := snapshot(t, db)
 	steps := f.Plan.Steps
 	for i, s := range steps {
-		if err := db.RunStep(ctx, s, s.Forward); err != nil {
-			t.Fatalf("step %d (%s) forward: %v\n%s", i+1, s.Title, err, s.Forward)
+		script := s.Forward
+		if s.Tool != nil {
+			script = s.Tool.Alter // what the tool does, which cannot run here
+		}
+		if err := db.RunStep(ctx, s, script); err != nil {
+			t.Fatalf("step %d (%s) forward: %v\n%s", i+1, s.Title, err, script)
 		}
 	}
 	after := snapshot(t, db)
@@ -170,22 +174,27 @@ func runPlan(t *testing.T, c *fixture.Case, f *rules.Finding, fresh func(t *test
 	for i := len(steps) - 1; i >= 0; i-- {
 		s := steps[i]
 		irreversible = irreversible || s.Irreversible
-		if s.Rollback == "" {
+		script := s.Rollback
+		if s.Tool != nil && s.Rollback != "" {
+			// The tool's reverse run, then its leftovers removed.
+			script = s.Tool.RollbackAlter + "\n" + s.Tool.Cleanup
+		}
+		if script == "" {
 			continue
 		}
 		rb := s
 		rb.Kind = rules.StepMigration
-		if err := db.RunStep(ctx, rb, s.Rollback); err != nil {
-			t.Fatalf("step %d (%s) rollback: %v\n%s", i+1, s.Title, err, s.Rollback)
+		if err := db.RunStep(ctx, rb, script); err != nil {
+			t.Fatalf("step %d (%s) rollback: %v\n%s", i+1, s.Title, err, script)
 		}
 	}
 	restored := snapshot(t, db)
 	unrestorable := false
 	for _, s := range steps {
-		unrestorable = unrestorable || s.Irreversible && s.Rollback == "" && s.Kind == rules.StepMigration
+		unrestorable = unrestorable || s.Rollback == "" && (s.Irreversible && s.Kind == rules.StepMigration || s.Kind == rules.StepOnlineSchemaChange)
 	}
 	if unrestorable {
-		t.Logf("a step has no rollback at all (e.g. an enum value cannot be removed): schema not compared after rollback")
+		t.Logf("a step has no rollback at all (e.g. an enum value cannot be removed, a tool run without a reverse ALTER): schema not compared after rollback")
 	} else if restored.Schema != before.Schema {
 		t.Errorf("schema after rollback differs from before the plan:\n--- before\n%s\n--- after rollback\n%s", before.Schema, restored.Schema)
 	}
@@ -304,8 +313,8 @@ func lintPlan(t *testing.T, c *fixture.Case, f *rules.Finding, idx int, original
 	deployed := false // a code deploy came first: later drops are the plan's contract phase
 	for i, s := range f.Plan.Steps {
 		deployed = deployed || s.Kind == rules.StepCodeDeploy
-		if s.Kind == rules.StepCodeDeploy || s.Kind == rules.StepCheckpoint || s.Forward == "" {
-			continue
+		if s.Kind == rules.StepCodeDeploy || s.Kind == rules.StepCheckpoint || s.Kind == rules.StepOnlineSchemaChange || s.Forward == "" {
+			continue // not migration SQL (a tool's ALTER runs outside the migrations)
 		}
 		file := filepath.Join(dir, fmt.Sprintf("%04d_step%d.sql", i+2, i+1))
 		write(filepath.Base(file), s.Forward+"\n")

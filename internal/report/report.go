@@ -28,6 +28,7 @@ type JSONStep struct {
 	DeletesRows    bool           `json:"deletes_rows,omitempty"`
 	Note           string         `json:"note,omitempty"`
 	Expect         string         `json:"expect,omitempty"`
+	Tool           *rules.ToolRun `json:"tool,omitempty"`
 }
 
 // JSONPlan is a plan in JSON output.

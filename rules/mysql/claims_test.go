@@ -3,14 +3,19 @@ package mysql_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/internal/fixture"
 	"github.com/fluxlint/fluxlint/internal/mytest"
 	myrules "github.com/fluxlint/fluxlint/rules/mysql"
+	"github.com/fluxlint/fluxlint/rules/sqlgen/mysqlgen"
 )
 
 // TestFailsClaimsOnMariaDB holds every fixture finding that claims its
@@ -102,4 +107,108 @@ func TestNotNullInsertOnMariaDB(t *testing.T) {
 	if checked == 0 {
 		t.Fatal("no MY206 finding with a plan in the fixture")
 	}
+}
+
+// TestToolCleanupOnMariaDB checks the cleanup SQL of every online schema
+// change step in the fixtures, and pt-online-schema-change's for the same
+// tables with and without a database given: after the leftovers an
+// interrupted run leaves (gh-ost's _gho, _ghc, _ghk and _del tables;
+// pt-online-schema-change's _new table and its three triggers, named as
+// the tools' sources name them) are made on the test MariaDB, the cleanup
+// removes every one, and the table itself keeps its rows.
+func TestToolCleanupOnMariaDB(t *testing.T) {
+	srv := mytest.Shared(t)
+	ctx := context.Background()
+	checked := 0
+	for _, path := range fixtures(t) {
+		c := fixture.Load(t, path)
+		for _, f := range c.Lint(t, myrules.Rules()).Findings {
+			if f.Plan == nil || f.Plan.Steps[0].Tool == nil {
+				continue
+			}
+			tool := f.Plan.Steps[0].Tool
+			at, err := c.StmtAt(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			table := tableOf(t, tool.Alter)
+			for _, run := range []struct {
+				name    string
+				cleanup func(db string) string
+			}{
+				{tool.Name, func(string) string { return tool.Cleanup }},
+				{"pt-online-schema-change, database unknown", func(string) string { return mysqlgen.PTOSCCleanup(mysqlgen.Target{}, ir.QName{Name: table}) }},
+				{"pt-online-schema-change, database given", func(db string) string {
+					return mysqlgen.PTOSCCleanup(mysqlgen.Target{Database: db}, ir.QName{Name: table})
+				}},
+			} {
+				checked++
+				t.Run(fmt.Sprintf("%s:%d %s", path, f.Pos.Line, run.name), func(t *testing.T) {
+					d := myDB{srv.FreshDB(t)}
+					if err := d.Exec(ctx, c.BaseSQL(t)); err != nil {
+						t.Fatal(err)
+					}
+					for _, s := range c.Stmts[:at] {
+						if err := d.Exec(ctx, s.Text); err != nil {
+							t.Fatal(err)
+						}
+					}
+					var db string
+					var rows int
+					q := "`" + strings.ReplaceAll(table, "`", "``") + "`"
+					if err := d.db.QueryRowContext(ctx, "SELECT DATABASE(), (SELECT COUNT(*) FROM "+q+")").Scan(&db, &rows); err != nil {
+						t.Fatal(err)
+					}
+					// The leftovers, named as gh-ost (go/base/context.go) and
+					// pt-online-schema-change (create_triggers) name them.
+					helper := func(suffix string) string { return "`_" + table + "_" + suffix + "`" }
+					prefix := regexp.MustCompile(`\W`).ReplaceAllString("pt_osc_"+db+"_"+table, "_")
+					var leftovers []string
+					if run.name == "gh-ost" {
+						for _, s := range []string{"gho", "ghk", "del"} {
+							leftovers = append(leftovers, "CREATE TABLE "+helper(s)+" LIKE "+q)
+						}
+						leftovers = append(leftovers, "CREATE TABLE "+helper("ghc")+" (id BIGINT PRIMARY KEY, hint VARCHAR(64))")
+					} else {
+						leftovers = append(leftovers, "CREATE TABLE "+helper("new")+" LIKE "+q)
+						for _, a := range []string{"ins", "upd", "del"} {
+							event := map[string]string{"ins": "INSERT", "upd": "UPDATE", "del": "DELETE"}[a]
+							leftovers = append(leftovers, fmt.Sprintf("CREATE TRIGGER `%s_%s` AFTER %s ON %s FOR EACH ROW SET @fluxlint_test = 1", prefix, a, event, q))
+						}
+					}
+					for _, s := range leftovers {
+						if err := d.Exec(ctx, s); err != nil {
+							t.Fatalf("%s: %v", s, err)
+						}
+					}
+					if err := d.Exec(ctx, run.cleanup(db)); err != nil {
+						t.Fatalf("cleanup: %v\n%s", err, run.cleanup(db))
+					}
+					var tables, triggers, after int
+					if err := d.db.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE ?), "+
+						"(SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME LIKE 'pt\\_osc\\_%'), (SELECT COUNT(*) FROM "+q+")",
+						"\\_"+strings.ReplaceAll(table, "_", "\\_")+"\\_%").Scan(&tables, &triggers, &after); err != nil {
+						t.Fatal(err)
+					}
+					if tables != 0 || triggers != 0 || after != rows {
+						t.Errorf("after the cleanup: %d helper tables, %d pt-osc triggers left; %d rows (before %d)\n%s", tables, triggers, after, rows, run.cleanup(db))
+					}
+				})
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no online schema change step in the fixtures")
+	}
+}
+
+// tableOf reads the table name out of a tool step's ALTER TABLE `name` ...
+func tableOf(t *testing.T, alter string) string {
+	t.Helper()
+	rest, ok := strings.CutPrefix(alter, "ALTER TABLE `")
+	end := strings.Index(rest, "` ")
+	if !ok || end < 0 {
+		t.Fatalf("unexpected tool ALTER: %s", alter)
+	}
+	return strings.ReplaceAll(rest[:end], "``", "`")
 }

@@ -65,6 +65,12 @@ var tableCopy = &rules.Rule{
 		if len(v.cmds) > 1 && plan != nil {
 			plan = nil // the plan replaces one change, and the statement makes others
 		}
+		if plan == nil {
+			var why string
+			if plan, why = toolPlan(p, v); plan == nil && why != "" {
+				tail += "; no online schema change tool can run it: " + why
+			}
+		}
 		reportCopy(p, v, strings.Join(what, ", "), tail, plan)
 	},
 }
@@ -75,7 +81,10 @@ func reportCopy(p *rules.Pass, v verdict, what, tail string, plan *rules.Plan) {
 	if online {
 		msg = fmt.Sprintf("%s on existing table %s can only run with ALGORITHM=COPY: the table is copied row by row; writes continue (MariaDB's online copy, LOCK=NONE), but every row is read and written again and replicas lag by the whole copy", what, tableLabel(v.op.Table))
 	}
-	if plan == nil && tail == "" {
+	switch {
+	case plan != nil && plan.Steps[0].Tool != nil:
+		tail += "; the plan runs it through " + plan.Steps[0].Tool.Name + ", which copies the table while writes continue"
+	case plan == nil && tail == "":
 		tail = "; copy the table online instead (gh-ost, pt-online-schema-change), or move the column through a new one as for a rename"
 	}
 	f := p.Report(msg+tail, plan)

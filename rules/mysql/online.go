@@ -333,7 +333,16 @@ var blocksWrites = &rules.Rule{
 		if v.all.Note != "" {
 			msg += ". " + strings.TrimSuffix(v.all.Note, ".")
 		}
-		p.Report(msg+"; no online form exists: use gh-ost or pt-online-schema-change, or a maintenance window", nil)
+		plan, why := toolPlan(p, v)
+		switch {
+		case plan != nil:
+			msg += "; no in-place form lets writes through: the plan runs it through " + plan.Steps[0].Tool.Name
+		case why != "":
+			msg += "; no in-place form lets writes through, and no online schema change tool can run it (" + why + "): schedule a maintenance window"
+		default:
+			msg += "; no online form exists: use gh-ost or pt-online-schema-change, or a maintenance window"
+		}
+		p.Report(msg, plan)
 	},
 }
 
