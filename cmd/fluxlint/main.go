@@ -133,6 +133,10 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	verbose := fs.Bool("v", false, "text format: show the full SQL of every plan step")
 	output := fs.String("output", "", "write the report to this file (atomically) instead of stdout; never a migration")
 	stdinName := fs.String("stdin-filename", "stdin.sql", "with the path -, the file name to report and to take the tool convention from")
+	var target rules.ToolTarget
+	fs.StringVar(&target.Host, "osc-host", "", "MySQL: the host the gh-ost and pt-online-schema-change commands in plans connect to (default: a <host> placeholder)")
+	fs.StringVar(&target.User, "osc-user", "", "MySQL: the user those commands connect as (default: a <user> placeholder; the password is always asked for)")
+	fs.StringVar(&target.Database, "osc-database", "", "MySQL: the database of unqualified tables in those commands (default: a <database> placeholder)")
 	changedSince := fs.String("changed-since", "", "report only on migrations added or changed since this git ref (and uncommitted or untracked ones); the others are history")
 	var codePaths []string
 	fs.Func("code-path", "application code to search for references to dropped or renamed objects (repeatable; default: the git repository containing the migrations; \"none\" turns the search off)", func(s string) error {
@@ -172,6 +176,7 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	opt.MaxFileSize = cfg.MaxBytes
+	opt.Target = target
 	if opt.CodePaths, err = searchRoots(codePaths, cfg.CodePaths, paths[0]); err != nil {
 		fmt.Fprintf(stderr, "fluxlint: %v\n", err)
 		return exitUsage

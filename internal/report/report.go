@@ -244,10 +244,14 @@ func box(f *rules.Finding, verbose bool) []string {
 		add("Rollback, in reverse order:")
 		for i := len(p.Steps) - 1; i >= 0; i-- {
 			s := p.Steps[i]
-			if s.Kind != rules.StepMigration && s.Kind != rules.StepBackfill {
+			if s.Kind != rules.StepMigration && s.Kind != rules.StepBackfill && s.Kind != rules.StepOnlineSchemaChange {
 				continue
 			}
 			switch {
+			case s.Tool != nil && s.Rollback == "":
+				add("%2d. no reverse command: undoing it is a new change; after an interrupted run: %s", i+1, firstSQL(s.Tool.Cleanup))
+			case s.Tool != nil && !verbose:
+				add("%2d. %s, the reverse ALTER (-v shows the command)", i+1, s.Tool.Name)
 			case s.Rollback == "":
 				add("%2d. nothing to undo", i+1)
 			case verbose:

@@ -17,18 +17,26 @@ var tableCopy = &rules.Rule{
 	Doc: rules.Doc{
 		Title: "ALTER TABLE that only ALGORITHM=COPY can run, on an existing table",
 		Why: "Some changes cannot be made in place: the server builds a new copy of the table row by row and keeps " +
-			"writes waiting (LOCK=SHARED) until the copy is done, minutes on a large table. Measured on " + Verified +
-			": changing a column's type (int to bigint, shrinking a VARCHAR, an ENUM value inserted before the last), " +
-			"adding a foreign key while foreign_key_checks is on, adding a CHECK constraint, adding a column whose " +
-			"default is an expression such as (UUID()), and CONVERT TO CHARACTER SET.",
+			"writes waiting (LOCK=SHARED) until the copy is done, minutes to hours on a large table, and replicas " +
+			"then replay the whole copy. Which changes copy depends on the server: measured on MariaDB 10.11, " +
+			"changing a column's type (int to bigint, shrinking a VARCHAR, an ENUM value inserted before the last, a " +
+			"VARCHAR of 128-255 bytes widened past 255), adding a foreign key while foreign_key_checks is on, adding " +
+			"a CHECK constraint or a STORED generated column, dropping the primary key, a column default that is an " +
+			"expression such as (UUID()), and CONVERT TO CHARACTER SET. MySQL also copies to widen any VARCHAR across " +
+			"255 bytes (its length prefix grows to two bytes), where MariaDB is instant for one of at most 127 bytes. " +
+			"MariaDB 11.2 and later copy online (writes continue): still reported, as a warning, for the time, I/O " +
+			"and replica lag.",
 		Bad: "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id);",
 		Good: "A foreign key: check for orphans, then add it with foreign_key_checks off, which builds its index in " +
 			"place (ALGORITHM=INPLACE, LOCK=NONE), and check again. A column with an expression default: add it " +
-			"without one (instant), fill it in batches, then set the default. A type change, CHECK or character set " +
-			"conversion has no in-place path: copy the table online with gh-ost or pt-online-schema-change, or move " +
-			"the column through a new one as for a rename (MY303).",
-		Versions: "Verified on " + Verified + " (ALGORITHM/LOCK accepted per operation). MySQL 8.0 agrees on these; it " +
-			"also copies to widen a VARCHAR across 255 bytes, which MariaDB does in place.",
+			"without one (instant), fill it in batches, then set the default. Anything else: the plan runs the change " +
+			"through gh-ost (or pt-online-schema-change where gh-ost cannot: foreign keys), which copies the table in " +
+			"throttled chunks while writes continue and swaps it in with a brief lock, with the reverse command and " +
+			"the SQL that cleans up an interrupted run. Pass --osc-host, --osc-user and --osc-database to fill in the " +
+			"commands; neither tool is installed by fluxlint, and their flags are checked against their sources.",
+		Versions: "Verdicts per server (--server-version): MariaDB 10.6-11.8 measured on MariaDB 10.11 by fluxlint's " +
+			"truth test (10.6 agrees by MariaDB's docs; 11.2+ copies online); MySQL 5.7, 8.0 and 8.4 from MySQL's " +
+			"manual (InnoDB Online DDL Operations), which cannot run here. Plans are executed on MariaDB 10.11.",
 	},
 	Check: func(p *rules.Pass) {
 		v, ok := verdictOf(p)
