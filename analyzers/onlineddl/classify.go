@@ -13,11 +13,12 @@ import (
 // the catalog. fkChecksOff says foreign_key_checks is off for the
 // statement. ok is false when a change cannot be told apart (a column or
 // constraint the catalog does not know, a subcommand fluxlint does not
-// model): there is no verdict then.
+// model): there is no verdict then. A table the replay does not know fully
+// still gets a verdict for the changes that do not depend on its columns.
 func Classify(c *catalog.Catalog, op ir.AlterTable, fkChecksOff bool) (changes []Change, ok bool) {
 	t := c.Table(op.Table)
-	if t == nil || t.Unknown {
-		return nil, false
+	if t == nil {
+		t = &catalog.Table{Name: op.Table, Unknown: true}
 	}
 	last := ""
 	if n := len(t.Columns); n > 0 {
@@ -45,7 +46,7 @@ func Classify(c *catalog.Catalog, op ir.AlterTable, fkChecksOff bool) (changes [
 				add(AddColumnStored)
 			case col.Default != nil && col.Default.Volatility == ir.VolatilityUnknown:
 				add(AddColumnExprDefault)
-			case x.Position.First || x.Position.After != "" && !strings.EqualFold(x.Position.After, last):
+			case x.Position.First || x.Position.After != "" && (t.Unknown || !strings.EqualFold(x.Position.After, last)):
 				add(AddColumnPlaced)
 			default:
 				add(AddColumn)

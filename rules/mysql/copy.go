@@ -43,7 +43,7 @@ var tableCopy = &rules.Rule{
 		if !ok || demanded(v.op) || v.all.Algorithm != onlineddl.Copy {
 			return
 		}
-		op, tab := v.op, p.Catalog.Table(v.op.Table)
+		op, tab := v.op, v.tab
 		var plan *rules.Plan
 		tail := ""
 		for _, c := range v.cmds {

@@ -22,6 +22,7 @@ import (
 // none (a new table, a change the catalog cannot tell apart).
 type verdict struct {
 	op   ir.AlterTable
+	tab  *catalog.Table // never nil: an unknown table is an empty one
 	all  onlineddl.Verdict
 	cmds []cmdVerdict
 }
@@ -41,7 +42,10 @@ func verdictOf(p *rules.Pass) (verdict, bool) {
 	if !ok {
 		return verdict{}, false
 	}
-	out := verdict{op: op}
+	out := verdict{op: op, tab: p.Catalog.Table(op.Table)}
+	if out.tab == nil {
+		out.tab = &catalog.Table{Name: op.Table, Unknown: true}
+	}
 	over := overBudget(p, op)
 	verdictFor := func(ch onlineddl.Change) onlineddl.Verdict {
 		if over > 0 && (ch == onlineddl.AddColumn || ch == onlineddl.AddColumnPlaced || ch == onlineddl.DropColumn) {
@@ -129,18 +133,23 @@ func (v verdict) why(tab *catalog.Table, match func(onlineddl.Verdict) bool) []s
 func describe(tab *catalog.Table, cmd ir.AlterCmd) string {
 	switch c := cmd.(type) {
 	case ir.ModifyColumn:
-		if why := typeChange(tab, c); why != "" {
-			return why
-		}
 		old := c.Old
 		if old == "" {
 			old = c.Column.Name
 		}
+		what := typeChange(tab, c)
 		if col := tab.Column(old); col != nil && col.NotNull != c.Column.NotNull {
+			null := "NULL"
 			if c.Column.NotNull {
-				return fmt.Sprintf("making column %q NOT NULL", old)
+				null = "NOT NULL"
 			}
-			return fmt.Sprintf("making column %q NULL", old)
+			if what == "" {
+				return fmt.Sprintf("making column %q %s", old, null)
+			}
+			return what + " and making it " + null
+		}
+		if what != "" {
+			return what
 		}
 		return fmt.Sprintf("MODIFY COLUMN %q", old)
 	case ir.AddColumn:
@@ -222,7 +231,7 @@ var tableRebuild = &rules.Rule{
 		if !ok || demanded(v.op) || v.all.Algorithm != onlineddl.InPlace || !v.all.Rebuild || v.all.BlocksWrites() {
 			return
 		}
-		tab := p.Catalog.Table(v.op.Table)
+		tab := v.tab
 		what := v.why(tab, func(x onlineddl.Verdict) bool { return x.Algorithm == onlineddl.InPlace && x.Rebuild })
 		msg := fmt.Sprintf("%s rebuilds existing table %s in place: %s; reads and writes continue, but every row is rewritten and replicas lag by the whole rebuild",
 			strings.Join(what, ", "), tableLabel(v.op.Table), verdictText(p.Server, v.all))
@@ -327,7 +336,7 @@ var blocksWrites = &rules.Rule{
 		if !ok || demanded(v.op) || v.all.Algorithm == onlineddl.Copy || !v.all.BlocksWrites() || v.all.Lock == onlineddl.LockExclusive {
 			return
 		}
-		tab := p.Catalog.Table(v.op.Table)
+		tab := v.tab
 		what := v.why(tab, onlineddl.Verdict.BlocksWrites)
 		msg := fmt.Sprintf("%s on existing table %s blocks writes for the whole statement: %s", strings.Join(what, ", "), tableLabel(v.op.Table), verdictText(p.Server, v.all))
 		if v.all.Note != "" {
@@ -373,7 +382,7 @@ var failsOnServer = &rules.Rule{
 			if v.op.Lock != "" {
 				asked = append(asked, "LOCK="+v.op.Lock)
 			}
-			tab := p.Catalog.Table(v.op.Table)
+			tab := v.tab
 			what := v.why(tab, func(x onlineddl.Verdict) bool { return !x.Accepts(p.Server, v.op.Algorithm, v.op.Lock) })
 			msg := fmt.Sprintf("%s fails on the server with error 1846: %s cannot do %s that way; it runs this statement only with ALGORITHM=%s, LOCK=%s or less efficient",
 				strings.Join(asked, ", "), p.Server, strings.Join(what, ", "), v.all.Algorithm, v.all.Lock)

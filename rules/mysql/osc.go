@@ -20,8 +20,8 @@ import (
 // toolPlan runs the statement through gh-ost, or pt-online-schema-change
 // where gh-ost cannot run; why says why neither can, when plan is nil.
 func toolPlan(p *rules.Pass, v verdict) (plan *rules.Plan, why string) {
-	tab := p.Catalog.Table(v.op.Table)
-	if tab == nil || len(v.op.Clauses) == 0 {
+	tab := v.tab
+	if tab.Unknown || len(v.op.Clauses) == 0 {
 		return nil, ""
 	}
 	for _, c := range v.op.Cmds {
