@@ -696,6 +696,18 @@ func (c *Catalog) addConstraint(t *Table, k ir.Constraint) {
 	}
 }
 
+// harmlessMySQL reports whether a MySQL ALTER TABLE subcommand changes
+// nothing modelled: a rebuild, or a table option other than the character
+// set (which later columns take).
+func harmlessMySQL(kind string) bool {
+	switch kind {
+	case "FORCE", "OPTIMIZE":
+		return true
+	}
+	option, ok := strings.CutPrefix(kind, "table option ")
+	return ok && !strings.Contains(option, "CHARSET") && !strings.Contains(option, "CHARACTER") && !strings.Contains(option, "COLLATE")
+}
+
 // harmlessAlters are ALTER TABLE subcommands that change nothing modelled.
 var harmlessAlters = map[string]bool{
 	"ChangeOwner": true, "SetStatistics": true, "SetOptions": true, "ResetOptions": true, "SetStorage": true,
@@ -799,7 +811,7 @@ func (c *Catalog) alterTable(o ir.AlterTable) {
 				part.Parent, part.Bound = nil, nil
 			}
 		case ir.OtherAlter:
-			if !harmlessAlters[x.Kind] {
+			if !harmlessAlters[x.Kind] && !harmlessMySQL(x.Kind) {
 				t.Unknown = true
 			}
 		}

@@ -51,6 +51,11 @@ func Parse(sql string) (out []ir.Op, err error) {
 	masked, nocopy := maskMariaDB(sql)
 	st, err := parser.ParseStrictDDL(masked)
 	if err == nil {
+		if _, ok := st.(*sqlparser.OtherAdmin); ok {
+			if ops, ok := optimize(sql); ok {
+				return ops, nil
+			}
+		}
 		out = ops(st)
 		if at, ok := out[0].(ir.AlterTable); ok && nocopy && len(out) == 1 {
 			at.Algorithm = "NOCOPY"
@@ -100,6 +105,33 @@ func maskMariaDB(sql string) (masked string, nocopy bool) {
 		}
 	}
 	return string(out), nocopy
+}
+
+// optimize reads OPTIMIZE [NO_WRITE_TO_BINLOG | LOCAL] TABLE a, b, which
+// vitess keeps as an opaque admin statement: on InnoDB each table is
+// rebuilt (recreate + analyze), so each becomes an ALTER TABLE ... OPTIMIZE.
+func optimize(sql string) ([]ir.Op, bool) {
+	toks := tokens(sql, -1)
+	if len(toks) < 3 || !strings.EqualFold(toks[0].val, "optimize") {
+		return nil, false
+	}
+	i := 1
+	for i < len(toks) && !strings.EqualFold(toks[i].val, "table") && !strings.EqualFold(toks[i].val, "tables") {
+		i++
+	}
+	var out []ir.Op
+	for i++; i < len(toks); i++ {
+		if toks[i].typ == ',' {
+			continue
+		}
+		q := ir.QName{Name: toks[i].val}
+		if i+2 < len(toks) && toks[i+1].typ == '.' {
+			q = ir.QName{Schema: toks[i].val, Name: toks[i+2].val}
+			i += 2
+		}
+		out = append(out, ir.AlterTable{Table: q, Cmds: []ir.AlterCmd{ir.OtherAlter{Kind: "OPTIMIZE"}}, Clauses: []string{"force"}})
+	}
+	return out, len(out) > 0
 }
 
 type token struct {

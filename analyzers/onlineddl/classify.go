@@ -151,7 +151,7 @@ func Classify(c *catalog.Catalog, op ir.AlterTable, fkChecksOff bool) (changes [
 // other classifies the subcommands the IR keeps by name.
 func other(kind string) (Change, bool) {
 	switch kind {
-	case "FORCE", "table option ENGINE":
+	case "FORCE", "table option ENGINE", "OPTIMIZE":
 		return Rebuild, true
 	case "CONVERT TO CHARACTER SET":
 		return ConvertCharset, true

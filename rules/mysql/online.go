@@ -235,6 +235,13 @@ var tableRebuild = &rules.Rule{
 		what := v.why(tab, func(x onlineddl.Verdict) bool { return x.Algorithm == onlineddl.InPlace && x.Rebuild })
 		msg := fmt.Sprintf("%s rebuilds existing table %s in place: %s; reads and writes continue, but every row is rewritten and replicas lag by the whole rebuild",
 			strings.Join(what, ", "), tableLabel(v.op.Table), verdictText(p.Server, v.all))
+		for _, c := range v.op.Cmds {
+			if m, ok := c.(ir.ModifyColumn); ok && m.Column.NotNull {
+				if col := tab.Column(m.Column.Name); col != nil && !col.NotNull {
+					msg += fmt.Sprintf("; it fails (error 1265 on MariaDB 10.11, measured; MySQL reports 1138) if a row holds NULL in %q", col.Name)
+				}
+			}
+		}
 		if v.all.Note != "" {
 			msg += ". " + strings.TrimSuffix(v.all.Note, ".")
 		}
@@ -282,7 +289,7 @@ func rebuildPlan(p *rules.Pass, v verdict, tab *catalog.Table) *rules.Plan {
 				}
 			}
 		case ir.OtherAlter:
-			if c.Kind != "FORCE" && c.Kind != "table option ENGINE" {
+			if c.Kind != "FORCE" && c.Kind != "table option ENGINE" && c.Kind != "OPTIMIZE" {
 				return nil
 			}
 		default:
@@ -302,6 +309,12 @@ func rebuildPlan(p *rules.Pass, v verdict, tab *catalog.Table) *rules.Plan {
 	if strings.Contains(stmt, "--") || strings.Contains(stmt, "#") || strings.Contains(stmt, "/*") {
 		return nil // a comment could swallow the clause appended to the statement
 	}
+	analyze := ""
+	if x, ok := v.op.Cmds[0].(ir.OtherAlter); ok && x.Kind == "OPTIMIZE" {
+		// OPTIMIZE takes no ALGORITHM clause: on InnoDB it is this rebuild
+		// and ANALYZE.
+		stmt, analyze = "ALTER TABLE "+t+" FORCE", fmt.Sprintf("\nANALYZE TABLE %s;", t)
+	}
 	rollback, online := "", ", "+mysqlgen.Online
 	if slices.Contains(undo, "DROP PRIMARY KEY") {
 		online = "" // no in-place form: the rollback copies the table
@@ -310,7 +323,7 @@ func rebuildPlan(p *rules.Pass, v verdict, tab *catalog.Table) *rules.Plan {
 		rollback = withLockWait(p, fmt.Sprintf("ALTER TABLE %s %s%s;", t, strings.Join(undo, ", "), online))
 	}
 	step := migration(p, "run it with the online algorithm asserted, so the server refuses rather than copy the table under a lock",
-		withLockWait(p, fmt.Sprintf("%s, %s;", stmt, mysqlgen.Online)), rollback, rules.MySQLNone)
+		withLockWait(p, fmt.Sprintf("%s, %s;%s", stmt, mysqlgen.Online, analyze)), rollback, rules.MySQLNone)
 	step.Note = "Reads and writes continue while the table is rebuilt; replicas lag by the rebuild's duration, so run it when they can afford it. If the server refuses (error 1846), it cannot do this in place: use gh-ost or pt-online-schema-change."
 	if online == "" {
 		step.Note += " The rollback drops the primary key, which only a table copy can do (writes wait)."
