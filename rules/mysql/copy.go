@@ -190,7 +190,7 @@ func expressionDefaultPlan(p *rules.Pass, table ir.QName, a ir.AddColumn) *rules
 	if tab != nil {
 		pk = tab.PrimaryKey()
 	}
-	if len(pk) != 1 {
+	if len(pk) == 0 {
 		return nil
 	}
 	t, col := mysqlgen.Name(table), mysqlgen.Ident(a.Column.Name)

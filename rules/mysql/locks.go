@@ -84,10 +84,12 @@ var unbatchedDML = &rules.Rule{
 				pk = append(pk, c.Name)
 			}
 		}
-		if len(pk) != 1 || op.Kind == "update" && op.Set == "" {
-			p.Report(msg+"; no single-column primary key (or no plain SET list) is known to batch it by", nil)
+		if len(pk) == 0 || op.Kind == "update" && op.Set == "" {
+			p.Report(msg+"; no primary key (or no plain SET list) is known to batch it by", nil)
 			return
 		}
+		// A composite key batches by its leading column, which its index
+		// orders: a batch holds every row of the leading values it covers.
 		key := t.PrimaryKey()[0]
 		proc := prefixName("fluxlint", op.Table.Name, "batched", op.Kind)
 		// The values it overwrites (or the rows it deletes) are gone, as

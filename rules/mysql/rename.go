@@ -72,9 +72,9 @@ func renameColumnPlan(p *rules.Pass, tab *catalog.Table, col, target *catalog.Co
 	table := tab.Name
 	pk := tab.PrimaryKey()
 	switch {
-	case len(pk) != 1:
-		return nil, "the table has no single-column primary key to copy values in batches by"
-	case pk[0].Name == col.Name:
+	case len(pk) == 0:
+		return nil, "the table has no primary key to copy values in batches by"
+	case slices.ContainsFunc(pk, func(k *catalog.Column) bool { return k.Name == col.Name }):
 		return nil, "it is the primary key"
 	case col.AutoIncrement || col.Generated != nil:
 		return nil, "it is an AUTO_INCREMENT or generated column, which a trigger cannot keep in sync"

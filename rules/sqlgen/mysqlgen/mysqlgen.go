@@ -212,8 +212,10 @@ type Batching struct {
 }
 
 // BatchedUpdate renders a procedure that runs `UPDATE table SET set` over
-// the table in batches of b.Size rows walked in primary-key order (one
-// column), committing after each batch and pausing between them, then calls
+// the table in batches of b.Size rows walked in the order of pk, the
+// primary key or its leading column (a batch then holds every row of the
+// leading values it covers), committing after each batch and pausing
+// between them, then calls
 // and drops it. filter (may be "") limits the rows updated. The server
 // parses the procedure body whole when the file is sent as one
 // multi-statement query; MigrationFile wraps it for tools that split files
