@@ -129,6 +129,10 @@ type Thresholds struct {
 // pt-online-schema-change commands of a plan connect to.
 type ToolTarget struct {
 	Host, User, Database string
+	// Tool is the online schema change tool plans may use: "" for either
+	// (gh-ost where it can run), "gh-ost", "pt-online-schema-change", or
+	// "none" for expand/contract plans instead.
+	Tool string
 }
 
 // DefaultThresholds are the thresholds without config.

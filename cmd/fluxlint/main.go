@@ -137,6 +137,17 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&target.Host, "osc-host", "", "MySQL: the host the gh-ost and pt-online-schema-change commands in plans connect to (default: a <host> placeholder)")
 	fs.StringVar(&target.User, "osc-user", "", "MySQL: the user those commands connect as (default: a <user> placeholder; the password is always asked for)")
 	fs.StringVar(&target.Database, "osc-database", "", "MySQL: the database of unqualified tables in those commands (default: a <database> placeholder)")
+	fs.Func("osc-tool", "MySQL: the online schema change tool plans use for table copies: auto (gh-ost where it can run, else pt-online-schema-change), gh-ost, pt-online-schema-change, or none (expand/contract plans instead)", func(s string) error {
+		switch s {
+		case "auto":
+			target.Tool = ""
+		case "gh-ost", "pt-online-schema-change", "none":
+			target.Tool = s
+		default:
+			return fmt.Errorf("want auto, gh-ost, pt-online-schema-change or none")
+		}
+		return nil
+	})
 	changedSince := fs.String("changed-since", "", "report only on migrations added or changed since this git ref (and uncommitted or untracked ones); the others are history")
 	var codePaths []string
 	fs.Func("code-path", "application code to search for references to dropped or renamed objects (repeatable; default: the git repository containing the migrations; \"none\" turns the search off)", func(s string) error {

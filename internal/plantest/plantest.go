@@ -377,7 +377,7 @@ func lintPlan(t *testing.T, c *fixture.Case, f *rules.Finding, idx int, original
 		}
 		changed[real] = true
 	}
-	got := lint.Run(append([]string{contextFile}, targets...), lint.Options{Engine: c.Engine, Version: c.Version, Server: c.Server, Rules: rs, LockTimeoutSet: c.LockTimeoutSet, Changed: changed})
+	got := lint.Run(append([]string{contextFile}, targets...), lint.Options{Engine: c.Engine, Version: c.Version, Server: c.Server, Target: c.Target, Rules: rs, LockTimeoutSet: c.LockTimeoutSet, Changed: changed})
 	for _, e := range got.Errors {
 		t.Fatal(e)
 	}

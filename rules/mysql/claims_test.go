@@ -14,6 +14,7 @@ import (
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/internal/fixture"
 	"github.com/fluxlint/fluxlint/internal/mytest"
+	"github.com/fluxlint/fluxlint/rules"
 	myrules "github.com/fluxlint/fluxlint/rules/mysql"
 	"github.com/fluxlint/fluxlint/rules/sqlgen/mysqlgen"
 )
@@ -211,4 +212,53 @@ func tableOf(t *testing.T, alter string) string {
 		t.Fatalf("unexpected tool ALTER: %s", alter)
 	}
 	return strings.ReplaceAll(rest[:end], "``", "`")
+}
+
+// TestTypeChangeWritesOnMariaDB checks MY201's expand/contract plan while
+// code writes: rows inserted and updated through the old column after the
+// triggers are in (before and after the backfill) hold the same values in
+// the column of the new type once it has taken the name.
+func TestTypeChangeWritesOnMariaDB(t *testing.T) {
+	srv := mytest.Shared(t)
+	c := fixture.Load(t, "../../fixtures/mysql/rules/alter_copy_expand_contract.sql")
+	ctx := context.Background()
+	var plan *rules.Plan
+	for _, f := range c.Lint(t, myrules.Rules()).Findings {
+		if f.Rule.Code == "MY201" && f.Plan != nil && strings.Contains(f.Message, `"total"`) {
+			plan = f.Plan
+		}
+	}
+	if plan == nil {
+		t.Fatal("no expand/contract plan for orders.total in the fixture")
+	}
+	d := myDB{srv.FreshDB(t)}
+	if err := d.Exec(ctx, c.BaseSQL(t)); err != nil {
+		t.Fatal(err)
+	}
+	writes := map[int][]string{
+		2: {"INSERT INTO orders (id, user_id, total) VALUES (900001, 1, 12.5)", "UPDATE orders SET total = 7.25 WHERE id = 1"},
+		3: {"INSERT INTO orders (id, user_id, total) VALUES (900002, 1, 99.99)", "UPDATE orders SET total = 1.5 WHERE id = 900001"},
+	}
+	for i, s := range plan.Steps {
+		if s.Kind == rules.StepCodeDeploy {
+			continue
+		}
+		if err := d.RunStep(ctx, s, s.Forward); err != nil {
+			t.Fatalf("step %d (%s): %v", i+1, s.Title, err)
+		}
+		for _, w := range writes[i+1] { // old code, writing while the plan runs
+			if err := d.Exec(ctx, w); err != nil {
+				t.Fatalf("after step %d: %s: %v", i+1, w, err)
+			}
+		}
+	}
+	for id, want := range map[int]string{1: "7.25", 900001: "1.50", 900002: "99.99"} {
+		var got, typ string
+		if err := d.db.QueryRowContext(ctx, "SELECT CAST(total AS CHAR), (SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'orders' AND COLUMN_NAME = 'total') FROM orders WHERE id = ?", id).Scan(&got, &typ); err != nil {
+			t.Fatal(err)
+		}
+		if got != want || typ != "decimal(12,2)" {
+			t.Errorf("order %d: total %s of type %s, want %s as decimal(12,2)", id, got, typ, want)
+		}
+	}
 }

@@ -33,7 +33,11 @@ var tableCopy = &rules.Rule{
 			"through gh-ost (or pt-online-schema-change where gh-ost cannot: foreign keys), which copies the table in " +
 			"throttled chunks while writes continue and swaps it in with a brief lock, with the reverse command and " +
 			"the SQL that cleans up an interrupted run. Pass --osc-host, --osc-user and --osc-database to fill in the " +
-			"commands; neither tool is installed by fluxlint, and their flags are checked against their sources.",
+			"commands; neither tool is installed by fluxlint, and their flags are checked against their sources. " +
+			"Without a tool (--osc-tool none), a type change moves the column through a shadow column of the new type: " +
+			"a trigger copies every write, existing rows are copied in batches by the primary key (its leading column " +
+			"when it has several), and after a parity check and a code deploy the two swap names under a brief " +
+			"LOCK TABLES ... WRITE.",
 		Versions: "Verdicts per server (--server-version): MariaDB 10.6-11.8 measured on MariaDB 10.11 by fluxlint's " +
 			"truth test (10.6 agrees by MariaDB's docs; 11.2+ copies online); MySQL 5.7, 8.0 and 8.4 from MySQL's " +
 			"manual (InnoDB Online DDL Operations), which cannot run here. Plans are executed on MariaDB 10.11.",
@@ -77,10 +81,28 @@ var tableCopy = &rules.Rule{
 			var why string
 			if plan, why = toolPlan(p, v); plan == nil && why != "" {
 				tail += "; no online schema change tool can run it: " + why
+				if m, ok := onlyTypeChange(v); ok {
+					var whyNot string
+					if plan, whyNot = typeChangePlan(p, tab, m); plan == nil {
+						tail += "; nor can it change by expand and contract: " + whyNot
+					} else {
+						tail += "; the plan moves the column through a new one instead"
+					}
+				}
 			}
 		}
 		reportCopy(p, v, strings.Join(what, ", "), tail, plan)
 	},
+}
+
+// onlyTypeChange returns the statement's one subcommand when it is a
+// MODIFY or CHANGE that changes the column's type.
+func onlyTypeChange(v verdict) (ir.ModifyColumn, bool) {
+	if len(v.op.Cmds) != 1 {
+		return ir.ModifyColumn{}, false
+	}
+	m, ok := v.op.Cmds[0].(ir.ModifyColumn)
+	return m, ok && typeChange(v.tab, m) != ""
 }
 
 func reportCopy(p *rules.Pass, v verdict, what, tail string, plan *rules.Plan) {

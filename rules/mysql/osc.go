@@ -35,6 +35,12 @@ func toolPlan(p *rules.Pass, v verdict) (plan *rules.Plan, why string) {
 		}
 	}
 	target := mysqlgen.Target(p.Target)
+	switch p.Target.Tool {
+	case "none":
+		return nil, "online schema change tools are turned off (--osc-tool none)"
+	case "gh-ost":
+		target.Tool = "gh-ost"
+	}
 	clauses := strings.Join(v.op.Clauses, ", ")
 	reverse, reversible := reverseClauses(tab, v.op)
 	incoming := incomingKeys(p.Catalog, v.op.Table)
@@ -51,6 +57,12 @@ func toolPlan(p *rules.Pass, v verdict) (plan *rules.Plan, why string) {
 	}
 	if len(tab.PrimaryKey()) == 0 && !hasUnique(tab) {
 		ptNo = append(ptNo, "pt-online-schema-change needs a primary key or a unique index")
+	}
+	switch p.Target.Tool {
+	case "gh-ost":
+		ptNo = append(ptNo, "--osc-tool gh-ost")
+	case "pt-online-schema-change":
+		ghostNo = append(ghostNo, "--osc-tool pt-online-schema-change")
 	}
 	t := mysqlgen.Name(v.op.Table)
 	ghost := func(c string) string { return mysqlgen.Ghost(target, v.op.Table, c, p.Thresholds.BatchSize) }

@@ -13,6 +13,7 @@ import (
 // user fills in, and a database not given comes from the table's qualifier.
 type Target struct {
 	Host, User, Database string
+	Tool                 string // as rules.ToolTarget.Tool
 }
 
 func (t Target) host() string { return or(t.Host, "<host>") }
