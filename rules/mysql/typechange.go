@@ -105,4 +105,3 @@ func typeChangePlan(p *rules.Pass, tab *catalog.Table, m ir.ModifyColumn) (*rule
 	steps = append(steps, drop)
 	return &rules.Plan{Title: fmt.Sprintf("change %s to %s by expand and contract", col.Name, final.Type.SQL), Steps: steps}, ""
 }
-
