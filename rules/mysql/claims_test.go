@@ -97,8 +97,9 @@ func TestNotNullInsertOnMariaDB(t *testing.T) {
 			}
 			err := d.Exec(ctx, insert)
 			var me *mysql.MySQLError
+			got1364 := errors.As(err, &me) && me.Number == 1364
 			switch {
-			case run.fails && !(errors.As(err, &me) && me.Number == 1364):
+			case run.fails && !got1364:
 				t.Errorf("after the %s, an insert that omits the column: %v, want error 1364", run.name, err)
 			case !run.fails && err != nil:
 				t.Errorf("after the %s, an insert that omits the column: %v, want success", run.name, err)
