@@ -68,12 +68,15 @@ type Table struct {
 	Parent      *ir.QName          // set for a partition
 	Bound       *ir.PartitionBound // set for a partition
 	// Charset is MySQL's table default character set, as declared ("" when
-	// not: the server's default).
-	Charset string
+	// not: the server's default); RowFormat its ROW_FORMAT ("" for the
+	// server's default, DYNAMIC).
+	Charset, RowFormat string
 	// RowVersions counts MySQL's instant ADD and DROP COLUMNs since the
 	// table was created or last rebuilt: MySQL 8.0.29+ keeps a row version
 	// for each and allows 64 before it must rebuild.
 	RowVersions int
+	// Triggers names the table's triggers (MySQL).
+	Triggers []string
 	// Unknown is set when a statement the catalog cannot model touched the
 	// table, or the table was never created in the replayed history: its
 	// columns and constraints may be incomplete.
@@ -497,6 +500,18 @@ func (c *Catalog) Apply(op ir.Op) {
 		c.createTable(o)
 	case ir.AlterTable:
 		c.alterTable(o)
+	case ir.CreateTrigger:
+		if t := c.Table(o.Table); t != nil && c.mysql {
+			t = c.ownTable(t)
+			t.Triggers = append(t.Triggers, o.Name)
+		}
+	case ir.DropTrigger:
+		for q, t := range c.tables {
+			if i := slices.Index(t.Triggers, o.Name.Name); i >= 0 && (o.Name.Schema == "" || o.Name.Schema == q.Schema) {
+				t = c.ownTable(t)
+				t.Triggers = slices.Delete(t.Triggers, i, i+1)
+			}
+		}
 	case ir.Truncate:
 		// MySQL's TRUNCATE recreates the table: its row versions start over.
 		for _, q := range o.Tables {
@@ -570,7 +585,7 @@ func (c *Catalog) createTable(o ir.CreateTable) {
 		return
 	}
 	c.made++
-	t := &Table{Name: q, Kind: ir.KindTable, created: c.gen, Unknown: o.AsSelect, Filled: o.Filled, order: c.made, owner: c, PartitionBy: o.PartitionBy, Bound: o.Bound, Charset: o.Charset}
+	t := &Table{Name: q, Kind: ir.KindTable, created: c.gen, Unknown: o.AsSelect, Filled: o.Filled, order: c.made, owner: c, PartitionBy: o.PartitionBy, Bound: o.Bound, Charset: o.Charset, RowFormat: o.RowFormat}
 	if o.PartitionOf != nil {
 		parent := c.resolve(*o.PartitionOf)
 		t.Parent = &parent
@@ -811,6 +826,9 @@ func (c *Catalog) alterTable(o ir.AlterTable) {
 				part.Parent, part.Bound = nil, nil
 			}
 		case ir.OtherAlter:
+			if x.Kind == "table option ROW_FORMAT" {
+				t.RowFormat = x.Value
+			}
 			if !harmlessAlters[x.Kind] && !harmlessMySQL(x.Kind) {
 				t.Unknown = true
 			}
@@ -1061,6 +1079,7 @@ func (c *Catalog) ownTable(t *Table) *Table {
 		cp.Constraints[i] = &kk
 	}
 	cp.indexes = slices.Clone(t.indexes)
+	cp.Triggers = slices.Clone(t.Triggers)
 	c.tables[t.Name] = &cp
 	return &cp
 }

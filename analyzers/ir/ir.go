@@ -202,8 +202,9 @@ type CreateTable struct {
 	// Indexes are the plain indexes declared inside the table (MySQL's KEY
 	// and INDEX clauses); PRIMARY KEY and UNIQUE are Constraints.
 	Indexes []IndexDef
-	// Charset is MySQL's table default character set, when declared.
-	Charset string
+	// Charset and RowFormat are MySQL's table options, when declared
+	// (lower-cased).
+	Charset, RowFormat string
 }
 
 // AlterTable is ALTER TABLE with its subcommands; RENAME statements on tables
@@ -281,7 +282,9 @@ type (
 	DropIndex     struct{ Name string }
 	RenameIndexOn struct{ Old, New string }
 	// OtherAlter is a subcommand the catalog does not model; Kind names it.
-	OtherAlter struct{ Kind string }
+	// OtherAlter is a subcommand kept by name; Value is a MySQL table
+	// option's value, lower-cased.
+	OtherAlter struct{ Kind, Value string }
 )
 
 // Position is where MySQL puts an added or modified column.
@@ -388,6 +391,12 @@ type CreateTrigger struct {
 	Table QName
 }
 
+// DropTrigger is MySQL's DROP TRIGGER, which names no table.
+type DropTrigger struct {
+	Name     QName
+	IfExists bool
+}
+
 // CreateDomain is CREATE DOMAIN: a type whose constraints every column of
 // it obeys.
 type CreateDomain struct {
@@ -487,6 +496,7 @@ func (CreateView) isOp()    {}
 func (CreateSchema) isOp()  {}
 func (LockTable) isOp()     {}
 func (CreateTrigger) isOp() {}
+func (DropTrigger) isOp()   {}
 func (CreateDomain) isOp()  {}
 func (AlterDomain) isOp()   {}
 func (TxControl) isOp()     {}

@@ -107,6 +107,30 @@ func maskMariaDB(sql string) (masked string, nocopy bool) {
 	return string(out), nocopy
 }
 
+// createTrigger reads the name and table of CREATE [DEFINER = ...]
+// TRIGGER [IF NOT EXISTS] name {BEFORE | AFTER} event ON table, whose body
+// vitess does not parse.
+func createTrigger(sql string) (ir.CreateTrigger, bool) {
+	toks := tokens(sql, 64)
+	for i, t := range toks {
+		if !strings.EqualFold(t.val, "trigger") {
+			continue
+		}
+		for j := i + 1; j+1 < len(toks); j++ {
+			if !strings.EqualFold(toks[j].val, "on") {
+				continue
+			}
+			tr := ir.CreateTrigger{Name: toks[j-3].val, Table: ir.QName{Name: toks[j+1].val}}
+			if j+3 < len(toks) && toks[j+2].typ == '.' {
+				tr.Table = ir.QName{Schema: toks[j+1].val, Name: toks[j+3].val}
+			}
+			return tr, j-3 > i
+		}
+		break
+	}
+	return ir.CreateTrigger{}, false
+}
+
 // optimize reads OPTIMIZE [NO_WRITE_TO_BINLOG | LOCAL] TABLE a, b, which
 // vitess keeps as an opaque admin statement: on InnoDB each table is
 // rebuilt (recreate + analyze), so each becomes an ALTER TABLE ... OPTIMIZE.
@@ -195,6 +219,20 @@ func fallback(sql string, err error) ([]ir.Op, error) {
 	switch {
 	case len(words) == 0:
 		return nil, se
+	case words[0] == "create" && routineKind(words[1:]) == "trigger":
+		if op, ok := createTrigger(sql); ok {
+			return []ir.Op{op}, nil
+		}
+		return []ir.Op{ir.Other{Kind: "create trigger"}}, nil
+	case at(0, "drop", "trigger"):
+		i, ifExists := 2, at(2, "if", "exists")
+		if ifExists {
+			i += 2
+		}
+		if q, ok := name(i); ok {
+			return []ir.Op{ir.DropTrigger{Name: q, IfExists: ifExists}}, nil
+		}
+		return []ir.Op{ir.Other{Kind: "drop trigger"}}, nil
 	case words[0] == "create" && routine(words[1:]), words[0] == "drop" && len(words) > 1 && routineWord(words[1]):
 		return []ir.Op{ir.Other{Kind: words[0] + " " + routineKind(words[1:])}}, nil
 	case at(0, "begin", "not", "atomic"):
@@ -387,11 +425,22 @@ func createTable(s *sqlparser.CreateTable) ir.CreateTable {
 		}
 	}
 	for _, o := range s.TableSpec.Options {
-		if n := strings.ToUpper(o.Name); n == "CHARSET" || n == "CHARACTER SET" {
-			ct.Charset = strings.ToLower(o.String)
+		switch strings.ToUpper(o.Name) {
+		case "CHARSET", "CHARACTER SET":
+			ct.Charset = optionValue(o)
+		case "ROW_FORMAT":
+			ct.RowFormat = optionValue(o)
 		}
 	}
 	return ct
+}
+
+// optionValue is a table option's value, lower-cased.
+func optionValue(o *sqlparser.TableOption) string {
+	if o.Value != nil {
+		return strings.ToLower(strings.Trim(sqlparser.String(o.Value), "'"))
+	}
+	return strings.ToLower(o.String)
 }
 
 // namer gives unnamed keys and constraints the names the server gives them:
@@ -687,7 +736,7 @@ func alterTable(s *sqlparser.AlterTable) ir.AlterTable {
 			at.Cmds = append(at.Cmds, ir.OtherAlter{Kind: "CONVERT TO CHARACTER SET"})
 		case sqlparser.TableOptions:
 			for _, t := range x {
-				at.Cmds = append(at.Cmds, ir.OtherAlter{Kind: "table option " + strings.ToUpper(t.Name)})
+				at.Cmds = append(at.Cmds, ir.OtherAlter{Kind: "table option " + strings.ToUpper(t.Name), Value: optionValue(t)})
 			}
 		default:
 			at.Cmds = append(at.Cmds, ir.OtherAlter{Kind: strings.TrimPrefix(fmt.Sprintf("%T", o), "*sqlparser.")})

@@ -32,8 +32,12 @@ func TestParse(t *testing.T) {
 		// MariaDB's NOCOPY, which vitess does not know, in both forms.
 		{"ALTER TABLE t ADD INDEX i (a), ALGORITHM=NOCOPY, LOCK=NONE", "Algorithm:NOCOPY Lock:NONE"},
 		{"CREATE INDEX i ON t (a) ALGORITHM NOCOPY", "Algorithm:NOCOPY"},
-		{"CREATE TABLE t (id INT) ENGINE=InnoDB DEFAULT CHARSET=latin1", "Charset:latin1"},
-		{"OPTIMIZE NO_WRITE_TO_BINLOG TABLE a, s.`b c`", "ir.AlterTable{Table:a IfExists:false Cmds:[{Kind:OPTIMIZE}] Algorithm: Lock: Clauses:[force]}; ir.AlterTable{Table:s.b c"},
+		{"CREATE TABLE t (id INT) ENGINE=InnoDB DEFAULT CHARSET=latin1 ROW_FORMAT=REDUNDANT", "Charset:latin1 RowFormat:redundant"},
+		{"CREATE DEFINER = `app`@`%` TRIGGER users_bi BEFORE INSERT ON shop.users FOR EACH ROW SET NEW.a = 1", "ir.CreateTrigger{Name:users_bi Table:shop.users}"},
+		{"CREATE TRIGGER t_au AFTER UPDATE ON t FOR EACH ROW BEGIN SET @x = 1; END", "ir.CreateTrigger{Name:t_au Table:t}"},
+		{"DROP TRIGGER IF EXISTS shop.users_bi", "ir.DropTrigger{Name:shop.users_bi IfExists:true}"},
+		{"ALTER TABLE t ROW_FORMAT=COMPACT, COMMENT='x'", "Cmds:[{Kind:table option ROW_FORMAT Value:compact} {Kind:table option COMMENT Value:x}]"},
+		{"OPTIMIZE NO_WRITE_TO_BINLOG TABLE a, s.`b c`", "ir.AlterTable{Table:a IfExists:false Cmds:[{Kind:OPTIMIZE Value:}] Algorithm: Lock: Clauses:[force]}; ir.AlterTable{Table:s.b c"},
 		{"ALTER TABLE t ADD COLUMN a INT AFTER b, ADD COLUMN c INT, ALGORITHM=INPLACE, LOCK=NONE", "Algorithm:INPLACE Lock:NONE"},
 		{"ALTER TABLE t MODIFY c BIGINT NOT NULL", "Cmds:[{Old: Column:{Name:c Type:{SQL:bigint"},
 		{"ALTER TABLE t CHANGE a b VARCHAR(10)", "Cmds:[{Old:a Column:{Name:b"},
@@ -48,9 +52,9 @@ func TestParse(t *testing.T) {
 		{"DELETE FROM t WHERE id < 10 LIMIT 100", "HasWhere:true"},
 		{"ALTER TABLE t ADD COLUMN u CHAR(36) DEFAULT (UUID())", "Default:0x"},
 		{"CALL p", "ir.Opaque{Kind:CALL}"},
-		{"CREATE DEFINER=`root`@`%` TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1", "ir.Other{Kind:create trigger}"},
+		{"CREATE DEFINER=`root`@`%` TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1", "ir.CreateTrigger{Name:tr Table:t}"},
 		{"CREATE TABLE t (a INT CHECK (a > 0))", "ir.CreateTable{Table:t IfNotExists:false Columns:[] Constraints:[] PartitionOf:<nil> Bound:<nil> PartitionBy:<nil> AsSelect:true"},
-		{"ALTER TABLE db.t ADD COLUMN x INT CHECK (x > 0)", "ir.AlterTable{Table:db.t IfExists:false Cmds:[{Kind:unparsed}]"},
+		{"ALTER TABLE db.t ADD COLUMN x INT CHECK (x > 0)", "ir.AlterTable{Table:db.t IfExists:false Cmds:[{Kind:unparsed Value:}]"},
 	}
 	for _, c := range cases {
 		ops, _ := Parse(c.sql)

@@ -190,6 +190,8 @@ func modify(t *catalog.Table, from *catalog.Column, def ir.ColumnDef) []Change {
 		switch from, to := a.Mods[0]*per, b.Mods[0]*per; {
 		case from > 255 || to <= 255:
 			out = append(out, ExtendVarchar)
+		case t.RowFormat == "redundant":
+			out = append(out, ExtendVarcharRedundant)
 		case from <= 127:
 			out = append(out, ExtendVarcharShort)
 		default:

@@ -44,29 +44,32 @@ const (
 	ExtendVarcharBoundary Change = "widen VARCHAR across 255 bytes"
 	// ExtendVarcharShort is a VARCHAR of at most 127 bytes widened past
 	// 255: InnoDB stored every value's length in one byte either way.
-	ExtendVarcharShort    Change = "widen VARCHAR of at most 127 bytes past 255 bytes"
-	SetNotNull            Change = "make column NOT NULL"
-	DropNotNull           Change = "make column NULL"
-	EnumAppend            Change = "append ENUM/SET values"
-	ConvertCharset        Change = "CONVERT TO CHARACTER SET"
-	AddIndex              Change = "add index"
-	AddFulltext           Change = "add FULLTEXT index"
-	AddSpatial            Change = "add SPATIAL index"
-	DropIndex             Change = "drop index"
-	RenameIndex           Change = "rename index"
-	AddPrimaryKey         Change = "add primary key"
-	DropPrimaryKey        Change = "drop primary key"
-	ReplacePrimaryKey     Change = "drop and add primary key"
-	AddForeignKey         Change = "add foreign key (foreign_key_checks on)"
-	AddForeignKeyNoChecks Change = "add foreign key (foreign_key_checks off, index to build)"
-	AddForeignKeyIndexed  Change = "add foreign key (foreign_key_checks off, index exists)"
-	DropForeignKey        Change = "drop foreign key"
-	AddCheck              Change = "add CHECK constraint"
-	DropCheck             Change = "drop CHECK constraint"
-	RenameTable           Change = "rename table"
-	Rebuild               Change = "rebuild (FORCE, ENGINE=InnoDB)"
-	RowFormat             Change = "change ROW_FORMAT or KEY_BLOCK_SIZE"
-	TableOption           Change = "change a table option (COMMENT, AUTO_INCREMENT=)"
+	ExtendVarcharShort Change = "widen VARCHAR of at most 127 bytes past 255 bytes"
+	// ExtendVarcharRedundant is a VARCHAR widened across 255 bytes in a
+	// ROW_FORMAT=REDUNDANT table, whose records store lengths alike.
+	ExtendVarcharRedundant Change = "widen VARCHAR across 255 bytes, ROW_FORMAT=REDUNDANT"
+	SetNotNull             Change = "make column NOT NULL"
+	DropNotNull            Change = "make column NULL"
+	EnumAppend             Change = "append ENUM/SET values"
+	ConvertCharset         Change = "CONVERT TO CHARACTER SET"
+	AddIndex               Change = "add index"
+	AddFulltext            Change = "add FULLTEXT index"
+	AddSpatial             Change = "add SPATIAL index"
+	DropIndex              Change = "drop index"
+	RenameIndex            Change = "rename index"
+	AddPrimaryKey          Change = "add primary key"
+	DropPrimaryKey         Change = "drop primary key"
+	ReplacePrimaryKey      Change = "drop and add primary key"
+	AddForeignKey          Change = "add foreign key (foreign_key_checks on)"
+	AddForeignKeyNoChecks  Change = "add foreign key (foreign_key_checks off, index to build)"
+	AddForeignKeyIndexed   Change = "add foreign key (foreign_key_checks off, index exists)"
+	DropForeignKey         Change = "drop foreign key"
+	AddCheck               Change = "add CHECK constraint"
+	DropCheck              Change = "drop CHECK constraint"
+	RenameTable            Change = "rename table"
+	Rebuild                Change = "rebuild (FORCE, ENGINE=InnoDB)"
+	RowFormat              Change = "change ROW_FORMAT or KEY_BLOCK_SIZE"
+	TableOption            Change = "change a table option (COMMENT, AUTO_INCREMENT=)"
 )
 
 // Verdict is what the server does with a change when the statement names
@@ -140,7 +143,7 @@ func mariadb1011(c Change) Verdict {
 		out := v(Instant, LockNone, false, measured)
 		out.Alone = true
 		return out
-	case RenameColumn, SetDefault, ExtendVarchar, ExtendVarcharShort, EnumAppend, RenameIndex, AddForeignKeyIndexed,
+	case RenameColumn, SetDefault, ExtendVarchar, ExtendVarcharShort, ExtendVarcharRedundant, EnumAppend, RenameIndex, AddForeignKeyIndexed,
 		DropForeignKey, DropCheck, AddColumnVirtual, TableOption:
 		return v(Instant, LockNone, false, measured)
 	case RenameTable:
@@ -212,7 +215,9 @@ func mysql(s Server, c Change) Verdict {
 	case AddColumnAutoInc:
 		return v(InPlace, LockShared, true, mysqlDocs)
 	}
-	// ChangeType, ExtendVarcharBoundary, ExtendVarcharShort, AddColumnStored,
+	// ChangeType, ExtendVarcharBoundary, ExtendVarcharShort,
+	// ExtendVarcharRedundant (the manual states the length-prefix rule for
+	// every row format), AddColumnStored,
 	// AddColumnExprDefault, ConvertCharset, DropPrimaryKey, AddForeignKey,
 	// AddCheck.
 	return v(Copy, LockShared, true, mysqlDocs)
@@ -304,7 +309,7 @@ func (v Verdict) Accepts(s Server, algorithm, lock string) bool {
 // Changes lists every change kind, for tests that must cover them all.
 func Changes() []Change {
 	return []Change{AddColumn, AddColumnPlaced, AddColumnAutoInc, AddColumnStored, AddColumnVirtual, AddColumnExprDefault,
-		DropColumn, RenameColumn, ReorderColumn, SetDefault, ChangeType, ExtendVarchar, ExtendVarcharBoundary, ExtendVarcharShort, SetNotNull,
+		DropColumn, RenameColumn, ReorderColumn, SetDefault, ChangeType, ExtendVarchar, ExtendVarcharBoundary, ExtendVarcharShort, ExtendVarcharRedundant, SetNotNull,
 		DropNotNull, EnumAppend, ConvertCharset, AddIndex, AddFulltext, AddSpatial, DropIndex, RenameIndex, AddPrimaryKey,
 		DropPrimaryKey, ReplacePrimaryKey, AddForeignKey, AddForeignKeyNoChecks, AddForeignKeyIndexed, DropForeignKey,
 		AddCheck, DropCheck, RenameTable, Rebuild, RowFormat, TableOption}

@@ -288,6 +288,9 @@ var unchecked = map[string]bool{
 	"drop procedure": true, "drop trigger": true, "drop policy": true, "alter function": true, "alter procedure": true,
 }
 
+// triggers are the statements that add or drop a trigger.
+var triggers = map[string]bool{"create trigger": true, "drop trigger": true}
+
 // lockingOnPostgres are statements of unchecked that PostgreSQL's rules
 // read for the lock they take on a table.
 var lockingOnPostgres = map[string]bool{"create trigger": true, "create or replace trigger": true, "drop trigger": true}
@@ -399,6 +402,8 @@ func parseFile(m *migrations.Migration, engine ir.Engine, history, compact bool)
 			clients = append(clients, client{s, seg.Client})
 		case engine == ir.Postgres && (!history || !s.Down) && selectInto(seg.Lead, s.Text):
 			sqlSegs = append(sqlSegs, len(window)) // SELECT ... INTO creates a table
+		case engine == ir.MySQL && (!history || !s.Down) && leadIn(triggers, seg.Lead):
+			sqlSegs = append(sqlSegs, len(window)) // the catalog keeps MySQL tables' triggers (the online schema change tools need to know)
 		case history && (s.Down || !seg.Block && leadIn(schemaNeutral, seg.Lead)):
 		case !seg.Block && leadIn(unchecked, seg.Lead) && (engine != ir.Postgres || !leadIn(lockingOnPostgres, seg.Lead)):
 			checkSegs = append(checkSegs, len(window))

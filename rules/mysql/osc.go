@@ -65,9 +65,10 @@ func toolPlan(p *rules.Pass, v verdict) (plan *rules.Plan, why string) {
 		ghostNo = append(ghostNo, "--osc-tool pt-online-schema-change")
 	}
 	t := mysqlgen.Name(v.op.Table)
-	ghost := func(c string) string { return mysqlgen.Ghost(target, v.op.Table, c, p.Thresholds.BatchSize) }
+	triggers := len(tab.Triggers) > 0
+	ghost := func(c string) string { return mysqlgen.Ghost(target, v.op.Table, c, p.Thresholds.BatchSize, triggers) }
 	pt := func(c string) string {
-		return mysqlgen.PTOSC(target, v.op.Table, c, p.Thresholds.BatchSize, len(incoming) > 0)
+		return mysqlgen.PTOSC(target, v.op.Table, c, p.Thresholds.BatchSize, len(incoming) > 0, triggers)
 	}
 	step := rules.Step{Kind: rules.StepOnlineSchemaChange, SeparateDeploy: true, Lock: rules.MySQLMetadata,
 		Tool: &rules.ToolRun{Alter: fmt.Sprintf("ALTER TABLE %s %s;", t, clauses)}}
@@ -85,7 +86,10 @@ func toolPlan(p *rules.Pass, v verdict) (plan *rules.Plan, why string) {
 		}
 		step.Note = "gh-ost reads the binlog (binlog_format=ROW; --switch-to-rbr sets it), copies in chunks and throttles on load and replica lag; " +
 			"it waits before the cut-over until /tmp/gh-ost.*.postpone is removed, so the swap happens while someone watches. " +
-			"The old table stays as _" + v.op.Table.Name + "_del until the cleanup drops it. Tables with triggers need --include-triggers."
+			"The old table stays as _" + v.op.Table.Name + "_del until the cleanup drops it."
+		if triggers {
+			step.Note += fmt.Sprintf(" The table's triggers (%s) are recreated on the new table (--include-triggers).", strings.Join(tab.Triggers, ", "))
+		}
 	case len(ptNo) == 0:
 		step.Tool.Name, step.Forward, step.Tool.Cleanup = "pt-online-schema-change", pt(clauses), mysqlgen.PTOSCCleanup(target, v.op.Table)
 		if reversible {
@@ -95,7 +99,9 @@ func toolPlan(p *rules.Pass, v verdict) (plan *rules.Plan, why string) {
 		if len(incoming) > 0 {
 			step.Note += " Other tables' foreign keys reference it: --alter-foreign-keys-method=auto rebuilds them to point at the new table (rebuild_constraints, an ALTER of each child) or, for large children, swaps with drop_swap, which leaves a moment with no table: read the tool's documentation before running it."
 		}
-		step.Note += " Tables with triggers need --preserve-triggers."
+		if triggers {
+			step.Note += fmt.Sprintf(" The table's own triggers (%s) move to the new table (--preserve-triggers, MySQL 5.7.2+ and MariaDB).", strings.Join(tab.Triggers, ", "))
+		}
 	default:
 		return nil, strings.Join(append(ghostNo, ptNo...), "; ")
 	}

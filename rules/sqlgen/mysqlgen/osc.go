@@ -49,11 +49,15 @@ const (
 func chunk(size int) int { return min(max(size, 100), 100000) }
 
 // Ghost is the gh-ost command that applies the ALTER TABLE clauses to
-// table: the copy is throttled on load, and the cut-over waits for a flag
+// table (triggers: the table has its own, recreated by gh-ost): the copy is throttled on load, and the cut-over waits for a flag
 // file to be removed, so the swap happens when someone is watching. The
 // old table is kept as _<table>_del until Cleanup drops it.
-func Ghost(t Target, table ir.QName, clauses string, chunkSize int) string {
+func Ghost(t Target, table ir.QName, clauses string, chunkSize int, triggers bool) string {
 	db := t.database(table)
+	include := ""
+	if triggers {
+		include = " --include-triggers" // recreated on the new table at the cut-over
+	}
 	return strings.Join([]string{
 		"gh-ost \\",
 		fmt.Sprintf("  --host=%s --user=%s --ask-pass \\", Shell(t.host()), Shell(t.user())),
@@ -61,7 +65,7 @@ func Ghost(t Target, table ir.QName, clauses string, chunkSize int) string {
 		fmt.Sprintf("  --alter=%s \\", Shell(clauses)),
 		fmt.Sprintf("  --chunk-size=%d --max-load=%s --critical-load=%s \\", chunk(chunkSize), maxLoad, criticalLoad),
 		"  --cut-over=default --default-retries=120 --exact-rowcount --concurrent-rowcount --switch-to-rbr \\",
-		"  --initially-drop-ghost-table --initially-drop-old-table \\",
+		"  --initially-drop-ghost-table --initially-drop-old-table" + include + " \\",
 		fmt.Sprintf("  --postpone-cut-over-flag-file=%s \\", Shell(fmt.Sprintf("/tmp/gh-ost.%s.%s.postpone", safe(db), safe(table.Name)))),
 		"  --execute",
 	}, "\n")
@@ -69,8 +73,9 @@ func Ghost(t Target, table ir.QName, clauses string, chunkSize int) string {
 
 // PTOSC is the pt-online-schema-change command that applies the clauses
 // to table. childKeys: other tables' foreign keys reference it, which the
-// tool must point at the new table (--alter-foreign-keys-method).
-func PTOSC(t Target, table ir.QName, clauses string, chunkSize int, childKeys bool) string {
+// tool must point at the new table (--alter-foreign-keys-method);
+// triggers: the table has its own, which must move with it.
+func PTOSC(t Target, table ir.QName, clauses string, chunkSize int, childKeys, triggers bool) string {
 	lines := []string{
 		"pt-online-schema-change \\",
 		fmt.Sprintf("  --alter %s \\", Shell(clauses)),
@@ -78,6 +83,9 @@ func PTOSC(t Target, table ir.QName, clauses string, chunkSize int, childKeys bo
 	}
 	if childKeys {
 		lines = append(lines, "  --alter-foreign-keys-method=auto \\")
+	}
+	if triggers {
+		lines = append(lines, "  --preserve-triggers \\") // the table's own triggers move to the new table
 	}
 	return strings.Join(append(lines,
 		"  --ask-pass --execute \\",

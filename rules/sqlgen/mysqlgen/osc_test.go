@@ -63,7 +63,8 @@ func TestToolCommands(t *testing.T) {
 	clauses := "modify column `note` varchar(300) default 'it''s' not null"
 	for _, target := range []Target{{}, {Host: "db1.internal", User: "migrator", Database: "shop"}} {
 		for _, childKeys := range []bool{false, true} {
-			w := words(t, "gh-ost", Ghost(target, table, clauses, 5000))
+			triggers := childKeys // both ways, once each
+			w := words(t, "gh-ost", Ghost(target, table, clauses, 5000, triggers))
 			values := checkFlags(t, "gh-ost", ghost, w, true)
 			if values["alter"] != clauses || values["table"] != table.Name || values["host"] != or(target.Host, "<host>") {
 				t.Errorf("gh-ost receives --alter=%q --table=%q --host=%q", values["alter"], values["table"], values["host"])
@@ -71,7 +72,10 @@ func TestToolCommands(t *testing.T) {
 			if _, ok := values["execute"]; !ok {
 				t.Error("gh-ost command without --execute only tests")
 			}
-			w = words(t, "pt-online-schema-change", PTOSC(target, table, clauses, 5000, childKeys))
+			if _, ok := values["include-triggers"]; ok != triggers {
+				t.Errorf("triggers %v, gh-ost --include-triggers given %v", triggers, ok)
+			}
+			w = words(t, "pt-online-schema-change", PTOSC(target, table, clauses, 5000, childKeys, triggers))
 			values = checkFlags(t, "pt-online-schema-change", pt, w, false)
 			if values["alter"] != clauses {
 				t.Errorf("pt-online-schema-change receives --alter %q", values["alter"])
@@ -82,6 +86,9 @@ func TestToolCommands(t *testing.T) {
 			}
 			if _, ok := values["alter-foreign-keys-method"]; ok != childKeys {
 				t.Errorf("child foreign keys %v, --alter-foreign-keys-method given %v", childKeys, ok)
+			}
+			if _, ok := values["preserve-triggers"]; ok != triggers {
+				t.Errorf("triggers %v, --preserve-triggers given %v", triggers, ok)
 			}
 		}
 	}
