@@ -24,8 +24,9 @@ const (
 func (f Family) String() string { return [...]string{"MySQL", "MariaDB"}[f] }
 
 // Server is a server family and version. Patch 0 means unknown: the
-// verdicts then assume the oldest release of the line, and say so where a
-// later patch changes them.
+// verdicts then assume the line's current release (only the newest patch
+// of a release line is supported), and say so where an older patch does
+// worse.
 type Server struct {
 	Family              Family
 	Major, Minor, Patch int
@@ -43,7 +44,8 @@ var known = []Server{
 }
 
 // Default is the server assumed without --server-version: the oldest
-// supported release of the family's current line (MySQL 8.0, MariaDB 10.11).
+// supported release line of the family (MySQL 8.0, MariaDB 10.11), at its
+// current patch release.
 func Default(f Family) Server {
 	if f == MariaDB {
 		return Server{Family: MariaDB, Major: 10, Minor: 11}
@@ -116,7 +118,8 @@ func (s Server) String() string {
 }
 
 // AtLeast reports whether the server is of family f and at least
-// major.minor.patch; an unknown patch counts as the line's oldest.
+// major.minor.patch; an unknown patch counts as the line's current
+// release, newer than any patch named.
 func (s Server) AtLeast(f Family, major, minor, patch int) bool {
 	if s.Family != f {
 		return false
@@ -127,5 +130,5 @@ func (s Server) AtLeast(f Family, major, minor, patch int) bool {
 	if s.Minor != minor {
 		return s.Minor > minor
 	}
-	return s.Patch >= patch
+	return s.Patch == 0 || s.Patch >= patch
 }

@@ -169,7 +169,7 @@ func mariadb1011(c Change) Verdict {
 // mysql is the verdict table of MySQL 5.7 to 8.4, from MySQL's manual
 // (neither can run here): INSTANT ADD COLUMN (last) from 8.0.12, at any
 // position and INSTANT DROP COLUMN from 8.0.29, INSTANT RENAME COLUMN from
-// 8.0.28; 5.7 has no INSTANT.
+// 8.0.28; 5.7 has no INSTANT. 8.0 with no patch is the current 8.0.
 func mysql(s Server, c Change) Verdict {
 	instant := func(from int) Verdict {
 		if s.AtLeast(MySQL, 8, 0, from) {
@@ -184,17 +184,17 @@ func mysql(s Server, c Change) Verdict {
 		if out := instant(12); out.Source != "" {
 			return out
 		}
-		return later(v(InPlace, LockNone, true, mysqlDocs), s, "8.0.12 adds the last column instantly")
+		return later(v(InPlace, LockNone, true, mysqlDocs), "8.0.12 adds the last column instantly")
 	case AddColumnPlaced, DropColumn:
 		if out := instant(29); out.Source != "" {
-			return out
+			return earlier(out, s, "before 8.0.29 MySQL rebuilds the table for it")
 		}
-		return later(v(InPlace, LockNone, true, mysqlDocs), s, "8.0.29 does this instantly")
+		return later(v(InPlace, LockNone, true, mysqlDocs), "8.0.29 does this instantly")
 	case RenameColumn:
 		if out := instant(28); out.Source != "" {
 			return out
 		}
-		return later(v(InPlace, LockNone, false, mysqlDocs), s, "8.0.28 renames instantly")
+		return later(v(InPlace, LockNone, false, mysqlDocs), "8.0.28 renames instantly")
 	case SetDefault, EnumAppend, AddColumnVirtual, TableOption:
 		if s.AtLeast(MySQL, 8, 0, 0) {
 			return v(Instant, LockNone, false, mysqlDocs)
@@ -223,13 +223,18 @@ func mysql(s Server, c Change) Verdict {
 	return v(Copy, LockShared, true, mysqlDocs)
 }
 
-// later notes, on a MySQL 8.0 verdict, the patch release that does better.
-func later(out Verdict, s Server, note string) Verdict {
-	if s.Major == 8 && s.Minor == 0 {
-		out.Note = "MySQL " + note + ": pass --server-version with your exact release (8.0.29) if it is newer."
-		if s.Patch > 0 {
-			out.Note = "MySQL " + note + "."
-		}
+// later notes, on a verdict for an old MySQL release, the release that
+// does better.
+func later(out Verdict, note string) Verdict {
+	out.Note = "MySQL " + note + "."
+	return out
+}
+
+// earlier notes, on a verdict for MySQL 8.0 with no patch release given
+// (taken as the current one), what older 8.0 releases do.
+func earlier(out Verdict, s Server, note string) Verdict {
+	if s.Major == 8 && s.Minor == 0 && s.Patch == 0 {
+		out.Note = "This is MySQL 8.0's current release; " + note + ": pass --server-version with your exact release if it is older."
 	}
 	return out
 }

@@ -53,7 +53,9 @@ func TestMySQLVerdicts(t *testing.T) {
 		rebuild bool
 	}{
 		{"5.7", AddColumn, InPlace, LockNone, true},
-		{"8.0", AddColumn, InPlace, LockNone, true}, // 8.0 with no patch: its oldest release
+		{"8.0", AddColumn, Instant, LockNone, false}, // 8.0 with no patch: its current release
+		{"8.0", AddColumnPlaced, Instant, LockNone, false},
+		{"8.0.11", AddColumn, InPlace, LockNone, true},
 		{"8.0.12", AddColumn, Instant, LockNone, false},
 		{"8.0.28", AddColumnPlaced, InPlace, LockNone, true},
 		{"8.0.29", AddColumnPlaced, Instant, LockNone, false},
