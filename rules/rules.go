@@ -145,7 +145,7 @@ func (p *Pass) Report(msg string, plan *Plan) *Finding {
 		msg += " [" + p.Server.String() + "]"
 	}
 	f := NewFinding(p.Rule, p.File.Path, p.Stmt.Pos, p.Stmt.End, msg)
-	f.Plan = plan
+	f.Plan, f.Down = plan, p.Stmt.Down
 	f.Rewrite = p.rewrite(plan)
 	p.report(f)
 	return f
@@ -217,6 +217,26 @@ type Finding struct {
 	// Claim is what the finding says the server does, as data: a test runs
 	// the statement on a real server and holds the claim against it.
 	Claim *Claim
+	// Down marks a finding in a down migration (a goose or dbmate Down
+	// section, a .down.sql file): a rollback, not the change itself.
+	Down bool
+}
+
+// Section is "down" for a finding in a down migration, else "up".
+func (f *Finding) Section() string {
+	if f.Down {
+		return "down"
+	}
+	return "up"
+}
+
+// Labelled is the message with "(down migration)" before it when the
+// finding is in one, for formats that have no field to say so.
+func (f *Finding) Labelled() string {
+	if f.Down {
+		return "(down migration) " + f.Message
+	}
+	return f.Message
 }
 
 // PostgreSQL's table lock modes, weakest first.

@@ -813,7 +813,9 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 				if s.Err.Unsupported {
 					r = rules.Unsupported
 				}
-				report(rules.NewFinding(r, f.Path, s.Err.Pos, s.End, s.Err.Msg))
+				fd := rules.NewFinding(r, f.Path, s.Err.Pos, s.End, s.Err.Msg)
+				fd.Down = s.Down
+				report(fd)
 			}
 			// Each op is checked on the schema left by the ops before it, so
 			// a table created earlier in the same statement block counts as new.

@@ -72,7 +72,7 @@ var source = rdSource{Name: "fluxlint", URL: ProjectURL}
 func rdDiag(f *rules.Finding) rdDiagnostic {
 	rng := rdRange{Start: rdPosition{Line: f.Pos.Line, Column: f.Pos.Col}, End: &rdPosition{Line: f.End.Line, Column: f.End.Col}}
 	d := rdDiagnostic{
-		Message:  f.Message + PlanMarkdown(f.Plan),
+		Message:  f.Labelled() + PlanMarkdown(f.Plan),
 		Location: rdLocation{Path: f.Path, Range: rng},
 		Severity: rdSeverity[f.Severity],
 		Source:   source,
@@ -166,7 +166,7 @@ func GitHub(w io.Writer, res *lint.Result) error {
 	for _, f := range res.Findings {
 		fmt.Fprintf(bw, "::%s file=%s,line=%d,col=%d,endLine=%d,title=%s::%s\n", level[f.Severity],
 			ghProperty(f.Path), f.Pos.Line, f.Pos.Col, f.End.Line, ghProperty(f.Rule.Code+" "+f.Rule.Name),
-			ghData(f.Message+"\nfluxlint explain "+f.Rule.Code))
+			ghData(f.Labelled()+"\nfluxlint explain "+f.Rule.Code))
 	}
 	for _, e := range res.Errors {
 		path, pos, msg := errorAt(e)

@@ -49,6 +49,7 @@ type JSONFinding struct {
 	EndLine   int             `json:"end_line"`
 	EndColumn int             `json:"end_column"`
 	Message   string          `json:"message"`
+	Section   string          `json:"section"` // up, or down for a down migration
 	Plan      *JSONPlan       `json:"plan"`
 	Related   []rules.Related `json:"related"`
 	// Claim is what the server does, as data: lock mode and table, rewrite,
@@ -85,7 +86,7 @@ type JSONReport struct {
 func ToJSONFinding(f *rules.Finding) JSONFinding {
 	jf := JSONFinding{Code: f.Rule.Code, Name: f.Rule.Name, Severity: f.Severity.String(), Path: f.Path,
 		Line: f.Pos.Line, Column: f.Pos.Col, EndLine: f.End.Line, EndColumn: f.End.Col, Message: f.Message,
-		Related: f.Related}
+		Section: f.Section(), Related: f.Related}
 	if jf.Related == nil {
 		jf.Related = []rules.Related{}
 	}
@@ -204,7 +205,11 @@ func box(f *rules.Finding, verbose bool) []string {
 	var l []string
 	add := func(format string, a ...any) { l = append(l, "│  "+fmt.Sprintf(format, a...)) }
 	l = append(l, fmt.Sprintf("╭─ %s %s · %s", f.Rule.Code, f.Rule.Name, f.Severity))
-	add("%s:%d:%d", f.Path, f.Pos.Line, f.Pos.Col)
+	if f.Down {
+		add("%s:%d:%d (down migration)", f.Path, f.Pos.Line, f.Pos.Col)
+	} else {
+		add("%s:%d:%d", f.Path, f.Pos.Line, f.Pos.Col)
+	}
 	add("%s", f.Message)
 	for _, r := range f.Related {
 		add("  ↳ %s:%d %s", r.Path, r.Line, r.Message)

@@ -59,12 +59,17 @@ type (
 		Tags []string `json:"tags"`
 	}
 	sarifResult struct {
-		RuleID           string          `json:"ruleId"`
-		RuleIndex        int             `json:"ruleIndex"`
-		Level            string          `json:"level"`
-		Message          sarifText       `json:"message"`
-		Locations        []sarifLocation `json:"locations"`
-		RelatedLocations []sarifLocation `json:"relatedLocations,omitempty"`
+		RuleID           string           `json:"ruleId"`
+		RuleIndex        int              `json:"ruleIndex"`
+		Level            string           `json:"level"`
+		Message          sarifText        `json:"message"`
+		Locations        []sarifLocation  `json:"locations"`
+		RelatedLocations []sarifLocation  `json:"relatedLocations,omitempty"`
+		Properties       sarifResultProps `json:"properties"`
+	}
+	// sarifResultProps: section is up, or down for a down migration.
+	sarifResultProps struct {
+		Section string `json:"section"`
 	}
 	sarifLocation struct {
 		ID               *int          `json:"id,omitempty"`
@@ -135,7 +140,8 @@ func SARIF(w io.Writer, res *lint.Result, known []*rules.Rule, version string) e
 		}
 		r := sarifResult{
 			RuleID: f.Rule.Code, RuleIndex: i, Level: sarifLevel[f.Severity],
-			Message: sarifText{Text: f.Message + PlanText(f.Plan), Markdown: f.Message + PlanMarkdown(f.Plan)},
+			Message:    sarifText{Text: f.Labelled() + PlanText(f.Plan), Markdown: f.Labelled() + PlanMarkdown(f.Plan)},
+			Properties: sarifResultProps{Section: f.Section()},
 			Locations: []sarifLocation{{PhysicalLocation: sarifPhysical{
 				ArtifactLocation: sarifArtifact{URI: sarifURI(f.Path)},
 				Region:           sarifRegion{StartLine: f.Pos.Line, StartColumn: col16(f.Pos), EndLine: f.End.Line, EndColumn: max(col16(f.End), 1)},
