@@ -157,3 +157,14 @@ func (p *Pass) BeganBefore() bool {
 		return acc
 	}) != nil
 }
+
+// InUp reports whether an op of the file's up section matches: for
+// findings reported once per migration, up and down together.
+func (p *Pass) InUp(match func(ir.Op) bool) bool {
+	for _, ref := range p.File.section(false).ops {
+		if match(ref.Op) {
+			return true
+		}
+	}
+	return false
+}

@@ -57,6 +57,10 @@ type Rule struct {
 	Destructive bool
 	Doc         Doc
 	Check       func(p *Pass) // nil for the tool's own findings
+	// Reminder names the session setting a reminder rule asks for
+	// (lock_timeout): its finding is dropped where another finding's plan
+	// for the same statement sets it already.
+	Reminder string
 	// WithRefs receives, after the code search, the references to what a
 	// finding's Uses names (nil refs: none found; ignored: the code already
 	// declares it removed). Set by rules about dropping or renaming.
@@ -333,7 +337,18 @@ type ToolRun struct {
 type Plan struct {
 	Title          string
 	KeepsStatement bool
-	Steps          []Step
+	// Before, with KeepsStatement, puts the steps before the statement
+	// (a setting it must run under) rather than after it.
+	Before bool
+	Steps  []Step
+}
+
+// Where says where a plan that keeps its statement puts its steps.
+func (p *Plan) Where() string {
+	if p.Before {
+		return "before"
+	}
+	return "after"
 }
 
 // Step is one step of a plan.

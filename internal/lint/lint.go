@@ -832,20 +832,23 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 	}
 }
 
-// checkOp runs every enabled rule on one op of a statement.
+// checkOp runs every enabled rule on one op of a statement. A reminder
+// (PG113's lock_timeout) goes where another finding's plan for the op
+// already sets what it reminds of.
 func checkOp(f *rules.File, s *ir.Stmt, i int, c *catalog.Catalog, opt Options, report func(*rules.Finding)) {
+	var found []*rules.Finding
 	p := rules.NewPass(nil, f, s, s.Ops[i], c, opt.Version, func(fd *rules.Finding) {
 		if sev, ok := opt.Severity[fd.Rule.Code]; ok {
 			fd.Severity = sev
 		}
-		report(fd)
+		found = append(found, fd)
 	})
 	p.LockTimeoutSet = opt.LockTimeoutSet
+	p.Thresholds = opt.Thresholds
+	p.Target = opt.Target
 	if opt.Server != (onlineddl.Server{}) {
 		p.Server = opt.Server
 	}
-	p.Thresholds = opt.Thresholds
-	p.Target = opt.Target
 	p.OpIndex = i
 	for _, r := range opt.Rules {
 		if r.Check == nil || (r.Destructive && s.Down) {
@@ -854,6 +857,27 @@ func checkOp(f *rules.File, s *ir.Stmt, i int, c *catalog.Catalog, opt Options, 
 		p.Rule = r
 		r.Check(p)
 	}
+	for _, fd := range found {
+		if fd.Rule.Reminder == "" || !setByOther(found, fd) {
+			report(fd)
+		}
+	}
+}
+
+// setByOther reports whether a finding other than the reminder has a plan
+// step that sets what the reminder asks for.
+func setByOther(found []*rules.Finding, reminder *rules.Finding) bool {
+	for _, fd := range found {
+		if fd == reminder || fd.Plan == nil {
+			continue
+		}
+		for _, st := range fd.Plan.Steps {
+			if strings.Contains(st.Forward, "SET "+reminder.Rule.Reminder) || strings.Contains(st.Forward, "SET SESSION "+reminder.Rule.Reminder) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // relative shortens a path to one relative to the working directory, when

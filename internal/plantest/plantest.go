@@ -135,7 +135,7 @@ func runPlan(t *testing.T, c *fixture.Case, f *rules.Finding, fresh func(t *test
 		t.Fatal(err)
 	}
 	context := c.Stmts[:idx]
-	if f.Plan.KeepsStatement {
+	if f.Plan.KeepsStatement && !f.Plan.Before {
 		context = c.Stmts[:idx+1]
 	}
 	db := prepare(t, c, context, fresh)

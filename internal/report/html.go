@@ -40,6 +40,7 @@ type (
 	htmlPlan struct {
 		Title, Shape   string
 		KeepsStatement bool
+		Where          string // before or after the statement, when it keeps it
 		Groups         []htmlDeploy
 		Checklist      []string
 	}
@@ -107,7 +108,7 @@ func HTML(w io.Writer, res *lint.Result) error {
 
 func htmlPlanOf(p *rules.Plan) *htmlPlan {
 	hp := &htmlPlan{Title: p.Title, Shape: fmt.Sprintf("%s · %s", plural(len(p.Steps), "step"), planType(p)),
-		KeepsStatement: p.KeepsStatement, Checklist: checklist(p)}
+		KeepsStatement: p.KeepsStatement, Where: p.Where(), Checklist: checklist(p)}
 	for i, s := range p.Steps {
 		if i == 0 || s.SeparateDeploy {
 			hp.Groups = append(hp.Groups, htmlDeploy{Deploy: len(hp.Groups) + 1})

@@ -96,7 +96,7 @@ func PlanMarkdown(p *rules.Plan) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n\n**Plan: %s**", p.Title)
 	if p.KeepsStatement {
-		b.WriteString(" (keep the statement; add these steps after it)")
+		b.WriteString(" (keep the statement; add these steps " + p.Where() + " it)")
 	}
 	b.WriteString("\n")
 	for i, s := range p.Steps {

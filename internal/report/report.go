@@ -35,6 +35,7 @@ type JSONStep struct {
 type JSONPlan struct {
 	Title          string     `json:"title"`
 	KeepsStatement bool       `json:"keeps_statement,omitempty"`
+	Before         bool       `json:"before,omitempty"` // with keeps_statement: the steps go before it
 	Steps          []JSONStep `json:"steps"`
 }
 
@@ -94,7 +95,7 @@ func ToJSONFinding(f *rules.Finding) JSONFinding {
 		jf.Claim = &JSONClaim{Table: c.Table.String(), Lock: c.Lock, Rewrite: c.Rewrite, Scan: c.Scan, Fails: c.Fails, Unsure: c.Unsure}
 	}
 	if f.Plan != nil {
-		jp := &JSONPlan{Title: f.Plan.Title, KeepsStatement: f.Plan.KeepsStatement, Steps: []JSONStep{}}
+		jp := &JSONPlan{Title: f.Plan.Title, KeepsStatement: f.Plan.KeepsStatement, Before: f.Plan.Before, Steps: []JSONStep{}}
 		for _, s := range f.Plan.Steps {
 			jp.Steps = append(jp.Steps, JSONStep(s))
 		}
@@ -218,7 +219,7 @@ func box(f *rules.Finding, verbose bool) []string {
 		l = append(l, "│")
 		add("Plan: %s · %s · %s", p.Title, plural(len(p.Steps), "step"), planType(p))
 		if p.KeepsStatement {
-			add("(keep the statement; run these steps after it)")
+			add("(keep the statement; run these steps %s it)", p.Where())
 		}
 		width := 0
 		for _, s := range p.Steps {

@@ -209,7 +209,7 @@ func PlanText(p *rules.Plan) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n\nPlan: %s", p.Title)
 	if p.KeepsStatement {
-		b.WriteString(" (keep the statement; add these steps after it)")
+		b.WriteString(" (keep the statement; add these steps " + p.Where() + " it)")
 	}
 	for i, s := range p.Steps {
 		fmt.Fprintf(&b, "\n%d. %s %s", i+1, stepTag(s), s.Title)

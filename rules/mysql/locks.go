@@ -10,7 +10,7 @@ import (
 )
 
 var lockWaitTimeout = &rules.Rule{
-	Code: "MY113", Name: "lock-wait-timeout-missing", Engine: ir.MySQL, Severity: rules.Info,
+	Code: "MY113", Name: "lock-wait-timeout-missing", Engine: ir.MySQL, Severity: rules.Info, Reminder: "lock_wait_timeout",
 	Doc: rules.Doc{
 		Title: "DDL on an existing table without lock_wait_timeout",
 		Why: "Every ALTER, RENAME, DROP and TRUNCATE takes an exclusive metadata lock, at least briefly. Behind a " +
@@ -18,7 +18,7 @@ var lockWaitTimeout = &rules.Rule{
 			"behind it. lock_wait_timeout defaults to a year: set it low so the migration gives up and can be retried.",
 		Bad: "ALTER TABLE users ADD COLUMN nickname VARCHAR(50) NULL;",
 		Good: "SET SESSION lock_wait_timeout = 1; at the top of the migration, and retry it when it times out (error " +
-			"1205). Reported once per file, at info severity, since teams often set it on the migration user; raise it " +
+			"1205). Reported once per migration (up and down together), never where another finding's plan for the statement sets it already, at info severity, since teams often set it on the migration user; raise it " +
 			"in .fluxlint.yaml (severity: {MY113: warning}), or declare it set (assume_lock_timeout: true).",
 		Versions: "Verified on " + Verified + ". All supported versions.",
 	},
@@ -30,10 +30,13 @@ var lockWaitTimeout = &rules.Rule{
 		if !p.FirstOf("metadata-locked", metadataLocked) {
 			return // reported once per file, at the first one
 		}
+		if p.Stmt.Down && p.InUp(func(op ir.Op) bool { t, ok := metadataLocked(op); return ok && p.Existing(t) }) {
+			return // the up migration's finding covers the file
+		}
 		step := migration(p, "set lock_wait_timeout at the top of this migration, before the first DDL", mysqlgen.LockWaitTimeout(p.Thresholds.LockTimeout), "", "")
 		step.Note = "If a statement then fails with error 1205 (lock wait timeout exceeded), run the migration again later."
 		msg := fmt.Sprintf("this statement waits for an exclusive metadata lock on existing table %s with lock_wait_timeout at its default of a year: behind a long transaction, every query on the table queues behind it", tableLabel(table))
-		p.Report(msg, &rules.Plan{Title: "fail fast instead of queueing", KeepsStatement: true, Steps: []rules.Step{step}})
+		p.Report(msg, &rules.Plan{Title: "fail fast instead of queueing", KeepsStatement: true, Before: true, Steps: []rules.Step{step}})
 	},
 }
 

@@ -12,7 +12,7 @@ import (
 )
 
 var lockTimeout = &rules.Rule{
-	Code: "PG113", Name: "lock-timeout-missing", Engine: ir.Postgres, Severity: rules.Info,
+	Code: "PG113", Name: "lock-timeout-missing", Engine: ir.Postgres, Severity: rules.Info, Reminder: "lock_timeout",
 	Doc: rules.Doc{
 		Title: "lock that blocks writes on an existing table without lock_timeout",
 		Why: "Even a statement that holds its lock for a millisecond must first wait for it: behind a long " +
@@ -23,7 +23,7 @@ var lockTimeout = &rules.Rule{
 			"block no write (SHARE UPDATE EXCLUSIVE: CONCURRENTLY, VALIDATE CONSTRAINT, ANALYZE) are not reported. " +
 			"lock_timeout makes the statement give up quickly instead, so the migration can be retried.",
 		Bad:  "ALTER TABLE users ADD COLUMN nickname text;",
-		Good: "SET lock_timeout = '500ms'; at the top of the migration, and retry it when it times out. Reported once per file, at the first lock that blocks writes, at info severity, since many teams set it on the migration role or in the tool; raise it in .fluxlint.yaml (severity: {PG113: warning}), or declare it set (assume_lock_timeout: true).",
+		Good: "SET lock_timeout = '500ms'; at the top of the migration, and retry it when it times out. Reported once per migration (up and down together), at the first lock that blocks writes, never where another finding's plan for the statement sets lock_timeout already, at info severity, since many teams set it on the migration role or in the tool; raise it in .fluxlint.yaml (severity: {PG113: warning}), or declare it set (assume_lock_timeout: true).",
 	},
 	Check: func(p *rules.Pass) {
 		match := func(op ir.Op) (ir.QName, bool) {
@@ -37,6 +37,9 @@ var lockTimeout = &rules.Rule{
 		if !p.FirstOf("blocks-writes", match) {
 			return // reported once per file, at the first one
 		}
+		if p.Stmt.Down && p.InUp(func(op ir.Op) bool { t, ok := match(op); return ok && p.Existing(t) }) {
+			return // the up migration's finding covers the file
+		}
 		step := migration(p, "set lock_timeout at the top of this migration, before the first strong lock", sqlgen.SetLockTimeout(p.Thresholds.LockTimeout), "", "", false)
 		step.Note = "If a statement then fails with SQLSTATE 55P03 (lock timeout), run the migration again later: nothing was changed."
 		queued := "every query on the table queues behind it"
@@ -44,7 +47,7 @@ var lockTimeout = &rules.Rule{
 			queued = "every write to the table queues behind it (reads go on)"
 		}
 		msg := fmt.Sprintf("this statement waits for %s %s lock on existing table %s with no lock_timeout: behind a long transaction, %s", article(mode), mode, tableLabel(table), queued)
-		p.Report(msg, &rules.Plan{Title: "fail fast instead of queueing", KeepsStatement: true, Steps: []rules.Step{step}}).Claims(&rules.Claim{Table: table, Lock: mode})
+		p.Report(msg, &rules.Plan{Title: "fail fast instead of queueing", KeepsStatement: true, Before: true, Steps: []rules.Step{step}}).Claims(&rules.Claim{Table: table, Lock: mode})
 	},
 }
 

@@ -344,6 +344,6 @@ var pg14Concurrent = &rules.Rule{
 		check := rules.Step{Kind: rules.StepCheckpoint, Title: "confirm the server runs 14.4 or later before the build",
 			Forward: "SELECT current_setting('server_version_num')::int >= 140004 AS fixed_release;", Expect: "true",
 			Note: "If it returns false, upgrade to the latest 14.x first; indexes already built concurrently on 14.0-14.3 need REINDEX after the upgrade."}
-		p.Report("PostgreSQL 14.0 to 14.3 can corrupt indexes built or rebuilt CONCURRENTLY: make sure the server runs 14.4 or later", &rules.Plan{Title: "check the minor release first", KeepsStatement: true, Steps: []rules.Step{check}})
+		p.Report("PostgreSQL 14.0 to 14.3 can corrupt indexes built or rebuilt CONCURRENTLY: make sure the server runs 14.4 or later", &rules.Plan{Title: "check the minor release first", KeepsStatement: true, Before: true, Steps: []rules.Step{check}})
 	},
 }
