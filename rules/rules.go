@@ -149,7 +149,7 @@ func (p *Pass) Report(msg string, plan *Plan) *Finding {
 		msg += " [" + p.Server.String() + "]"
 	}
 	f := NewFinding(p.Rule, p.File.Path, p.Stmt.Pos, p.Stmt.End, msg)
-	f.Plan, f.Down = plan, p.Stmt.Down
+	f.Plan, f.Down, f.Source = plan, p.Stmt.Down, p.Stmt.Text
 	f.Rewrite = p.rewrite(plan)
 	p.report(f)
 	return f
@@ -224,6 +224,9 @@ type Finding struct {
 	// Down marks a finding in a down migration (a goose or dbmate Down
 	// section, a .down.sql file): a rollback, not the change itself.
 	Down bool
+	// Source is the flagged statement's text, which starts at Pos, for
+	// reports that show it.
+	Source string
 }
 
 // Section is "down" for a finding in a down migration, else "up".

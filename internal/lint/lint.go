@@ -815,6 +815,9 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 				}
 				fd := rules.NewFinding(r, f.Path, s.Err.Pos, s.End, s.Err.Msg)
 				fd.Down = s.Down
+				if s.Err.Pos == s.Pos {
+					fd.Source = s.Text
+				}
 				report(fd)
 			}
 			// Each op is checked on the schema left by the ops before it, so

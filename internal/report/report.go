@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/fluxlint/fluxlint/internal/lint"
@@ -202,6 +203,50 @@ func Summary(res *lint.Result) string {
 	return s
 }
 
+// snippetLines is how many lines of a statement the box shows.
+const snippetLines = 4
+
+// snippet shows the flagged statement as a compiler does: its lines with
+// their numbers, the flagged span underlined when it fits on one line.
+func snippet(f *rules.Finding) []string {
+	if f.Source == "" {
+		return nil
+	}
+	lines := strings.Split(strings.TrimRight(f.Source, "\n"), "\n")
+	width := len(strconv.Itoa(f.Pos.Line + len(lines) - 1))
+	var out []string
+	for i, line := range lines {
+		if i == snippetLines-1 && len(lines) > snippetLines {
+			out = append(out, fmt.Sprintf("│  %*s │ … %s", width, "", plural(len(lines)-i, "more line")))
+			break
+		}
+		if i == 0 {
+			line = strings.Repeat(" ", max(f.Pos.Col-1, 0)) + line
+		}
+		out = append(out, fmt.Sprintf("│  %*d │ %s", width, f.Pos.Line+i, strings.TrimRight(line, " \t\r")))
+	}
+	if len(lines) == 1 && f.End.Line == f.Pos.Line && f.End.Col > f.Pos.Col {
+		out = append(out, fmt.Sprintf("│  %*s │ %s%s", width, "", strings.Repeat(" ", f.Pos.Col-1), strings.Repeat("^", f.End.Col-f.Pos.Col)))
+	}
+	return out
+}
+
+// shortPlan reports whether the box shows the plan's SQL without -v: one
+// or two migration steps, with checkpoints at most beside them.
+func shortPlan(p *rules.Plan) bool {
+	n := 0
+	for _, s := range p.Steps {
+		switch s.Kind {
+		case rules.StepMigration:
+			n++
+		case rules.StepCheckpoint:
+		default:
+			return false
+		}
+	}
+	return n <= 2
+}
+
 func box(f *rules.Finding, verbose bool) []string {
 	var l []string
 	add := func(format string, a ...any) { l = append(l, "│  "+fmt.Sprintf(format, a...)) }
@@ -211,11 +256,13 @@ func box(f *rules.Finding, verbose bool) []string {
 	} else {
 		add("%s:%d:%d", f.Path, f.Pos.Line, f.Pos.Col)
 	}
+	l = append(l, snippet(f)...)
 	add("%s", f.Message)
 	for _, r := range f.Related {
 		add("  ↳ %s:%d %s", r.Path, r.Line, r.Message)
 	}
 	if p := f.Plan; p != nil && len(p.Steps) > 0 {
+		short := shortPlan(p)
 		l = append(l, "│")
 		add("Plan: %s · %s · %s", p.Title, plural(len(p.Steps), "step"), planType(p))
 		if p.KeepsStatement {
@@ -233,13 +280,16 @@ func box(f *rules.Finding, verbose bool) []string {
 			if s.Irreversible {
 				add("    ⚠ point of no return")
 			}
+			if !verbose && short && s.Forward != "" {
+				l = append(l, indent(s.Forward)...)
+			}
 			if verbose {
 				if s.Forward != "" {
-					l = append(l, indent(s.Forward, "│      ")...)
+					l = append(l, indent(s.Forward)...)
 				}
 				if s.File != "" {
 					add("    as a migration file:")
-					l = append(l, indent(s.File, "│      ")...)
+					l = append(l, indent(s.File)...)
 				}
 				if s.Note != "" {
 					add("    note: %s", s.Note)
@@ -262,7 +312,7 @@ func box(f *rules.Finding, verbose bool) []string {
 				add("%2d. nothing to undo", i+1)
 			case verbose:
 				add("%2d.", i+1)
-				l = append(l, indent(s.Rollback, "│      ")...)
+				l = append(l, indent(s.Rollback)...)
 			default:
 				add("%2d. %s", i+1, firstSQL(s.Rollback))
 			}
@@ -325,10 +375,11 @@ func firstSQL(sql string) string {
 	return ""
 }
 
-func indent(text, prefix string) []string {
+// indent sets SQL under a step of the box.
+func indent(text string) []string {
 	var out []string
 	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		out = append(out, strings.TrimRight(prefix+line, " "))
+		out = append(out, strings.TrimRight("│      "+line, " "))
 	}
 	return out
 }

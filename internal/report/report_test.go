@@ -45,3 +45,22 @@ func TestTextBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestSnippet checks how the text box shows the flagged statement: its
+// lines numbered from the finding's line, the span underlined when it is
+// one line (at its column), and a long statement cut after three lines
+// with a count of the rest.
+func TestSnippet(t *testing.T) {
+	one := &rules.Finding{Source: "DROP INDEX i", Pos: ir.Pos{Line: 9, Col: 5}, End: ir.Pos{Line: 9, Col: 17}}
+	if got, want := strings.Join(snippet(one), "\n"), "│  9 │     DROP INDEX i\n│    │     ^^^^^^^^^^^^"; got != want {
+		t.Errorf("one line:\n%s\nwant:\n%s", got, want)
+	}
+	long := &rules.Finding{Source: "CREATE TABLE t (\n  a int,\n  b int,\n  c int,\n  d int\n)", Pos: ir.Pos{Line: 98, Col: 1}, End: ir.Pos{Line: 103, Col: 2}}
+	want := "│   98 │ CREATE TABLE t (\n│   99 │   a int,\n│  100 │   b int,\n│      │ … 3 more lines"
+	if got := strings.Join(snippet(long), "\n"); got != want {
+		t.Errorf("long statement:\n%s\nwant:\n%s", got, want)
+	}
+	if got := snippet(&rules.Finding{}); got != nil {
+		t.Errorf("no source: %q", got)
+	}
+}
