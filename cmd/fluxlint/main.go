@@ -80,6 +80,7 @@ const usage = `usage:
   fluxlint explain CODE           show a rule's documentation
   fluxlint baseline PATH...       record the newest migration as the baseline: it and
                                   everything before it become history, never reported
+  fluxlint version                print fluxlint's version and VCS revision
 
 flags:
 `
@@ -99,6 +100,15 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			return explain(args[1:], stdout, stderr)
 		case "baseline":
 			return baseline(args[1:], stdout, stderr)
+		case "version", "--version", "-version":
+			fmt.Fprintln(stdout, versionLine())
+			return 0
+		case "help":
+			return lintCmd([]string{"--help"}, stdout, stderr)
+		}
+		if unknownCommand(args[0]) {
+			fmt.Fprintf(stderr, "fluxlint: %q is neither a command (rules, explain, baseline, version, help) nor an existing path\n", args[0])
+			return exitUsage
 		}
 	}
 	return lintCmd(args, stdout, stderr)
@@ -123,7 +133,8 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 func lintCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("fluxlint", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	printUsage := func(w io.Writer) { fs.SetOutput(w); fmt.Fprint(w, usage); fs.PrintDefaults(); fs.SetOutput(stderr) }
+	fs.Usage = func() {} // printed below: --help to stdout, a usage error to stderr
 	format := fs.String("format", "text", "output format: text, json, html (one self-contained page; use with --output), sarif (code scanning), rdjson, rdjsonl (reviewdog) or github (workflow annotations)")
 	failLevel := fs.String("fail-level", "warning", "exit 1 when a finding has at least this severity: info, warning or error (none: never)")
 	engine := fs.String("engine", "", "database engine: postgres (default), mysql or mariadb")
@@ -155,11 +166,15 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		return nil
 	})
 	paths, err := parseInterleaved(fs, args)
-	if err != nil {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		printUsage(stdout)
+		return 0
+	case err != nil:
+		printUsage(stderr)
 		return exitUsage
-	}
-	if len(paths) == 0 {
-		fs.Usage()
+	case len(paths) == 0:
+		printUsage(stderr)
 		return exitUsage
 	}
 	write, ok := writers[*format]
@@ -298,6 +313,43 @@ func writeOutput(path string, data []byte, res *lint.Result, configPath string) 
 
 // buildVersion is fluxlint's module version when it was installed as a
 // module ("" for a local build).
+// versionLine is what `fluxlint version` prints: the module version and
+// the VCS revision the binary was built from, as the build info records.
+func versionLine() string {
+	v, rev, dirty := "(devel)", "", false
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v = bi.Main.Version
+		for _, kv := range bi.Settings {
+			switch kv.Key {
+			case "vcs.revision":
+				rev = kv.Value
+			case "vcs.modified":
+				dirty = kv.Value == "true"
+			}
+		}
+	}
+	out := "fluxlint " + v
+	if rev != "" {
+		out += " (" + rev
+		if dirty {
+			out += ", modified"
+		}
+		out += ")"
+	}
+	return out
+}
+
+// unknownCommand reports whether a first argument reads as a command
+// fluxlint does not have rather than a path: a bare lower-case word that
+// names no file.
+func unknownCommand(arg string) bool {
+	if arg == "" || strings.IndexFunc(arg, func(r rune) bool { return r < 'a' || r > 'z' }) >= 0 {
+		return false
+	}
+	_, err := os.Stat(arg)
+	return errors.Is(err, os.ErrNotExist)
+}
+
 func buildVersion() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
