@@ -16,6 +16,78 @@ type directive struct {
 	codes   []string // as written: codes or names
 	stmt    *ir.Stmt // the statement it applies to (nil for file-wide)
 	used    bool
+	// squawk marks a squawk-ignore comment, read for the fluxlint rules its
+	// names match; it may name squawk rules fluxlint has no match for, so it
+	// is never reported as unused.
+	squawk bool
+}
+
+// squawkRules maps squawk's rule names (crates/squawk_linter/src/lib.rs)
+// to the fluxlint rules that check the same thing, so that a team moving
+// over keeps its reviewed squawk-ignore exceptions.
+var squawkRules = map[string][]string{
+	"require-concurrent-index-creation":            {"PG101"},
+	"require-concurrent-index-deletion":            {"PG102"},
+	"ban-concurrent-index-creation-in-transaction": {"PG103"},
+	"adding-not-nullable-field":                    {"PG104", "PG201"},
+	"constraint-missing-not-valid":                 {"PG105", "PG106"},
+	"adding-foreign-key-constraint":                {"PG106"},
+	"disallowed-unique-constraint":                 {"PG108"},
+	"adding-serial-primary-key-field":              {"PG108"},
+	"require-concurrent-reindex":                   {"PG110"},
+	"require-timeout-settings":                     {"PG113"},
+	"require-lock-timeout":                         {"PG113"},
+	"require-concurrent-partition-detach":          {"PG115"},
+	"ban-alter-domain-with-add-constraint":         {"PG121"},
+	"adding-required-field":                        {"PG201"},
+	"adding-field-with-default":                    {"PG202"},
+	"changing-column-type":                         {"PG203"},
+	"ban-drop-column":                              {"PG301"},
+	"ban-drop-table":                               {"PG302"},
+	"renaming-column":                              {"PG303"},
+	"renaming-table":                               {"PG304"},
+	"ban-truncate-cascade":                         {"PG305"},
+}
+
+// squawkDirective reads `squawk-ignore[-file] name[, name] [-- reason]` as
+// squawk does: no name ignores every rule (here: every rule squawk has a
+// match for).
+func squawkDirective(c ir.Comment) (*directive, bool) {
+	text := strings.TrimSpace(c.Text)
+	rest, file := strings.CutPrefix(text, "squawk-ignore-file")
+	if !file {
+		var ok bool
+		if rest, ok = strings.CutPrefix(text, "squawk-ignore"); !ok {
+			return nil, false
+		}
+	}
+	if rest != "" && rest[0] != ' ' && rest[0] != '\t' {
+		return nil, false // squawk-ignored, or another word
+	}
+	if i := strings.Index(rest, "--"); i >= 0 {
+		rest = rest[:i]
+	}
+	d := &directive{comment: c, file: file, squawk: true}
+	seen := map[string]bool{}
+	add := func(codes []string) {
+		for _, code := range codes {
+			if !seen[code] {
+				seen[code] = true
+				d.codes = append(d.codes, code)
+			}
+		}
+	}
+	names := strings.FieldsFunc(rest, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+	for _, name := range names {
+		add(squawkRules[name])
+	}
+	if len(names) == 0 {
+		for _, codes := range squawkRules {
+			add(codes)
+		}
+		sort.Strings(d.codes)
+	}
+	return d, true
 }
 
 // DirectivePrefix starts every fluxlint directive.
@@ -31,6 +103,13 @@ func fileDirectives(f *rules.File, comments []ir.Comment, opt Options, out func(
 		out(rules.NewFinding(rules.BadDirective, f.Path, c.Pos, c.End, msg))
 	}
 	for _, c := range comments {
+		if d, ok := squawkDirective(c); ok {
+			if !d.file {
+				d.stmt = attach(f.Stmts, c)
+			}
+			dirs = append(dirs, d)
+			continue
+		}
 		text := strings.TrimSpace(c.Text)
 		rest, ok := strings.CutPrefix(text, DirectivePrefix)
 		if !ok {
@@ -54,7 +133,21 @@ func fileDirectives(f *rules.File, comments []ir.Comment, opt Options, out func(
 			bad(c, fmt.Sprintf("fluxlint:%s needs a rule code and a reason", kind))
 			continue
 		}
-		d := &directive{comment: c, file: kind == "ignore-file", codes: strings.Split(fields[1], ",")}
+		// Codes are comma separated, with or without spaces after the
+		// commas: "PG101,PG113" and "PG101, PG113" alike.
+		last := 1
+		spec := fields[1]
+		for strings.HasSuffix(spec, ",") && last+1 < len(fields) {
+			last++
+			spec += fields[last]
+		}
+		var codes []string
+		for _, code := range strings.Split(spec, ",") {
+			if code != "" {
+				codes = append(codes, code)
+			}
+		}
+		d := &directive{comment: c, file: kind == "ignore-file", codes: codes}
 		valid := true
 		for _, code := range d.codes {
 			if rules.Find(known, code) == nil {
@@ -65,8 +158,8 @@ func fileDirectives(f *rules.File, comments []ir.Comment, opt Options, out func(
 		if !valid {
 			continue
 		}
-		if len(fields) < 3 {
-			bad(c, fmt.Sprintf("fluxlint:%s %s has no reason: say why the finding does not apply", kind, fields[1]))
+		if len(fields) <= last+1 {
+			bad(c, fmt.Sprintf("fluxlint:%s %s has no reason: say why the finding does not apply", kind, strings.Join(codes, ",")))
 		}
 		if !d.file {
 			d.stmt = attach(f.Stmts, c)
@@ -80,7 +173,7 @@ func fileDirectives(f *rules.File, comments []ir.Comment, opt Options, out func(
 func (ix *directives) unused(path string, out func(*rules.Finding)) {
 	for _, list := range [][]*directive{ix.all} {
 		for _, d := range list {
-			if !d.used {
+			if !d.used && !d.squawk {
 				out(rules.NewFinding(rules.UnusedDirective, path, d.comment.Pos, d.comment.End,
 					fmt.Sprintf("fluxlint directive for %s suppresses nothing", strings.Join(d.codes, ","))))
 			}

@@ -445,9 +445,10 @@ func boolIndex(b bool) int {
 	return 0
 }
 
-// isDirective tells a fluxlint directive comment.
+// isDirective tells a fluxlint directive comment, or a squawk-ignore one.
 func isDirective(text string) bool {
-	return strings.HasPrefix(strings.TrimSpace(text), DirectivePrefix)
+	t := strings.TrimSpace(text)
+	return strings.HasPrefix(t, DirectivePrefix) || strings.HasPrefix(t, "squawk-ignore")
 }
 
 // isChecked reports a statement whose syntax was checked without a tree.
