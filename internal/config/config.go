@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,8 +23,11 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// FileName is the config file's name.
-const FileName = ".fluxlint.yaml"
+// FileName is the config file's name; AltFileName is read too.
+const (
+	FileName    = ".fluxlint.yaml"
+	AltFileName = ".fluxlint.yml"
+)
 
 // Config is the file's content; flags override it.
 type Config struct {
@@ -75,6 +79,15 @@ func Find(start string) (*Config, error) {
 	}
 	for {
 		p := filepath.Join(dir, FileName)
+		alt := filepath.Join(dir, AltFileName)
+		_, errMain := os.Lstat(p)
+		_, errAlt := os.Lstat(alt)
+		switch {
+		case errMain == nil && errAlt == nil:
+			return nil, fmt.Errorf("both %s and %s exist in %s: keep one", FileName, AltFileName, dir)
+		case errAlt == nil:
+			p = alt
+		}
 		if st, err := os.Lstat(p); err == nil {
 			if _, err := os.Stat(p); err != nil && st.Mode()&fs.ModeSymlink != 0 {
 				target, _ := os.Readlink(p)
@@ -100,7 +113,7 @@ func Load(path string) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, suggest(err))
 	}
 	dir := filepath.Dir(path)
 	for _, list := range [][]string{c.CodePaths, c.Include, c.Exclude} {
@@ -210,4 +223,64 @@ func SetBaseline(path, baseline string) error {
 		return err
 	}
 	return atomicfile.Write(path, buf.Bytes(), mode)
+}
+
+// suggest adds, to yaml's "field X not found in type T" errors, the known
+// key nearest to the misspelt one.
+func suggest(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	known := map[string][]string{}
+	for _, t := range []reflect.Type{reflect.TypeOf(Config{}), reflect.TypeOf(Thresholds{})} {
+		for i := range t.NumField() {
+			if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag != "" && tag != "-" {
+				known[t.String()] = append(known[t.String()], tag)
+			}
+		}
+	}
+	msgs := slices.Clone(te.Errors)
+	for i, m := range msgs {
+		_, rest, ok := strings.Cut(m, "field ")
+		key, typ, ok2 := strings.Cut(rest, " not found in type ")
+		if !ok || !ok2 {
+			continue
+		}
+		best, bestDist := "", 3 // at most two edits away
+		for _, k := range known[typ] {
+			if d := editDistance(key, k); d < bestDist {
+				best, bestDist = k, d
+			}
+		}
+		msgs[i] = fmt.Sprintf("%s: unknown key %q", strings.SplitN(m, ":", 2)[0], key)
+		if best != "" {
+			msgs[i] += fmt.Sprintf(" (did you mean %s?)", best)
+		} else {
+			msgs[i] += " (known keys: " + strings.Join(known[typ], ", ") + ")"
+		}
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// editDistance is the Levenshtein distance between two short keys (small
+// enough to write here rather than import a library for).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
