@@ -87,3 +87,54 @@ func gitIn(t *testing.T, dir string) func(args ...string) {
 		}
 	}
 }
+
+// TestChangedSinceMergeBase checks that --changed-since compares with the
+// merge base: a branch that is behind main is not blamed for a migration
+// main edited after the branch left it, and a shallow clone without the
+// base is told to fetch it.
+func TestChangedSinceMergeBase(t *testing.T) {
+	dir := t.TempDir()
+	git := gitIn(t, dir)
+	write := func(name, sql string) {
+		if err := os.MkdirAll(filepath.Join(dir, "migrations"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "migrations", name), []byte(sql), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git("init", "-q", "-b", "main")
+	write("0001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n")
+	git("add", ".")
+	git("commit", "-q", "-m", "history")
+	git("checkout", "-q", "-b", "feature")
+	write("0002_feature.sql", "CREATE INDEX users_email_idx ON users (email);\n")
+	git("add", ".")
+	git("commit", "-q", "-m", "feature")
+	git("checkout", "-q", "main")
+	write("0001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text, name text);\n")
+	git("commit", "-q", "-am", "main edits history")
+	git("checkout", "-q", "feature")
+	t.Chdir(dir)
+	changed, err := changedFiles("main", "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for p := range changed {
+		names = append(names, filepath.Base(p))
+	}
+	if strings.Join(names, ",") != "0002_feature.sql" {
+		t.Errorf("changed since main: %v, want only the branch's 0002_feature.sql", names)
+	}
+	// A shallow clone of the branch alone has no merge base with main.
+	clone := filepath.Join(t.TempDir(), "clone")
+	if out, err := exec.Command("git", "clone", "-q", "--depth", "1", "--branch", "feature", "file://"+dir, clone).CombinedOutput(); err != nil {
+		t.Fatalf("git clone: %v\n%s", err, out)
+	}
+	gitIn(t, clone)("fetch", "-q", "--depth", "1", "origin", "main:main")
+	_, err = changedFiles("main", filepath.Join(clone, "migrations"))
+	if err == nil || !strings.Contains(err.Error(), "fetch-depth: 0") {
+		t.Errorf("shallow clone: %v, want the advice to fetch the history", err)
+	}
+}

@@ -531,7 +531,16 @@ func changedFiles(ref, near string) (map[string]bool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%q is not a commit in %s", ref, root)
 	}
-	diff, err := git("diff", "-z", "--name-only", "--diff-filter=ACMR", strings.TrimSpace(commit), "--")
+	// What the branch changed since it left ref (REF...HEAD), plus the work
+	// tree: edits made on ref since then are not the branch's.
+	base, err := git("merge-base", strings.TrimSpace(commit), "HEAD")
+	if err != nil {
+		if shallow, _ := git("rev-parse", "--is-shallow-repository"); strings.TrimSpace(shallow) == "true" {
+			return nil, fmt.Errorf("%q and HEAD have no common commit in this shallow clone: fetch the history (actions/checkout with fetch-depth: 0)", ref)
+		}
+		return nil, fmt.Errorf("%q and HEAD have no common commit: %w", ref, err)
+	}
+	diff, err := git("diff", "-z", "--name-only", "--diff-filter=ACMR", strings.TrimSpace(base), "--")
 	if err != nil {
 		return nil, err
 	}
