@@ -257,6 +257,7 @@ func box(f *rules.Finding, verbose bool) []string {
 		add("%s:%d:%d", f.Path, f.Pos.Line, f.Pos.Col)
 	}
 	l = append(l, snippet(f)...)
+	more := false // -v would show more than the box does
 	add("%s", f.Message)
 	for _, r := range f.Related {
 		add("  ↳ %s:%d %s", r.Path, r.Line, r.Message)
@@ -283,6 +284,7 @@ func box(f *rules.Finding, verbose bool) []string {
 			if !verbose && short && s.Forward != "" {
 				l = append(l, indent(s.Forward)...)
 			}
+			more = more || !short && s.Forward != "" || s.File != "" || s.Note != ""
 			if verbose {
 				if s.Forward != "" {
 					l = append(l, indent(s.Forward)...)
@@ -308,13 +310,17 @@ func box(f *rules.Finding, verbose bool) []string {
 				add("%2d. no reverse command: undoing it is a new change; after an interrupted run: %s", i+1, firstSQL(s.Tool.Cleanup))
 			case s.Tool != nil && !verbose:
 				add("%2d. %s, the reverse ALTER (-v shows the command)", i+1, s.Tool.Name)
+				more = true
 			case s.Rollback == "":
 				add("%2d. nothing to undo", i+1)
-			case verbose:
+			case !strings.Contains(strings.TrimSpace(s.Rollback), "\n"):
+				add("%2d. %s", i+1, strings.TrimSpace(s.Rollback))
+			case verbose || strings.Count(strings.TrimSpace(s.Rollback), "\n") < rollbackLines:
 				add("%2d.", i+1)
 				l = append(l, indent(s.Rollback)...)
 			default:
-				add("%2d. %s", i+1, firstSQL(s.Rollback))
+				add("%2d. %s … (%d lines: -v shows them all)", i+1, firstSQL(s.Rollback), strings.Count(strings.TrimSpace(s.Rollback), "\n")+1)
+				more = true
 			}
 		}
 		l = append(l, "│")
@@ -323,9 +329,12 @@ func box(f *rules.Finding, verbose bool) []string {
 			add("☐ %s", c)
 		}
 	}
-	l = append(l, fmt.Sprintf("╰─ fluxlint explain %s%s", f.Rule.Code, map[bool]string{false: " · -v shows the full SQL", true: ""}[verbose]))
+	l = append(l, fmt.Sprintf("╰─ fluxlint explain %s%s", f.Rule.Code, map[bool]string{true: " · -v shows the full SQL", false: ""}[more && !verbose]))
 	return l
 }
+
+// rollbackLines is the longest rollback the box shows whole without -v.
+const rollbackLines = 8
 
 // planType names the plan's shape by how many deploys it needs: a step
 // marked SeparateDeploy starts a new one.
