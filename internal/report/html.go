@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -29,13 +30,17 @@ type (
 		Findings                   []htmlFinding
 	}
 	htmlRuleCount struct {
-		Code, Name, Severity, URL string
-		Count                     int
+		Code, Name, URL string
+		// Severities are those of the rule's findings, highest first: the
+		// config or the code search may change a rule's default.
+		Severities []string
+		Count      int
 	}
 	htmlFinding struct {
 		JSONFinding
 		DocsURL string
 		Plan    *htmlPlan
+		Open    bool // the first few cards open; the rest collapsed
 	}
 	htmlPlan struct {
 		Title, Shape   string
@@ -74,15 +79,21 @@ func HTML(w io.Writer, res *lint.Result) error {
 		v.Errors = append(v.Errors, e.Error())
 	}
 	byRule := map[string]*htmlRuleCount{}
-	for _, f := range res.Findings {
+	sevs := map[string]map[rules.Severity]bool{}
+	// Cards go by severity, then file and position (the order findings come in).
+	findings := slices.Clone(res.Findings)
+	sort.SliceStable(findings, func(i, j int) bool { return findings[i].Severity > findings[j].Severity })
+	for _, f := range findings {
 		v.Counts[f.Severity.String()]++
 		rc := byRule[f.Rule.Code]
 		if rc == nil {
-			rc = &htmlRuleCount{Code: f.Rule.Code, Name: f.Rule.Name, Severity: f.Rule.Severity.String(), URL: fmt.Sprintf(DocsURL, f.Rule.Code)}
+			rc = &htmlRuleCount{Code: f.Rule.Code, Name: f.Rule.Name, URL: fmt.Sprintf(DocsURL, f.Rule.Code)}
 			byRule[f.Rule.Code] = rc
+			sevs[f.Rule.Code] = map[rules.Severity]bool{}
 		}
 		rc.Count++
-		hf := htmlFinding{JSONFinding: ToJSONFinding(f), DocsURL: fmt.Sprintf(DocsURL, f.Rule.Code)}
+		sevs[f.Rule.Code][f.Severity] = true
+		hf := htmlFinding{JSONFinding: ToJSONFinding(f), DocsURL: fmt.Sprintf(DocsURL, f.Rule.Code), Open: len(v.Findings) < openCards}
 		if f.Plan != nil && len(f.Plan.Steps) > 0 {
 			v.Plans++
 			v.Steps += len(f.Plan.Steps)
@@ -90,7 +101,12 @@ func HTML(w io.Writer, res *lint.Result) error {
 		}
 		v.Findings = append(v.Findings, hf)
 	}
-	for _, rc := range byRule {
+	for code, rc := range byRule {
+		for sev := rules.Error; sev >= rules.Info; sev-- {
+			if sevs[code][sev] {
+				rc.Severities = append(rc.Severities, sev.String())
+			}
+		}
 		v.ByRule = append(v.ByRule, *rc)
 	}
 	sort.Slice(v.ByRule, func(i, j int) bool {
@@ -105,6 +121,10 @@ func HTML(w io.Writer, res *lint.Result) error {
 	}
 	return bw.Flush()
 }
+
+// openCards is how many finding cards a report opens; the rest start
+// collapsed, so a long report stays readable.
+const openCards = 10
 
 func htmlPlanOf(p *rules.Plan) *htmlPlan {
 	hp := &htmlPlan{Title: p.Title, Shape: fmt.Sprintf("%s · %s", plural(len(p.Steps), "step"), planType(p)),

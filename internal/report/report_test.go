@@ -64,3 +64,35 @@ func TestSnippet(t *testing.T) {
 		t.Errorf("no source: %q", got)
 	}
 }
+
+// TestHTMLOrder checks the HTML report's order and summary: cards by
+// severity, then file; the by-rule table lists the severities its findings
+// really have (an error raised by the code search beside the rule's default
+// warning); only the first cards start open.
+func TestHTMLOrder(t *testing.T) {
+	warn := &rules.Rule{Code: "PG301", Name: "drop-column", Severity: rules.Warning}
+	info := &rules.Rule{Code: "PG113", Name: "lock-timeout-missing", Severity: rules.Info}
+	var fs []*rules.Finding
+	for i := range 12 {
+		f := rules.NewFinding(info, fmt.Sprintf("a_%02d.sql", i), ir.Pos{Line: 1, Col: 1}, ir.Pos{Line: 1, Col: 2}, "reminder")
+		fs = append(fs, f)
+	}
+	w := rules.NewFinding(warn, "b.sql", ir.Pos{Line: 1, Col: 1}, ir.Pos{Line: 1, Col: 2}, "drop w")
+	e := rules.NewFinding(warn, "c.sql", ir.Pos{Line: 1, Col: 1}, ir.Pos{Line: 1, Col: 2}, "drop e")
+	e.Severity = rules.Error // code still uses the column
+	fs = append(fs, w, e)
+	var b bytes.Buffer
+	if err := HTML(&b, &lint.Result{Findings: fs}); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	if i, j, k := strings.Index(page, "c.sql:1:1"), strings.Index(page, "b.sql:1:1"), strings.Index(page, "a_00.sql:1:1"); i < 0 || !(i < j && j < k) {
+		t.Errorf("cards not ordered error, warning, info: %d %d %d", i, j, k)
+	}
+	if !strings.Contains(page, `<span class="sev error">error</span> <span class="sev warning">warning</span>`) {
+		t.Error("the by-rule row of PG301 must show both severities its findings have")
+	}
+	if n := strings.Count(page, `" open>`); n != openCards {
+		t.Errorf("%d cards open, want the first %d", n, openCards)
+	}
+}
