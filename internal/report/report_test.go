@@ -86,7 +86,7 @@ func TestHTMLOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := b.String()
-	if i, j, k := strings.Index(page, "c.sql:1:1"), strings.Index(page, "b.sql:1:1"), strings.Index(page, "a_00.sql:1:1"); i < 0 || !(i < j && j < k) {
+	if i, j, k := strings.Index(page, "c.sql:1:1"), strings.Index(page, "b.sql:1:1"), strings.Index(page, "a_00.sql:1:1"); i < 0 || i >= j || j >= k {
 		t.Errorf("cards not ordered error, warning, info: %d %d %d", i, j, k)
 	}
 	if !strings.Contains(page, `<span class="sev error">error</span> <span class="sev warning">warning</span>`) {
