@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mattn/go-isatty"
+
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
 	"github.com/fluxlint/fluxlint/analyzers/onlineddl"
@@ -142,6 +144,7 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		pgrules.MinVersion, pgrules.MaxVersion, pgrules.DefaultVersion, onlineddl.Known(), onlineddl.Default(onlineddl.MySQL).Flag(), onlineddl.Default(onlineddl.MariaDB).Flag()))
 	configPath := fs.String("config", "", "config file (default: "+config.FileName+" found by walking up from the first path)")
 	verbose := fs.Bool("v", false, "text format: show the full SQL of every plan step")
+	color := fs.String("color", "auto", "text format: colours: auto (on a terminal, unless NO_COLOR is set), always or never")
 	output := fs.String("output", "", "write the report to this file (atomically) instead of stdout; never a migration")
 	stdinName := fs.String("stdin-filename", "stdin.sql", "with the path -, the file name to report and to take the tool convention from")
 	var target rules.ToolTarget
@@ -180,6 +183,10 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	write, ok := writers[*format]
 	if !ok {
 		fmt.Fprintf(stderr, "fluxlint: unknown --format %q (want text, json, html, sarif, rdjson, rdjsonl or github)\n", *format)
+		return exitUsage
+	}
+	if *color != "auto" && *color != "always" && *color != "never" {
+		fmt.Fprintf(stderr, "fluxlint: unknown --color %q (want auto, always or never)\n", *color)
 		return exitUsage
 	}
 	if strings.EqualFold(filepath.Ext(*output), ".sql") {
@@ -237,7 +244,7 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	if *output != "" {
 		out = &buf
 	}
-	if err := write(out, res, *verbose); err != nil {
+	if err := write(out, res, report.TextOptions{Verbose: *verbose, Color: useColor(*color, out)}); err != nil {
 		fmt.Fprintf(stderr, "fluxlint: writing output: %v\n", err)
 		return exitInternal
 	}
@@ -272,16 +279,29 @@ func maxSize(cfg *config.Config) int64 {
 }
 
 // writers are the output formats.
-var writers = map[string]func(w io.Writer, res *lint.Result, verbose bool) error{
+var writers = map[string]func(w io.Writer, res *lint.Result, opt report.TextOptions) error{
 	"text": report.Text,
-	"json": func(w io.Writer, res *lint.Result, _ bool) error { return report.JSON(w, res) },
-	"html": func(w io.Writer, res *lint.Result, _ bool) error { return report.HTML(w, res) },
-	"sarif": func(w io.Writer, res *lint.Result, _ bool) error {
+	"json": func(w io.Writer, res *lint.Result, _ report.TextOptions) error { return report.JSON(w, res) },
+	"html": func(w io.Writer, res *lint.Result, _ report.TextOptions) error { return report.HTML(w, res) },
+	"sarif": func(w io.Writer, res *lint.Result, _ report.TextOptions) error {
 		return report.SARIF(w, res, allRules(), buildVersion())
 	},
-	"rdjson":  func(w io.Writer, res *lint.Result, _ bool) error { return report.RDJSON(w, res) },
-	"rdjsonl": func(w io.Writer, res *lint.Result, _ bool) error { return report.RDJSONL(w, res) },
-	"github":  func(w io.Writer, res *lint.Result, _ bool) error { return report.GitHub(w, res) },
+	"rdjson":  func(w io.Writer, res *lint.Result, _ report.TextOptions) error { return report.RDJSON(w, res) },
+	"rdjsonl": func(w io.Writer, res *lint.Result, _ report.TextOptions) error { return report.RDJSONL(w, res) },
+	"github":  func(w io.Writer, res *lint.Result, _ report.TextOptions) error { return report.GitHub(w, res) },
+}
+
+// useColor decides --color: always, never, or auto (a terminal, unless
+// NO_COLOR is set or TERM is dumb).
+func useColor(mode string, out io.Writer) bool {
+	switch mode {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	f, ok := out.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd()) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
 }
 
 // writeOutput writes the report to path atomically, refusing to replace

@@ -161,9 +161,24 @@ func writeArray(bw *bufio.Writer, key string, n int, elem func(int) any) {
 // MaxBoxLines is the line budget of one finding's text summary.
 const MaxBoxLines = 40
 
+// TextOptions style the text report.
+type TextOptions struct {
+	Verbose bool // the full SQL of every step (and no line budget)
+	Color   bool // ANSI colours for a terminal
+}
+
+// ANSI colours of the text report, by severity.
+var sevColor = map[rules.Severity]string{rules.Error: "\x1b[1;31m", rules.Warning: "\x1b[33m", rules.Info: "\x1b[36m"}
+
+const (
+	colorOff = "\x1b[0m"
+	red      = "\x1b[31m"
+)
+
 // Text writes each finding as a box-drawn summary of at most MaxBoxLines
 // lines; verbose adds the full SQL of every step (and lifts the budget).
-func Text(w io.Writer, res *lint.Result, verbose bool) error {
+func Text(w io.Writer, res *lint.Result, opt TextOptions) error {
+	verbose := opt.Verbose
 	bw := bufio.NewWriter(w)
 	cut := 0
 	for _, f := range res.Findings {
@@ -171,6 +186,9 @@ func Text(w io.Writer, res *lint.Result, verbose bool) error {
 		if !verbose && len(lines) > MaxBoxLines {
 			cut++
 			lines = append(lines[:MaxBoxLines-2], "│  … cut to fit 40 lines: the HTML report (--format html --output report.html) shows the whole plan", lines[len(lines)-1])
+		}
+		if opt.Color {
+			colorize(lines, f.Severity)
 		}
 		bw.WriteString(strings.Join(lines, "\n"))
 		bw.WriteString("\n\n")
@@ -181,6 +199,17 @@ func Text(w io.Writer, res *lint.Result, verbose bool) error {
 		fmt.Fprintf(bw, "%s cut to fit 40 lines: rerun with --format html --output report.html for one page with every plan in full (or -v here)\n", plural(cut, "finding")+map[bool]string{true: " was", false: " were"}[cut == 1])
 	}
 	return bw.Flush()
+}
+
+// colorize colours a box: its header in the severity's colour, the points
+// of no return red.
+func colorize(lines []string, sev rules.Severity) {
+	lines[0] = sevColor[sev] + lines[0] + colorOff
+	for i, l := range lines {
+		if strings.Contains(l, "⚠ point of no return") {
+			lines[i] = strings.Replace(l, "⚠ point of no return", red+"⚠ point of no return"+colorOff, 1)
+		}
+	}
 }
 
 // Summary is the closing line: counts by severity.

@@ -26,7 +26,7 @@ func TestTextBudget(t *testing.T) {
 	res := &lint.Result{Findings: []*rules.Finding{f}}
 	for _, verbose := range []bool{false, true} {
 		var b bytes.Buffer
-		if err := Text(&b, res, verbose); err != nil {
+		if err := Text(&b, res, TextOptions{Verbose: verbose}); err != nil {
 			t.Fatal(err)
 		}
 		box := strings.Split(strings.TrimSpace(b.String()), "\n\n")[0]
@@ -94,5 +94,27 @@ func TestHTMLOrder(t *testing.T) {
 	}
 	if n := strings.Count(page, `" open>`); n != openCards {
 		t.Errorf("%d cards open, want the first %d", n, openCards)
+	}
+}
+
+// TestTextColor checks the colours: none by default, the header in its
+// severity's colour and the point of no return red when asked.
+func TestTextColor(t *testing.T) {
+	r := &rules.Rule{Code: "PG301", Name: "drop-column", Severity: rules.Warning}
+	f := rules.NewFinding(r, "m.sql", ir.Pos{Line: 1, Col: 1}, ir.Pos{Line: 1, Col: 9}, "message")
+	f.Plan = &rules.Plan{Title: "p", Steps: []rules.Step{{Kind: rules.StepMigration, Title: "drop", Forward: "SELECT 1;", Irreversible: true}}}
+	res := &lint.Result{Findings: []*rules.Finding{f}}
+	var plain, color bytes.Buffer
+	if err := Text(&plain, res, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Text(&color, res, TextOptions{Color: true}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plain.String(), "\x1b[") {
+		t.Error("colours without being asked")
+	}
+	if !strings.Contains(color.String(), "\x1b[33m╭─ PG301") || !strings.Contains(color.String(), "\x1b[31m⚠ point of no return\x1b[0m") {
+		t.Errorf("colours missing:\n%q", color.String())
 	}
 }
