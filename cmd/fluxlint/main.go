@@ -146,6 +146,8 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	verbose := fs.Bool("v", false, "text format: show the full SQL of every plan step")
 	color := fs.String("color", "auto", "text format: colours: auto (on a terminal, unless NO_COLOR is set), always or never")
 	output := fs.String("output", "", "write the report to this file (atomically) instead of stdout; never a migration")
+	fs.StringVar(format, "f", "text", "shorthand for --format")
+	fs.StringVar(output, "o", "", "shorthand for --output")
 	stdinName := fs.String("stdin-filename", "stdin.sql", "with the path -, the file name to report and to take the tool convention from")
 	var target rules.ToolTarget
 	fs.StringVar(&target.Host, "osc-host", "", "MySQL: the host the gh-ost and pt-online-schema-change commands in plans connect to (default: a <host> placeholder)")
