@@ -147,8 +147,8 @@ func relations(ctx context.Context, conn *pgx.Conn) (map[uint32]bool, error) {
 // suppressed reports whether an ignore directive covers statement i: one
 // between the statement before it and the end of its line, or a file-wide
 // one.
-func suppressed(c *fixture.Case, i int) bool {
-	if strings.Contains(string(c.Src), "fluxlint:ignore-file") {
+func suppressed(c *fixture.Case, i int) bool { // by a fluxlint or squawk directive
+	if strings.Contains(string(c.Src), "fluxlint:ignore-file") || strings.Contains(string(c.Src), "squawk-ignore-file") {
 		return true
 	}
 	from := 0
@@ -161,7 +161,7 @@ func suppressed(c *fixture.Case, i int) bool {
 	} else {
 		to = len(c.Src)
 	}
-	return strings.Contains(string(c.Src[from:to]), "fluxlint:ignore")
+	return strings.Contains(string(c.Src[from:to]), "fluxlint:ignore") || strings.Contains(string(c.Src[from:to]), "squawk-ignore")
 }
 
 // observation is what the server did while running one statement.
