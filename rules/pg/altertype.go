@@ -170,6 +170,9 @@ func movableColumn(p *rules.Pass, table ir.QName, col *catalog.Column) ([]*catal
 			}
 		}
 	}
+	if vs := p.Catalog.ViewsUsing(table, col.Name); len(vs) > 0 {
+		return nil, fmt.Sprintf("view %s reads the column, so the plan's final DROP COLUMN would fail (SQLSTATE 2BP01): move the view to the new column first, then plan this change", vs[0].Name)
+	}
 	var indexes []*catalog.Index
 	for _, i := range p.Catalog.IndexesOn(table) {
 		if !slices.Contains(i.Def.Refs, col.Name) {
