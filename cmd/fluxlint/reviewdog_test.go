@@ -55,6 +55,7 @@ type rdDiagnostic struct {
 // migrations: reviewdog must take every finding, in order, with code and docs
 // URL, the plan in the message, a line range, and the code reference as a
 // related location; and it fails the step only when fail_level says so.
+// The flags inputs are given quoted.
 func TestActionThroughReviewdog(t *testing.T) {
 	reviewdog := clients.Program(t, "reviewdog")
 	root := clients.Root(t)
@@ -64,7 +65,8 @@ func TestActionThroughReviewdog(t *testing.T) {
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+filepath.Dir(reviewdog)+string(os.PathListSeparator)+os.Getenv("PATH"),
 			"INPUT_TARGET=fixtures/demo/migrations", "INPUT_REPORTER=local", "INPUT_FILTER_MODE=nofilter", "INPUT_LEVEL=info",
-			"INPUT_FAIL_LEVEL="+failLevel, "INPUT_FLUXLINT_FLAGS=--code-path fixtures/demo/app")
+			// Quoted flags, as a workflow writes them, reach the programs unquoted.
+			"INPUT_FAIL_LEVEL="+failLevel, `INPUT_FLUXLINT_FLAGS=--code-path "fixtures/demo/app"`, `INPUT_REVIEWDOG_FLAGS=-filter-mode='nofilter'`)
 		return runCmd(t, cmd)
 	}
 	out, code := action("none")
