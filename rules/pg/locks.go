@@ -68,6 +68,14 @@ func blocksWrites(c *catalog.Catalog, op ir.Op, existing func(ir.QName) bool) (i
 		return t, rules.AccessExclusive, true
 	}
 	switch o := op.(type) {
+	case ir.Drop:
+		// DROP INDEX without CONCURRENTLY locks the index's table ACCESS
+		// EXCLUSIVE (the reference measurements).
+		if o.Kind == ir.KindIndex && !o.Concurrently && len(o.Names) > 0 {
+			if i := c.Index(o.Names[0]); i != nil {
+				return i.Def.Table, rules.AccessExclusive, true
+			}
+		}
 	case ir.CreateIndex:
 		if !o.Concurrently {
 			return o.Index.Table, rules.Share, true
