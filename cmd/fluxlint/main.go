@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mattn/go-isatty"
+	"golang.org/x/sys/unix"
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
@@ -246,7 +247,7 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	if *output != "" {
 		out = &buf
 	}
-	if err := write(out, res, report.TextOptions{Verbose: *verbose, Color: useColor(*color, out)}); err != nil {
+	if err := write(out, res, report.TextOptions{Verbose: *verbose, Color: useColor(*color, out), Width: termWidth(out)}); err != nil {
 		fmt.Fprintf(stderr, "fluxlint: writing output: %v\n", err)
 		return exitInternal
 	}
@@ -291,6 +292,19 @@ var writers = map[string]func(w io.Writer, res *lint.Result, opt report.TextOpti
 	"rdjson":  func(w io.Writer, res *lint.Result, _ report.TextOptions) error { return report.RDJSON(w, res) },
 	"rdjsonl": func(w io.Writer, res *lint.Result, _ report.TextOptions) error { return report.RDJSONL(w, res) },
 	"github":  func(w io.Writer, res *lint.Result, _ report.TextOptions) error { return report.GitHub(w, res) },
+}
+
+// termWidth is the terminal's width when out is one, else 0 (no wrapping).
+func termWidth(out io.Writer) int {
+	f, ok := out.(*os.File)
+	if !ok || !isatty.IsTerminal(f.Fd()) {
+		return 0
+	}
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	if err != nil || ws.Col < 40 {
+		return 0
+	}
+	return int(ws.Col)
 }
 
 // useColor decides --color: always, never, or auto (a terminal, unless

@@ -10,6 +10,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/fluxlint/fluxlint/internal/lint"
 	"github.com/fluxlint/fluxlint/rules"
@@ -165,6 +166,7 @@ const MaxBoxLines = 40
 type TextOptions struct {
 	Verbose bool // the full SQL of every step (and no line budget)
 	Color   bool // ANSI colours for a terminal
+	Width   int  // wrap prose to this many columns (a terminal's width); 0: no wrapping
 }
 
 // ANSI colours of the text report, by severity.
@@ -187,6 +189,9 @@ func Text(w io.Writer, res *lint.Result, opt TextOptions) error {
 			cut++
 			lines = append(lines[:MaxBoxLines-2], "│  … cut to fit 40 lines: the HTML report (--format html --output report.html) shows the whole plan", lines[len(lines)-1])
 		}
+		if opt.Width > 0 {
+			lines = wrap(lines, opt.Width)
+		}
 		if opt.Color {
 			colorize(lines, f.Severity)
 		}
@@ -199,6 +204,36 @@ func Text(w io.Writer, res *lint.Result, opt TextOptions) error {
 		fmt.Fprintf(bw, "%s cut to fit 40 lines: rerun with --format html --output report.html for one page with every plan in full (or -v here)\n", plural(cut, "finding")+map[bool]string{true: " was", false: " were"}[cut == 1])
 	}
 	return bw.Flush()
+}
+
+// wrap breaks the box's prose lines longer than width at spaces, each
+// continuation indented like its line. SQL (set under a step by indent) is
+// never wrapped, nor the statement's own lines, so they stay copyable.
+func wrap(lines []string, width int) []string {
+	var out []string
+	for _, l := range lines {
+		body := strings.TrimPrefix(l, "│  ")
+		gutter := strings.Index(body, " │ ") // a snippet's numbered source line
+		if utf8.RuneCountInString(l) <= width || strings.HasPrefix(l, "│      ") || !strings.HasPrefix(l, "│  ") || gutter >= 0 && gutter < 8 {
+			out = append(out, l)
+			continue
+		}
+		lead := "│  " + strings.Repeat(" ", len(body)-len(strings.TrimLeft(body, " ")))
+		words := strings.Fields(body)
+		line := lead
+		for _, w := range words {
+			if line != lead && utf8.RuneCountInString(line)+1+utf8.RuneCountInString(w) > width {
+				out = append(out, line)
+				line = lead + "  "
+			}
+			if line != lead && line != lead+"  " {
+				line += " "
+			}
+			line += w
+		}
+		out = append(out, line)
+	}
+	return out
 }
 
 // colorize colours a box: its header in the severity's colour, the points

@@ -118,3 +118,37 @@ func TestTextColor(t *testing.T) {
 		t.Errorf("colours missing:\n%q", color.String())
 	}
 }
+
+// TestTextWrap checks wrapping to a terminal's width: prose lines fit and
+// keep every word in order, continuations are indented, SQL lines are left
+// whole so they stay copyable.
+func TestTextWrap(t *testing.T) {
+	r := &rules.Rule{Code: "PG201", Name: "add-not-null-column-without-default", Severity: rules.Error}
+	f := rules.NewFinding(r, "m.sql", ir.Pos{Line: 1, Col: 1}, ir.Pos{Line: 1, Col: 9}, strings.Repeat("every existing row blocks ", 8)+"end")
+	sql := "ALTER TABLE users ADD COLUMN tenant_id bigint NOT NULL DEFAULT 0, ADD COLUMN region text NOT NULL DEFAULT 'eu';"
+	f.Plan = &rules.Plan{Title: "p", Steps: []rules.Step{{Kind: rules.StepMigration, Title: "add it", Forward: sql}}}
+	var b bytes.Buffer
+	if err := Text(&b, &lint.Result{Findings: []*rules.Finding{f}}, TextOptions{Width: 60}); err != nil {
+		t.Fatal(err)
+	}
+	var prose []string
+	sqlWhole := false
+	for _, l := range strings.Split(b.String(), "\n") {
+		switch {
+		case strings.Contains(l, sql):
+			sqlWhole = true
+		case strings.HasPrefix(l, "╭") || strings.HasPrefix(l, "╰") || !strings.HasPrefix(l, "│"):
+		case len([]rune(l)) > 60:
+			t.Errorf("line of %d columns: %q", len([]rune(l)), l)
+		}
+		if strings.Contains(l, "every existing row") || strings.HasSuffix(l, " end") {
+			prose = append(prose, strings.Fields(strings.TrimPrefix(l, "│"))...)
+		}
+	}
+	if !sqlWhole {
+		t.Error("the SQL line was wrapped")
+	}
+	if got := strings.Join(prose, " "); !strings.Contains(got, strings.TrimSpace(strings.Repeat("every existing row blocks ", 8))+" end") {
+		t.Errorf("the message's words changed: %q", got)
+	}
+}
