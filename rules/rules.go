@@ -106,6 +106,22 @@ type Pass struct {
 	// with it: an index on 40 rows is not an outage.
 	RowCount func(ir.QName) (int64, bool)
 	report   func(*Finding)
+	memo     map[string]any
+}
+
+// Memo returns what fn computes about the pass's op, computing it once for
+// all the rules that ask: the lint makes one pass per op and runs every
+// rule on it.
+func (p *Pass) Memo(key string, fn func() any) any {
+	if v, ok := p.memo[key]; ok {
+		return v
+	}
+	if p.memo == nil {
+		p.memo = map[string]any{}
+	}
+	v := fn()
+	p.memo[key] = v
+	return v
 }
 
 // NewPass prepares a pass with the default thresholds; report receives its

@@ -351,10 +351,7 @@ func (c *Catalog) countRowVersions(t *Table, o ir.AlterTable) {
 		case ir.DropConstraint:
 			rebuild = rebuild || strings.EqualFold(x.Name, "PRIMARY")
 		case ir.ModifyColumn:
-			old := x.Old
-			if old == "" {
-				old = x.Column.Name
-			}
+			old := x.From()
 			if col := t.Column(old); col == nil || col.NotNull != x.Column.NotNull || col.Type.Name != x.Column.Type.Name {
 				rebuild = true
 			}
@@ -871,10 +868,7 @@ func (c *Catalog) dropColumn(t *Table, name string) {
 // modifyColumn replaces a column's definition (MySQL's MODIFY and CHANGE),
 // renaming it first for CHANGE.
 func (c *Catalog) modifyColumn(t *Table, m ir.ModifyColumn) {
-	old := m.Old
-	if old == "" {
-		old = m.Column.Name
-	}
+	old := m.From()
 	col := t.Column(old)
 	if col == nil {
 		return

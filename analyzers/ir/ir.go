@@ -272,7 +272,7 @@ type (
 	// replaced, under Column.Name from now on): the column's whole definition
 	// is replaced.
 	ModifyColumn struct {
-		Old      string
+		Old      string // CHANGE's old name; "" for MODIFY
 		Column   ColumnDef
 		Position Position
 	}
@@ -508,3 +508,12 @@ func (Reindex) isOp()       {}
 func (Rebuild) isOp()       {}
 func (Refresh) isOp()       {}
 func (Other) isOp()         {}
+
+// From is the name of the column before the change: CHANGE's old name, or
+// MODIFY's own.
+func (m ModifyColumn) From() string {
+	if m.Old != "" {
+		return m.Old
+	}
+	return m.Column.Name
+}

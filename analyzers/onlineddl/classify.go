@@ -61,10 +61,7 @@ func Classify(c *catalog.Catalog, op ir.AlterTable, fkChecksOff bool) (changes [
 		case ir.SetDefault:
 			add(SetDefault)
 		case ir.ModifyColumn:
-			old := x.Old
-			if old == "" {
-				old = x.Column.Name
-			}
+			old := x.From()
 			from := t.Column(old)
 			if from == nil {
 				return nil, false

@@ -43,6 +43,7 @@ INSERT INTO f (id, body) SELECT seq, 'lorem ipsum' FROM seq_1_to_200;
 // the base schema after its setup.
 var cases = []struct{ setup, stmt string }{
 	{"", "ALTER TABLE t ADD COLUMN x INT"},
+	{"", "ALTER TABLE t ADD COLUMN x INT DEFAULT 42"},
 	{"", "ALTER TABLE t ADD COLUMN x INT NOT NULL DEFAULT 0"},
 	{"", "ALTER TABLE t ADD COLUMN x INT NOT NULL"},
 	{"", "ALTER TABLE t ADD COLUMN x INT FIRST"},

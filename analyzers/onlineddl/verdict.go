@@ -95,11 +95,6 @@ type Verdict struct {
 // statement.
 func (v Verdict) BlocksWrites() bool { return v.Lock != LockNone }
 
-// Lags reports whether replicas fall behind by the statement's whole
-// duration: they apply an ALTER in one piece after the source finished it,
-// so anything but a metadata change holds back every later event.
-func (v Verdict) Lags() bool { return v.Algorithm != Instant }
-
 // Sources.
 const (
 	measured    = "measured on MariaDB 10.11 (fluxlint's truth test)"

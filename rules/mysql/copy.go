@@ -70,7 +70,7 @@ var tableCopy = &rules.Rule{
 				tail = "; no in-place way exists: copy the table online (gh-ost, pt-online-schema-change)"
 			}
 		}
-		what := v.why(tab, func(x onlineddl.Verdict) bool { return x.Algorithm == onlineddl.Copy })
+		what := v.why(func(x onlineddl.Verdict) bool { return x.Algorithm == onlineddl.Copy })
 		if op.Algorithm == "COPY" {
 			what = []string{"ALGORITHM=COPY"}
 		}
@@ -126,10 +126,7 @@ func reportCopy(p *rules.Pass, v verdict, what, tail string, plan *rules.Plan) {
 // typeChange describes how MODIFY or CHANGE changes a column's type, or ""
 // when the type stays (only nullability, default or position change).
 func typeChange(tab *catalog.Table, m ir.ModifyColumn) string {
-	old := m.Old
-	if old == "" {
-		old = m.Column.Name
-	}
+	old := m.From()
 	if tab == nil || tab.Column(old) == nil {
 		return ""
 	}

@@ -32,7 +32,20 @@ type cmdVerdict struct {
 	v   onlineddl.Verdict
 }
 
+// verdictOf is asked by four rules of the same op: it is computed once.
 func verdictOf(p *rules.Pass) (verdict, bool) {
+	v := p.Memo("mysql-verdict", func() any {
+		out, ok := computeVerdict(p)
+		if !ok {
+			return nil
+		}
+		return out
+	})
+	out, ok := v.(verdict)
+	return out, ok
+}
+
+func computeVerdict(p *rules.Pass) (verdict, bool) {
 	op, ok := p.Op.(ir.AlterTable)
 	if !ok || !p.Existing(op.Table) {
 		return verdict{}, false
@@ -112,18 +125,18 @@ func demanded(op ir.AlterTable) bool {
 
 // why describes the subcommands whose own verdict matches: what makes the
 // statement as costly as it is.
-func (v verdict) why(tab *catalog.Table, match func(onlineddl.Verdict) bool) []string {
+func (v verdict) why(match func(onlineddl.Verdict) bool) []string {
 	var out []string
 	for _, c := range v.cmds {
 		if match(c.v) {
-			out = append(out, describe(tab, c.cmd))
+			out = append(out, describe(v.tab, c.cmd))
 		}
 	}
 	if len(out) == 0 {
 		// Only together are they costly: an instant ADD or DROP COLUMN beside
 		// a change that is not.
 		for _, c := range v.cmds {
-			out = append(out, describe(tab, c.cmd))
+			out = append(out, describe(v.tab, c.cmd))
 		}
 	}
 	return out
@@ -133,10 +146,7 @@ func (v verdict) why(tab *catalog.Table, match func(onlineddl.Verdict) bool) []s
 func describe(tab *catalog.Table, cmd ir.AlterCmd) string {
 	switch c := cmd.(type) {
 	case ir.ModifyColumn:
-		old := c.Old
-		if old == "" {
-			old = c.Column.Name
-		}
+		old := c.From()
 		what := typeChange(tab, c)
 		if col := tab.Column(old); col != nil && col.NotNull != c.Column.NotNull {
 			null := "NULL"
@@ -232,7 +242,7 @@ var tableRebuild = &rules.Rule{
 			return
 		}
 		tab := v.tab
-		what := v.why(tab, func(x onlineddl.Verdict) bool { return x.Algorithm == onlineddl.InPlace && x.Rebuild })
+		what := v.why(func(x onlineddl.Verdict) bool { return x.Algorithm == onlineddl.InPlace && x.Rebuild })
 		msg := fmt.Sprintf("%s rebuilds existing table %s in place: %s; reads and writes continue, but every row is rewritten and replicas lag by the whole rebuild",
 			strings.Join(what, ", "), tableLabel(v.op.Table), verdictText(p.Server, v.all))
 		for _, c := range v.op.Cmds {
@@ -259,10 +269,7 @@ func rebuildPlan(p *rules.Pass, v verdict, tab *catalog.Table) *rules.Plan {
 	for i := len(v.op.Cmds) - 1; i >= 0; i-- {
 		switch c := v.op.Cmds[i].(type) {
 		case ir.ModifyColumn:
-			old := c.Old
-			if old == "" {
-				old = c.Column.Name
-			}
+			old := c.From()
 			col := tab.Column(old)
 			if col == nil {
 				return nil
@@ -270,7 +277,7 @@ func rebuildPlan(p *rules.Pass, v verdict, tab *catalog.Table) *rules.Plan {
 			if c.Column.NotNull && !col.NotNull {
 				notNull = append(notNull, old)
 			}
-			if c.Old != "" && c.Old != c.Column.Name {
+			if c.From() != c.Column.Name {
 				undo = append(undo, fmt.Sprintf("CHANGE COLUMN %s %s%s", mysqlgen.Ident(c.Column.Name), mysqlgen.ColumnDef(col), mysqlgen.Position(tab, old)))
 			} else {
 				undo = append(undo, fmt.Sprintf("MODIFY COLUMN %s%s", mysqlgen.ColumnDef(col), mysqlgen.Position(tab, old)))
@@ -349,8 +356,7 @@ var blocksWrites = &rules.Rule{
 		if !ok || demanded(v.op) || v.all.Algorithm == onlineddl.Copy || !v.all.BlocksWrites() || v.all.Lock == onlineddl.LockExclusive {
 			return
 		}
-		tab := v.tab
-		what := v.why(tab, onlineddl.Verdict.BlocksWrites)
+		what := v.why(onlineddl.Verdict.BlocksWrites)
 		msg := fmt.Sprintf("%s on existing table %s blocks writes for the whole statement: %s", strings.Join(what, ", "), tableLabel(v.op.Table), verdictText(p.Server, v.all))
 		if v.all.Note != "" {
 			msg += ". " + strings.TrimSuffix(v.all.Note, ".")
@@ -395,8 +401,7 @@ var failsOnServer = &rules.Rule{
 			if v.op.Lock != "" {
 				asked = append(asked, "LOCK="+v.op.Lock)
 			}
-			tab := v.tab
-			what := v.why(tab, func(x onlineddl.Verdict) bool { return !x.Accepts(p.Server, v.op.Algorithm, v.op.Lock) })
+			what := v.why(func(x onlineddl.Verdict) bool { return !x.Accepts(p.Server, v.op.Algorithm, v.op.Lock) })
 			msg := fmt.Sprintf("%s fails on the server with error 1846: %s cannot do %s that way; it runs this statement only with ALGORITHM=%s, LOCK=%s or less efficient",
 				strings.Join(asked, ", "), p.Server, strings.Join(what, ", "), v.all.Algorithm, v.all.Lock)
 			if p.Server.Family == onlineddl.MySQL && v.op.Algorithm == "NOCOPY" {

@@ -29,17 +29,14 @@ func toolPlan(p *rules.Pass, v verdict) (plan *rules.Plan, why string) {
 		case ir.RenameTable, ir.SetSchema, ir.RenameColumn:
 			return nil, "the statement renames, which the tools refuse"
 		case ir.ModifyColumn:
-			if x.Old != "" && x.Old != x.Column.Name {
+			if x.From() != x.Column.Name {
 				return nil, "the statement renames a column, which the tools refuse"
 			}
 		}
 	}
-	target := mysqlgen.Target(p.Target)
-	switch p.Target.Tool {
-	case "none":
+	target := p.Target
+	if target.Tool == "none" {
 		return nil, "online schema change tools are turned off (--osc-tool none)"
-	case "gh-ost":
-		target.Tool = "gh-ost"
 	}
 	clauses := strings.Join(v.op.Clauses, ", ")
 	reverse, reversible := reverseClauses(tab, v.op)
@@ -176,7 +173,7 @@ func reverseClauses(tab *catalog.Table, op ir.AlterTable) (string, bool) {
 		switch c := op.Cmds[i].(type) {
 		case ir.ModifyColumn:
 			col := tab.Column(c.Column.Name)
-			if col == nil || c.Old != "" && c.Old != c.Column.Name {
+			if col == nil || c.From() != c.Column.Name {
 				return "", false
 			}
 			out = append(out, "MODIFY COLUMN "+mysqlgen.ColumnDef(col)+mysqlgen.Position(tab, col.Name))

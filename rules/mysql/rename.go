@@ -30,7 +30,7 @@ var renameColumn = &rules.Rule{
 			check(p, table, r.Old, r.New, nil)
 		})
 		rules.AlterCmds(p, func(table ir.QName, m ir.ModifyColumn) {
-			if m.Old != "" && m.Old != m.Column.Name {
+			if m.From() != m.Column.Name {
 				check(p, table, m.Old, m.Column.Name, &m.Column)
 			}
 		})

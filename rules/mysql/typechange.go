@@ -17,7 +17,7 @@ import (
 // Code keeps using the one name throughout; the old values stay in a
 // renamed column until the last step drops it.
 func typeChangePlan(p *rules.Pass, tab *catalog.Table, m ir.ModifyColumn) (*rules.Plan, string) {
-	if m.Old != "" && m.Old != m.Column.Name {
+	if m.From() != m.Column.Name {
 		return nil, "the statement also renames the column"
 	}
 	col := tab.Column(m.Column.Name)

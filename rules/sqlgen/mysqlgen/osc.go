@@ -6,21 +6,18 @@ import (
 	"strings"
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/rules"
 )
 
-// Target is where the online schema change tools connect: the flags give
-// host, user and database; a host or user not given is a placeholder the
-// user fills in, and a database not given comes from the table's qualifier.
-type Target struct {
-	Host, User, Database string
-	Tool                 string // as rules.ToolTarget.Tool
-}
+// Target is where the online schema change tools connect (the flags): a
+// host or user not given is a placeholder the user fills in, and the
+// database is the table's qualifier, else the target's, else a placeholder.
+type Target = rules.ToolTarget
 
-func (t Target) host() string { return or(t.Host, "<host>") }
-func (t Target) user() string { return or(t.User, "<user>") }
+func host(t Target) string { return or(t.Host, "<host>") }
+func user(t Target) string { return or(t.User, "<user>") }
 
-// database is the table's schema, or the target's database.
-func (t Target) database(table ir.QName) string {
+func database(t Target, table ir.QName) string {
 	return or(or(table.Schema, t.Database), "<database>")
 }
 
@@ -53,14 +50,14 @@ func chunk(size int) int { return min(max(size, 100), 100000) }
 // file to be removed, so the swap happens when someone is watching. The
 // old table is kept as _<table>_del until Cleanup drops it.
 func Ghost(t Target, table ir.QName, clauses string, chunkSize int, triggers bool) string {
-	db := t.database(table)
+	db := database(t, table)
 	include := ""
 	if triggers {
 		include = " --include-triggers" // recreated on the new table at the cut-over
 	}
 	return strings.Join([]string{
 		"gh-ost \\",
-		fmt.Sprintf("  --host=%s --user=%s --ask-pass \\", Shell(t.host()), Shell(t.user())),
+		fmt.Sprintf("  --host=%s --user=%s --ask-pass \\", Shell(host(t)), Shell(user(t))),
 		fmt.Sprintf("  --database=%s --table=%s \\", Shell(db), Shell(table.Name)),
 		fmt.Sprintf("  --alter=%s \\", Shell(clauses)),
 		fmt.Sprintf("  --chunk-size=%d --max-load=%s --critical-load=%s \\", chunk(chunkSize), maxLoad, criticalLoad),
@@ -89,7 +86,7 @@ func PTOSC(t Target, table ir.QName, clauses string, chunkSize int, childKeys, t
 	}
 	return strings.Join(append(lines,
 		"  --ask-pass --execute \\",
-		"  "+Shell(fmt.Sprintf("h=%s,u=%s,D=%s,t=%s", t.host(), t.user(), t.database(table), table.Name)),
+		"  "+Shell(fmt.Sprintf("h=%s,u=%s,D=%s,t=%s", host(t), user(t), database(t, table), table.Name)),
 	), "\n")
 }
 
