@@ -357,12 +357,18 @@ func (c *Catalog) countRowVersions(t *Table, o ir.AlterTable) {
 			}
 		}
 	}
-	if rebuild {
+	// Past the limit MySQL rebuilds the table for the statement instead,
+	// which starts the count again too.
+	if rebuild || t.RowVersions+versions > mysqlRowVersions {
 		t.RowVersions = 0
 		return
 	}
 	t.RowVersions += versions
 }
+
+// mysqlRowVersions is MySQL 8.0.29+'s limit of instant row versions per
+// table (onlineddl.RowVersions, which imports this package).
+const mysqlRowVersions = 64
 
 // replaceForeignKeyIndexes drops the indexes InnoDB made for foreign keys
 // (named after the key, on its columns) that the new index d can serve: the
