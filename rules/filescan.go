@@ -44,7 +44,7 @@ func (f *File) section(down bool) *section {
 		}
 		sec.first[s] = len(sec.ops)
 		for i, op := range s.Ops {
-			for _, t := range opTables(op) {
+			for _, t := range ir.TablesOf(op) {
 				t = resolveName(t)
 				if n := sec.byTable[t]; len(n) == 0 || n[len(n)-1] != len(sec.ops) {
 					sec.byTable[t] = append(n, len(sec.ops))
@@ -64,33 +64,6 @@ func resolveName(q ir.QName) ir.QName {
 		q.Schema = "public"
 	}
 	return q
-}
-
-// opTables are the tables (and views) an op names, for the index.
-func opTables(op ir.Op) []ir.QName {
-	switch o := op.(type) {
-	case ir.AlterTable:
-		names := []ir.QName{o.Table}
-		for _, c := range o.Cmds {
-			if r, ok := c.(ir.RenameTable); ok {
-				names = append(names, ir.QName{Schema: o.Table.Schema, Name: r.New}) // what takes its name
-			}
-		}
-		return names
-	case ir.CreateTable:
-		return []ir.QName{o.Table}
-	case ir.CreateIndex:
-		return []ir.QName{o.Index.Table}
-	case ir.CreateView:
-		return []ir.QName{o.Name}
-	case ir.Drop:
-		return o.Names
-	case ir.Truncate:
-		return o.Tables
-	case ir.Write:
-		return []ir.QName{o.Table}
-	}
-	return nil
 }
 
 // at is the index of the pass's op among its section's ops.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/analyzers/livestats"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
 	"github.com/fluxlint/fluxlint/analyzers/onlineddl"
 )
@@ -61,6 +62,10 @@ type Rule struct {
 	// (lock_timeout): its finding is dropped where another finding's plan
 	// for the same statement sets it already.
 	Reminder string
+	// Sized rules are about how long a lock, rewrite or scan lasts: on a
+	// table that live facts show is small, their finding drops to info and
+	// the plan to the statement itself under a lock timeout.
+	Sized bool
 	// WithRefs receives, after the code search, the references to what a
 	// finding's Uses names (nil refs: none found; ignored: the code already
 	// declares it removed). Set by rules about dropping or renaming.
@@ -101,12 +106,11 @@ type Pass struct {
 	// Target is where the online schema change commands in MySQL plans
 	// connect (flags); what is not given is a placeholder.
 	Target ToolTarget
-	// RowCount gives a table's row count when live facts are known (a
-	// database or a stats file); nil until then. Rules may scale severity
-	// with it: an index on 40 rows is not an outage.
-	RowCount func(ir.QName) (int64, bool)
-	report   func(*Finding)
-	memo     map[string]any
+	// Live are the database's facts (from a connection or a stats file);
+	// nil without them.
+	Live   *livestats.Facts
+	report func(*Finding)
+	memo   map[string]any
 }
 
 // Memo returns what fn computes about the pass's op, computing it once for
@@ -143,6 +147,13 @@ type Thresholds struct {
 	// BatchPause is the sleep between batches, so replicas and autovacuum
 	// keep up.
 	BatchPause time.Duration
+	// BatchSet says the config chose BatchSize and BatchPause: live facts
+	// then do not choose them from the table's size and write rate.
+	BatchSet bool
+	// SmallRows and SmallBytes: with live facts, a table with at most
+	// this many rows and bytes is small; a finding about how long a lock
+	// or rewrite lasts drops to info there.
+	SmallRows, SmallBytes int64
 }
 
 // ToolTarget is the host, user and database the gh-ost and
@@ -156,7 +167,8 @@ type ToolTarget struct {
 }
 
 // DefaultThresholds are the thresholds without config.
-var DefaultThresholds = Thresholds{LockTimeout: 500 * time.Millisecond, BatchSize: 5000, BatchPause: 100 * time.Millisecond}
+var DefaultThresholds = Thresholds{LockTimeout: 500 * time.Millisecond, BatchSize: 5000, BatchPause: 100 * time.Millisecond,
+	SmallRows: 10_000, SmallBytes: 10_000_000}
 
 // Report records a finding on the pass's statement. A MySQL finding names
 // the server its verdict is for.
@@ -166,6 +178,9 @@ func (p *Pass) Report(msg string, plan *Plan) *Finding {
 	}
 	f := NewFinding(p.Rule, p.File.Path, p.Stmt.Pos, p.Stmt.End, msg)
 	f.Plan, f.Down, f.Source = plan, p.Stmt.Down, p.Stmt.Text
+	if t := ir.TablesOf(p.Op); len(t) > 0 {
+		f.Table = t[0]
+	}
 	f.Rewrite = p.rewrite(plan)
 	p.report(f)
 	return f
@@ -199,14 +214,6 @@ func (p *Pass) rewrite(plan *Plan) string {
 	}
 	// The statement's range stops before its terminator, which stays.
 	return strings.TrimSuffix(strings.TrimSpace(s.Forward), ";")
-}
-
-// Rows returns the table's row count, when live facts provide it.
-func (p *Pass) Rows(t ir.QName) (int64, bool) {
-	if p.RowCount == nil {
-		return 0, false
-	}
-	return p.RowCount(t)
 }
 
 // Existing reports whether the table existed before the change under review:
@@ -243,6 +250,12 @@ type Finding struct {
 	// Source is the flagged statement's text, which starts at Pos, for
 	// reports that show it.
 	Source string
+	// Table is the table the statement is on (the first it names), for
+	// live facts; the claim's table wins where there is one.
+	Table ir.QName
+	// Size is the table's size from live facts ("~82M rows, 41 GB"), ""
+	// without them.
+	Size string
 }
 
 // Section is "down" for a finding in a down migration, else "up".
@@ -396,6 +409,10 @@ type Step struct {
 	Expect string
 	// Tool is set on an online schema change step.
 	Tool *ToolRun
+	// Estimate is how long the step takes on the live table, by the
+	// duration model ("" without live facts, or for a step that reads no
+	// table).
+	Estimate string
 }
 
 // LockEffect describes what a lock mode blocks, for people reading a plan.
@@ -492,9 +509,24 @@ var (
 	}}
 )
 
+// Drift is reported with live facts where the database differs from the
+// replayed history.
+var Drift = &Rule{Code: "FL005", Name: "schema-drift", Severity: Warning, Doc: Doc{
+	Title: "the database's table differs from what the migrations build",
+	Why: "fluxlint replays the migrations to know each table, and builds its checks and plans on that. When the " +
+		"database (from --database-url or a stats file) has another column, type, nullability or index than the " +
+		"history says, or holds an INVALID index or a NOT VALID constraint, someone changed it by hand, a migration " +
+		"failed halfway, or the history is incomplete: the change under review meets a table nobody described. " +
+		"Reported once per table, at the first statement of the change that touches it; the checks and plans use the " +
+		"database's schema. Drift is checked for tables the history before the change creates, so lint with " +
+		"--changed-since or a baseline.",
+	Bad:  "the migrations say users.email is text NOT NULL; the database has it nullable",
+	Good: "Find out why, and write a migration that makes history and database agree, before the change that relies on it.",
+}}
+
 // Tool lists the tool's own rules.
 func Tool() []*Rule {
-	return []*Rule{SyntaxError, BadDirective, UnusedDirective, InputError, Unsupported}
+	return []*Rule{SyntaxError, BadDirective, UnusedDirective, InputError, Unsupported, Drift}
 }
 
 // Sort orders rules by code.

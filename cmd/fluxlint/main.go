@@ -83,6 +83,12 @@ const usage = `usage:
   fluxlint explain CODE           show a rule's documentation
   fluxlint baseline PATH...       record the newest migration as the baseline: it and
                                   everything before it become history, never reported
+  fluxlint stats export --database-url URL [--output FILE]
+                                  write the database's facts (sizes, schema, version;
+                                  no rows, no passwords) for --stats
+  fluxlint preflight --database-url URL PATH...
+                                  just before a deploy: report sessions and long
+                                  transactions that the migrations' locks would queue behind
   fluxlint version                print fluxlint's version and VCS revision
 
 flags:
@@ -103,6 +109,10 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			return explain(args[1:], stdout, stderr)
 		case "baseline":
 			return baseline(args[1:], stdout, stderr)
+		case "stats":
+			return statsCmd(args[1:], stdout, stderr)
+		case "preflight":
+			return preflightCmd(args[1:], stdout, stderr)
 		case "version", "--version", "-version":
 			fmt.Fprintln(stdout, versionLine())
 			return 0
@@ -110,7 +120,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			return lintCmd([]string{"--help"}, stdout, stderr)
 		}
 		if unknownCommand(args[0]) {
-			fmt.Fprintf(stderr, "fluxlint: %q is neither a command (rules, explain, baseline, version, help) nor an existing path\n", args[0])
+			fmt.Fprintf(stderr, "fluxlint: %q is neither a command (rules, explain, baseline, stats, preflight, version, help) nor an existing path\n", args[0])
 			return exitUsage
 		}
 	}
@@ -165,6 +175,7 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		return nil
 	})
+	live := addLiveFlags(fs)
 	changedSince := fs.String("changed-since", "", "report only on migrations added or changed since this git ref (and uncommitted or untracked ones); the others are history")
 	var codePaths []string
 	fs.Func("code-path", "application code to search for references to dropped or renamed objects (repeatable; default: the git repository containing the migrations; \"none\" turns the search off)", func(s string) error {
@@ -206,11 +217,21 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fluxlint: %v\n", err)
 		return exitUsage
 	}
+	facts, err := live.facts(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "fluxlint: %v\n", err)
+		return exitUsage
+	}
+	if *engine == "" && cfg.Engine == "" {
+		*engine = liveEngine(facts)
+	}
 	opt, err := options(cfg, *engine, *version)
 	if err != nil {
 		fmt.Fprintf(stderr, "fluxlint: %v\n", err)
 		return exitUsage
 	}
+	opt.Live = facts
+	useLiveVersion(&opt, facts, firstNonEmpty(*version, cfg.ServerVersion), stderr)
 	opt.MaxFileSize = cfg.MaxBytes
 	opt.Target = target
 	if opt.CodePaths, err = searchRoots(codePaths, cfg.CodePaths, paths[0]); err != nil {
@@ -417,7 +438,7 @@ func exitCode(res *lint.Result, fail rules.Severity) int {
 // options merges the config file and the flags (flags win).
 func options(cfg *config.Config, engine, version string) (lint.Options, error) {
 	opt := lint.Options{Engine: ir.Postgres, Version: pgrules.DefaultVersion, Severity: map[string]rules.Severity{}, LockTimeoutSet: cfg.AssumeLockTimeout,
-		Include: cfg.Include, Exclude: cfg.Exclude, Baseline: cfg.Baseline, Thresholds: thresholds(cfg.Thresholds)}
+		Include: cfg.Include, Exclude: cfg.Exclude, Baseline: cfg.Baseline, Thresholds: thresholds(cfg)}
 	if cfg.Engine != "" {
 		engine = firstNonEmpty(engine, cfg.Engine)
 	}
@@ -520,8 +541,8 @@ func serverVersion(opt *lint.Options, mariadb bool, s string) error {
 }
 
 // thresholds fills the config's unset thresholds with the defaults.
-func thresholds(c config.Thresholds) rules.Thresholds {
-	t := rules.DefaultThresholds
+func thresholds(cfg *config.Config) rules.Thresholds {
+	t, c := rules.DefaultThresholds, cfg.Thresholds
 	if c.LockTimeout != nil {
 		t.LockTimeout = *c.LockTimeout
 	}
@@ -530,6 +551,13 @@ func thresholds(c config.Thresholds) rules.Thresholds {
 	}
 	if c.BatchPause != nil {
 		t.BatchPause = *c.BatchPause
+	}
+	t.BatchSet = c.BatchSize != nil || c.BatchPause != nil
+	if c.SmallTableRows != nil {
+		t.SmallRows = *c.SmallTableRows
+	}
+	if cfg.SmallTableBytes > 0 {
+		t.SmallBytes = cfg.SmallTableBytes
 	}
 	return t
 }
@@ -633,11 +661,13 @@ func searchRoots(flags, config []string, first string) ([]string, error) {
 	}
 }
 
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
 	}
-	return b
+	return ""
 }
 
 func allRules() []*rules.Rule {

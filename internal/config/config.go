@@ -57,7 +57,15 @@ type Config struct {
 	// (512MiB, 1GiB); default readfile.DefaultMax.
 	MaxFileSize string `yaml:"max_file_size"`
 	MaxBytes    int64  `yaml:"-"` // MaxFileSize parsed; 0 when unset
-	Path        string `yaml:"-"` // where it was read from
+	// DatabaseURL is a read-only connection for live facts (sizes,
+	// version, drift); a password belongs in FLUXLINT_DATABASE_URL instead.
+	DatabaseURL string `yaml:"database_url"`
+	// Stats is a stats file written by `fluxlint stats export`, relative
+	// to the config file: the same facts without a connection.
+	Stats string `yaml:"stats"`
+	Path  string `yaml:"-"` // where it was read from
+	// SmallTableBytes is thresholds.small_table_size parsed; 0 when unset.
+	SmallTableBytes int64 `yaml:"-"`
 }
 
 // Thresholds are the config's plan numbers; unset ones keep the default.
@@ -65,6 +73,10 @@ type Thresholds struct {
 	LockTimeout *time.Duration `yaml:"lock_timeout"` // e.g. 500ms, 2s
 	BatchSize   *int           `yaml:"batch_size"`
 	BatchPause  *time.Duration `yaml:"batch_pause"` // e.g. 100ms, or 0s for none
+	// SmallTableRows and SmallTableSize: with live facts, a table at or
+	// below both is small, and its lock findings drop to info.
+	SmallTableRows *int64  `yaml:"small_table_rows"`
+	SmallTableSize *string `yaml:"small_table_size"` // e.g. 10MB
 }
 
 // Find walks up from start (a file or directory) to the filesystem root and
@@ -141,6 +153,16 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("%s: thresholds: batch_size must be from 1 to %d, not %d", path, MaxBatchSize, *t.BatchSize)
 	case t.BatchPause != nil && (*t.BatchPause < 0 || *t.BatchPause > MaxBatchPause):
 		return nil, fmt.Errorf("%s: thresholds: batch_pause must be from 0s to %v, not %v", path, MaxBatchPause, *t.BatchPause)
+	case t.SmallTableRows != nil && *t.SmallTableRows < 0:
+		return nil, fmt.Errorf("%s: thresholds: small_table_rows must be 0 or more, not %d", path, *t.SmallTableRows)
+	}
+	if t.SmallTableSize != nil {
+		if c.SmallTableBytes, err = ParseSize(*t.SmallTableSize); err != nil {
+			return nil, fmt.Errorf("%s: thresholds: small_table_size: %w", path, err)
+		}
+	}
+	if c.Stats != "" && !filepath.IsAbs(c.Stats) {
+		c.Stats = filepath.Join(filepath.Dir(path), c.Stats)
 	}
 	return c, nil
 }

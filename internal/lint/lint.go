@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/coderefs"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/analyzers/livestats"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
 	"github.com/fluxlint/fluxlint/analyzers/mysql"
 	"github.com/fluxlint/fluxlint/analyzers/onlineddl"
@@ -29,6 +31,7 @@ import (
 	"github.com/fluxlint/fluxlint/analyzers/split"
 	"github.com/fluxlint/fluxlint/internal/crash"
 	"github.com/fluxlint/fluxlint/rules"
+	"github.com/fluxlint/fluxlint/rules/sizing"
 )
 
 // Options configure a run.
@@ -61,6 +64,14 @@ type Options struct {
 	Target rules.ToolTarget
 	// MaxFileSize bounds the migrations read (0: readfile.DefaultMax).
 	MaxFileSize int64
+	// Live are the database's facts (a connection or a stats file): the
+	// findings and plans are sized to the real tables, and where the
+	// replayed history differs from the database, that is reported and the
+	// database's schema is used.
+	Live *livestats.Facts
+	// LockOf, when set, says which lock an op waits for on an existing
+	// table; the run then lists them in Result.Locks (for preflight).
+	LockOf func(*catalog.Catalog, ir.Op) (ir.QName, string, bool)
 }
 
 // FileInfo is what discovery and splitting learned about a file.
@@ -82,6 +93,9 @@ type Result struct {
 	// Internal are fluxlint's own failures (a panic while linting a file),
 	// never the input's fault.
 	Internal []error
+	// Locks are the locks the migrations under review wait for, the
+	// strongest per table (with Options.LockOf).
+	Locks []livestats.Want
 }
 
 // Run lints the migrations named by args.
@@ -149,6 +163,7 @@ func run(sets []*migrations.Set, errs []*migrations.FileError, opt Options) *Res
 		res.Errors = append(res.Errors, part.Errors...)
 		res.Files = append(res.Files, part.Files...)
 		res.Internal = append(res.Internal, part.Internal...)
+		res.Locks = append(res.Locks, part.Locks...)
 		setDirs = append(setDirs, sets[i].Dir)
 	}
 	if len(opt.CodePaths) > 0 {
@@ -745,6 +760,7 @@ func parseAhead(ms []*migrations.Migration, engine ir.Engine) (next func(i int) 
 func lintSet(set *migrations.Set, opt Options, res *Result) {
 	cat := catalog.NewFor(opt.Engine)
 	unit := ""
+	var drift map[ir.QName][]livestats.Difference
 	next := parseAhead(set.Migrations, opt.Engine)
 	// A bug ends this set's lint at the file it happened in; the other sets
 	// go on.
@@ -761,6 +777,11 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 			u = "\x00changed" // every changed migration belongs to one change set
 		}
 		if u != unit {
+			if m.Target && drift == nil && opt.Live != nil {
+				// The change under review starts here: the history before
+				// it is what the database should hold.
+				drift = reconcile(cat, opt.Live, opt.Engine)
+			}
 			cat.BeginChange()
 			unit = u
 		}
@@ -825,7 +846,13 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 			// a table created earlier in the same statement block counts as new.
 			for i, op := range s.Ops {
 				if m.Target {
+					reportDrift(f, s, op, c, drift, report)
 					checkOp(f, s, i, c, opt, report)
+					if opt.LockOf != nil && !s.Down {
+						if t, mode, ok := opt.LockOf(c, op); ok {
+							res.Locks = addLock(res.Locks, livestats.Want{Table: t, Mode: mode})
+						}
+					}
 				}
 				c.Apply(op)
 			}
@@ -850,6 +877,10 @@ func checkOp(f *rules.File, s *ir.Stmt, i int, c *catalog.Catalog, opt Options, 
 	p.LockTimeoutSet = opt.LockTimeoutSet
 	p.Thresholds = opt.Thresholds
 	p.Target = opt.Target
+	p.Live = opt.Live
+	if t := ir.TablesOf(s.Ops[i]); len(t) > 0 && opt.Live != nil {
+		p.Thresholds = sizing.Batching(p.Thresholds, opt.Live.Table(t[0]), opt.Engine)
+	}
 	if opt.Server != (onlineddl.Server{}) {
 		p.Server = opt.Server
 	}
@@ -862,9 +893,76 @@ func checkOp(f *rules.File, s *ir.Stmt, i int, c *catalog.Catalog, opt Options, 
 		r.Check(p)
 	}
 	for _, fd := range found {
+		sizing.Apply(fd, opt.Live, p.Thresholds, opt.Engine)
+	}
+	for _, fd := range found {
 		if fd.Rule.Reminder == "" || !setByOther(found, fd) {
 			report(fd)
 		}
+	}
+}
+
+// reconcile compares every table the history built with the database's
+// table of the same name, returns the differences by table, and makes the
+// catalog hold what the database really has, so that plans are built on
+// it: columns the database lacks are dropped, its extra columns added,
+// types and nullability taken from it.
+func reconcile(cat *catalog.Catalog, live *livestats.Facts, engine ir.Engine) map[ir.QName][]livestats.Difference {
+	out := map[ir.QName][]livestats.Difference{}
+	for i := range live.Tables {
+		lt := &live.Tables[i]
+		q := lt.QName()
+		if engine == ir.MySQL && lt.Schema == live.Database {
+			q.Schema = "" // the catalog keeps the connection's tables unqualified
+		}
+		t := cat.Table(q)
+		if t == nil || t.Kind != ir.KindTable {
+			continue
+		}
+		diffs := livestats.Drift(t, cat.IndexesOn(q), lt, engine)
+		if len(diffs) == 0 {
+			continue
+		}
+		out[t.Name] = diffs
+		if cmds := livestats.Adopt(t, lt, engine); len(cmds) > 0 {
+			cat.Apply(ir.AlterTable{Table: t.Name, Cmds: cmds})
+		}
+	}
+	return out
+}
+
+// addLock adds a wanted lock, keeping the strongest per table.
+func addLock(locks []livestats.Want, w livestats.Want) []livestats.Want {
+	for i, l := range locks {
+		if l.Table == w.Table {
+			if slices.Index(rules.LockModes, w.Mode) > slices.Index(rules.LockModes, l.Mode) {
+				locks[i] = w
+			}
+			return locks
+		}
+	}
+	return append(locks, w)
+}
+
+// reportDrift reports, at the first statement of the change that touches
+// a table, how the database's table differs from the history's.
+func reportDrift(f *rules.File, s *ir.Stmt, op ir.Op, c *catalog.Catalog, drift map[ir.QName][]livestats.Difference, report func(*rules.Finding)) {
+	if len(drift) == 0 {
+		return
+	}
+	for _, q := range ir.TablesOf(op) {
+		t := c.Table(q)
+		if t == nil || drift[t.Name] == nil {
+			continue
+		}
+		var texts []string
+		for _, d := range drift[t.Name] {
+			texts = append(texts, d.Text)
+		}
+		delete(drift, t.Name)
+		fd := rules.NewFinding(rules.Drift, f.Path, s.Pos, s.End, fmt.Sprintf("the database's table %s differs from what the migrations before this change build: %s; the checks and plans here use the database's schema", t.Name, strings.Join(texts, "; ")))
+		fd.Down, fd.Source, fd.Table = s.Down, s.Text, t.Name
+		report(fd)
 	}
 }
 

@@ -97,7 +97,7 @@ func Start() (*Server, error) {
 		return nil, err
 	}
 	s.cmd = exec.Command(server, append([]string{"--no-defaults", "--datadir=" + data, fmt.Sprintf("--port=%d", s.Port),
-		"--bind-address=127.0.0.1", "--socket=" + s.socket(), "--pid-file=" + filepath.Join(dir, "pid"),
+		"--bind-address=127.0.0.1", "--socket=" + s.Socket(), "--pid-file=" + filepath.Join(dir, "pid"),
 		"--log-error=" + filepath.Join(dir, "error.log"), "--skip-log-bin", "--innodb-buffer-pool-size=256M",
 		"--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0", "--max-connections=200"}, user...)...)
 	if err := s.cmd.Start(); err != nil {
@@ -122,12 +122,13 @@ func Start() (*Server, error) {
 	}
 }
 
-func (s *Server) socket() string { return filepath.Join(s.dir, "mysqld.sock") }
+// Socket is the server's Unix socket.
+func (s *Server) Socket() string { return filepath.Join(s.dir, "mysqld.sock") }
 
 // DSN is the data source name of a database, over the server's socket.
 func (s *Server) DSN(db string) string {
 	c := mysql.NewConfig()
-	c.User, c.Net, c.Addr, c.DBName = "root", "unix", s.socket(), db
+	c.User, c.Net, c.Addr, c.DBName = "root", "unix", s.Socket(), db
 	c.MultiStatements = true
 	return c.FormatDSN()
 }

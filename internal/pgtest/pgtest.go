@@ -222,3 +222,32 @@ SELECT line FROM (
 	}
 	return strings.Join(lines, "\n"), nil
 }
+
+// CreatePasswordRole creates a login role that must give its password over
+// TCP (scram-sha-256), where every other role is trusted: for tests that a
+// wrong password fails and no password is ever printed.
+func (s *Server) CreatePasswordRole(t testing.TB, role, password string) {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := s.Connect(ctx, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE ROLE %s LOGIN SUPERUSER PASSWORD '%s'", role, password)); err != nil {
+		t.Fatal(err)
+	}
+	hba := filepath.Join(s.dir, "data", "pg_hba.conf")
+	old, err := os.ReadFile(hba)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := fmt.Sprintf("host all %s 127.0.0.1/32 scram-sha-256\n", role)
+	if err := os.WriteFile(hba, append([]byte(line), old...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := s.cmd("pg_ctl", "-D", filepath.Join(s.dir, "data"), "reload").CombinedOutput(); err != nil {
+		t.Fatalf("pg_ctl reload: %v\n%s", err, out)
+	}
+	time.Sleep(200 * time.Millisecond) // the postmaster rereads pg_hba.conf on SIGHUP
+}

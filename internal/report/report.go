@@ -31,6 +31,7 @@ type JSONStep struct {
 	Note           string         `json:"note,omitempty"`
 	Expect         string         `json:"expect,omitempty"`
 	Tool           *rules.ToolRun `json:"tool,omitempty"`
+	Estimate       string         `json:"estimate,omitempty"`
 }
 
 // JSONPlan is a plan in JSON output.
@@ -58,6 +59,8 @@ type JSONFinding struct {
 	// Claim is what the server does, as data: lock mode and table, rewrite,
 	// full scan, or the SQLSTATE it fails with.
 	Claim *JSONClaim `json:"claim,omitempty"`
+	// Size is the table's size from live facts.
+	Size string `json:"size,omitempty"`
 }
 
 // JSONClaim is a finding's claim in JSON output.
@@ -89,7 +92,7 @@ type JSONReport struct {
 func ToJSONFinding(f *rules.Finding) JSONFinding {
 	jf := JSONFinding{Code: f.Rule.Code, Name: f.Rule.Name, Severity: f.Severity.String(), Path: f.Path,
 		Line: f.Pos.Line, Column: f.Pos.Col, EndLine: f.End.Line, EndColumn: f.End.Col, Message: f.Message,
-		Section: f.Section(), Related: f.Related}
+		Section: f.Section(), Related: f.Related, Size: f.Size}
 	if jf.Related == nil {
 		jf.Related = []rules.Related{}
 	}
@@ -341,6 +344,9 @@ func box(f *rules.Finding, verbose bool) []string {
 			add("%2d. %s %s", i+1, pad(stepTag(s), width), s.Title)
 			if s.Lock != "" {
 				add("    lock: %s (%s)", s.Lock, rules.LockEffect(s.Lock))
+			}
+			if s.Estimate != "" {
+				add("    takes: %s", s.Estimate)
 			}
 			if s.Irreversible {
 				add("    ⚠ point of no return")

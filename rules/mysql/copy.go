@@ -13,7 +13,7 @@ import (
 )
 
 var tableCopy = &rules.Rule{
-	Code: "MY201", Name: "alter-table-copy", Engine: ir.MySQL, Severity: rules.Error,
+	Code: "MY201", Name: "alter-table-copy", Engine: ir.MySQL, Severity: rules.Error, Sized: true,
 	Doc: rules.Doc{
 		Title: "ALTER TABLE that only ALGORITHM=COPY can run, on an existing table",
 		Why: "Some changes cannot be made in place: the server builds a new copy of the table row by row and keeps " +

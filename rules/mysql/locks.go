@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/rules"
 	"github.com/fluxlint/fluxlint/rules/sqlgen/mysqlgen"
@@ -65,7 +66,7 @@ func lockWaitSet(p *rules.Pass) bool {
 }
 
 var unbatchedDML = &rules.Rule{
-	Code: "MY204", Name: "unbatched-update-or-delete", Engine: ir.MySQL, Severity: rules.Warning,
+	Code: "MY204", Name: "unbatched-update-or-delete", Engine: ir.MySQL, Severity: rules.Warning, Sized: true,
 	Doc: rules.Doc{
 		Title: "UPDATE or DELETE of a whole existing table in one statement",
 		Why: "One statement over every row holds a row lock on each until it commits: writes to those rows wait for " +
@@ -112,4 +113,14 @@ var unbatchedDML = &rules.Rule{
 			Forward: fmt.Sprintf("SELECT COUNT(*) AS row_count FROM %s;", mysqlgen.Name(op.Table))}
 		p.Report(msg, &rules.Plan{Title: op.Kind + " in batches", Steps: []rules.Step{s, count}})
 	},
+}
+
+// LockOf is the lock a statement's op waits for on an existing table, for
+// preflight: every DDL takes an exclusive metadata lock on its table.
+func LockOf(c *catalog.Catalog, op ir.Op) (ir.QName, string, bool) {
+	t, ok := metadataLocked(op)
+	if !ok || c.IsNew(t) {
+		return ir.QName{}, "", false
+	}
+	return t, "metadata", true
 }

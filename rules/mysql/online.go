@@ -215,7 +215,7 @@ func verdictText(s onlineddl.Server, v onlineddl.Verdict) string {
 }
 
 var tableRebuild = &rules.Rule{
-	Code: "MY202", Name: "alter-table-rebuild", Engine: ir.MySQL, Severity: rules.Warning,
+	Code: "MY202", Name: "alter-table-rebuild", Engine: ir.MySQL, Severity: rules.Warning, Sized: true,
 	Doc: rules.Doc{
 		Title: "ALTER TABLE that rebuilds an existing table in place",
 		Why: "Some changes rebuild the whole table inside InnoDB (ALGORITHM=INPLACE with a rebuild): reads and writes " +
@@ -340,7 +340,7 @@ func rebuildPlan(p *rules.Pass, v verdict, tab *catalog.Table) *rules.Plan {
 }
 
 var blocksWrites = &rules.Rule{
-	Code: "MY203", Name: "alter-blocks-writes", Engine: ir.MySQL, Severity: rules.Error,
+	Code: "MY203", Name: "alter-blocks-writes", Engine: ir.MySQL, Severity: rules.Error, Sized: true,
 	Doc: rules.Doc{
 		Title: "ALTER TABLE done in place that still blocks writes, on an existing table",
 		Why: "A few in-place changes cannot let writes through: the server takes LOCK=SHARED for the whole statement, " +

@@ -12,7 +12,7 @@ import (
 )
 
 var alterColumnType = &rules.Rule{
-	Code: "PG203", Name: "alter-column-type", Engine: ir.Postgres, Severity: rules.Error,
+	Code: "PG203", Name: "alter-column-type", Engine: ir.Postgres, Severity: rules.Error, Sized: true,
 	Doc: rules.Doc{
 		Title: "ALTER COLUMN ... TYPE that rewrites or scans an existing table",
 		Why: "Most type changes rewrite the whole table and rebuild its indexes under an ACCESS EXCLUSIVE lock: " +

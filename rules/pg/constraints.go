@@ -12,7 +12,7 @@ import (
 )
 
 var setNotNull = &rules.Rule{
-	Code: "PG104", Name: "set-not-null", Engine: ir.Postgres, Severity: rules.Error,
+	Code: "PG104", Name: "set-not-null", Engine: ir.Postgres, Severity: rules.Error, Sized: true,
 	Doc: rules.Doc{
 		Title: "SET NOT NULL on an existing column",
 		Why: "SET NOT NULL takes an ACCESS EXCLUSIVE lock and scans the whole table to prove there is no NULL: " +
@@ -181,7 +181,7 @@ func hasNotNullCheck(p *rules.Pass, table ir.QName, column string) bool {
 }
 
 var addCheck = &rules.Rule{
-	Code: "PG105", Name: "add-check-constraint-without-not-valid", Engine: ir.Postgres, Severity: rules.Error,
+	Code: "PG105", Name: "add-check-constraint-without-not-valid", Engine: ir.Postgres, Severity: rules.Error, Sized: true,
 	Doc: rules.Doc{
 		Title: "ADD CONSTRAINT ... CHECK without NOT VALID on an existing table",
 		Why: "Adding a CHECK constraint scans the whole table to validate it while holding an ACCESS EXCLUSIVE lock: " +
@@ -228,7 +228,7 @@ func notValidSteps(p *rules.Pass, table ir.QName, k ir.Constraint) []rules.Step 
 }
 
 var addForeignKey = &rules.Rule{
-	Code: "PG106", Name: "add-foreign-key-without-not-valid", Engine: ir.Postgres, Severity: rules.Error,
+	Code: "PG106", Name: "add-foreign-key-without-not-valid", Engine: ir.Postgres, Severity: rules.Error, Sized: true,
 	Doc: rules.Doc{
 		Title: "FOREIGN KEY added without NOT VALID, or locking an existing referenced table",
 		Why: "Adding a foreign key takes SHARE ROW EXCLUSIVE on both the table and the table it references, and " +
@@ -389,7 +389,7 @@ func addedNotValidInTx(p *rules.Pass, table ir.QName, name string) *ir.AddConstr
 }
 
 var addUniqueOrPK = &rules.Rule{
-	Code: "PG108", Name: "add-unique-constraint-without-index", Engine: ir.Postgres, Severity: rules.Error,
+	Code: "PG108", Name: "add-unique-constraint-without-index", Engine: ir.Postgres, Severity: rules.Error, Sized: true,
 	Doc: rules.Doc{
 		Title: "ADD UNIQUE or PRIMARY KEY constraint on an existing table without USING INDEX",
 		Why: "ADD CONSTRAINT ... UNIQUE / PRIMARY KEY builds its index while holding an ACCESS EXCLUSIVE lock: " +

@@ -16,7 +16,7 @@ const invalidIndexNote = "If the build fails or is cancelled (deadlock, a unique
 	"run the rollback (DROP INDEX CONCURRENTLY IF EXISTS) and run this step again."
 
 var createIndex = &rules.Rule{
-	Code: "PG101", Name: "require-concurrent-index-creation", Engine: ir.Postgres, Severity: rules.Error,
+	Code: "PG101", Name: "require-concurrent-index-creation", Engine: ir.Postgres, Severity: rules.Error, Sized: true,
 	Doc: rules.Doc{
 		Title: "CREATE INDEX without CONCURRENTLY on an existing table",
 		Why: "CREATE INDEX takes a SHARE lock on the table for the whole build: reads continue, but every " +
@@ -135,7 +135,7 @@ func txWhy(p *rules.Pass) string {
 }
 
 var dropIndex = &rules.Rule{
-	Code: "PG102", Name: "require-concurrent-index-deletion", Engine: ir.Postgres, Severity: rules.Warning,
+	Code: "PG102", Name: "require-concurrent-index-deletion", Engine: ir.Postgres, Severity: rules.Warning, Sized: true,
 	Doc: rules.Doc{
 		Title: "DROP INDEX without CONCURRENTLY on an existing table",
 		Why: "DROP INDEX takes an ACCESS EXCLUSIVE lock on the index's table. The drop itself is quick, but the " +

@@ -222,7 +222,7 @@ func accessExclusive(op ir.Op) (ir.QName, bool) {
 }
 
 var unbatchedDML = &rules.Rule{
-	Code: "PG204", Name: "unbatched-update-or-delete", Engine: ir.Postgres, Severity: rules.Warning,
+	Code: "PG204", Name: "unbatched-update-or-delete", Engine: ir.Postgres, Severity: rules.Warning, Sized: true,
 	Doc: rules.Doc{
 		Title: "UPDATE or DELETE of a whole existing table in one statement",
 		Why: "One statement over every row locks all of them until the migration commits, so concurrent writes to " +
@@ -338,4 +338,25 @@ func heldInTx(p *rules.Pass) []ir.QName {
 type heldLocks struct {
 	list []ir.QName
 	set  map[ir.QName]bool
+}
+
+// LockOf is the lock an op waits for on an existing table, for preflight:
+// the write-blocking locks, and SHARE UPDATE EXCLUSIVE for the concurrent
+// builds and validations that also queue behind conflicting holders.
+func LockOf(c *catalog.Catalog, op ir.Op) (ir.QName, string, bool) {
+	existing := func(q ir.QName) bool { return !c.IsNew(q) }
+	if t, mode, ok := blocksWrites(c, op, existing); ok && existing(t) {
+		return t, mode, true
+	}
+	switch o := op.(type) {
+	case ir.CreateIndex:
+		if existing(o.Index.Table) {
+			return o.Index.Table, rules.ShareUpdateExclusive, true
+		}
+	case ir.AlterTable:
+		if existing(o.Table) {
+			return o.Table, rules.ShareUpdateExclusive, true
+		}
+	}
+	return ir.QName{}, "", false
 }

@@ -66,7 +66,7 @@ func usedLaterInTx(p *rules.Pass, value string) bool {
 }
 
 var excludeConstraint = &rules.Rule{
-	Code: "PG117", Name: "exclude-constraint", Engine: ir.Postgres, Severity: rules.Error,
+	Code: "PG117", Name: "exclude-constraint", Engine: ir.Postgres, Severity: rules.Error, Sized: true,
 	Doc: rules.Doc{
 		Title: "ADD CONSTRAINT ... EXCLUDE on an existing table",
 		Why: "An exclusion constraint builds its index under an ACCESS EXCLUSIVE lock: reads and writes block for the " +
@@ -87,7 +87,7 @@ var excludeConstraint = &rules.Rule{
 }
 
 var setLogged = &rules.Rule{
-	Code: "PG205", Name: "set-logged-or-unlogged", Engine: ir.Postgres, Severity: rules.Error,
+	Code: "PG205", Name: "set-logged-or-unlogged", Engine: ir.Postgres, Severity: rules.Error, Sized: true,
 	Doc: rules.Doc{
 		Title: "ALTER TABLE ... SET LOGGED or SET UNLOGGED on an existing table",
 		Why: "Both rewrite the whole table and its indexes under an ACCESS EXCLUSIVE lock: reads and writes block " +

@@ -79,7 +79,7 @@ func outsideRange(key *ir.PartitionKey, b ir.PartitionBound) string {
 }
 
 var attachPartition = &rules.Rule{
-	Code: "PG114", Name: "attach-partition-scan", Engine: ir.Postgres, Severity: rules.Error,
+	Code: "PG114", Name: "attach-partition-scan", Engine: ir.Postgres, Severity: rules.Error, Sized: true,
 	Doc: rules.Doc{
 		Title: "ATTACH PARTITION that scans under an ACCESS EXCLUSIVE lock",
 		Why: "ATTACH PARTITION takes ACCESS EXCLUSIVE on the partition and scans it to prove every row fits the " +
@@ -182,7 +182,7 @@ func attachPlan(p *rules.Pass, parent ir.QName, a ir.AttachPartition, key *ir.Pa
 }
 
 var detachPartition = &rules.Rule{
-	Code: "PG115", Name: "detach-partition-without-concurrently", Engine: ir.Postgres, Severity: rules.Error,
+	Code: "PG115", Name: "detach-partition-without-concurrently", Engine: ir.Postgres, Severity: rules.Error, Sized: true,
 	Doc: rules.Doc{
 		Title: "DETACH PARTITION without CONCURRENTLY",
 		Why: "A plain DETACH PARTITION takes ACCESS EXCLUSIVE on the parent table: every query on any partition " +

@@ -10,7 +10,7 @@ import (
 )
 
 var addColumnRewrite = &rules.Rule{
-	Code: "PG202", Name: "add-column-rewrites-table", Engine: ir.Postgres, Severity: rules.Error,
+	Code: "PG202", Name: "add-column-rewrites-table", Engine: ir.Postgres, Severity: rules.Error, Sized: true,
 	Doc: rules.Doc{
 		Title: "ADD COLUMN that rewrites an existing table",
 		Why: "PostgreSQL 11+ adds a column with a constant default without touching the rows. A volatile default " +

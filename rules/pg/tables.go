@@ -170,7 +170,7 @@ var truncate = &rules.Rule{
 }
 
 var reindex = &rules.Rule{
-	Code: "PG110", Name: "reindex-without-concurrently", Engine: ir.Postgres, Severity: rules.Error,
+	Code: "PG110", Name: "reindex-without-concurrently", Engine: ir.Postgres, Severity: rules.Error, Sized: true,
 	Doc: rules.Doc{
 		Title: "REINDEX without CONCURRENTLY",
 		Why: "A plain REINDEX takes an ACCESS EXCLUSIVE lock on each index it rebuilds and a SHARE lock on the " +
@@ -222,7 +222,7 @@ func version14Note(p *rules.Pass) string {
 }
 
 var refreshMatView = &rules.Rule{
-	Code: "PG111", Name: "refresh-materialized-view-without-concurrently", Engine: ir.Postgres, Severity: rules.Warning,
+	Code: "PG111", Name: "refresh-materialized-view-without-concurrently", Engine: ir.Postgres, Severity: rules.Warning, Sized: true,
 	Doc: rules.Doc{
 		Title: "REFRESH MATERIALIZED VIEW without CONCURRENTLY",
 		Why: "A plain refresh rewrites the view under an ACCESS EXCLUSIVE lock: every read of the view blocks until " +
@@ -262,7 +262,7 @@ func hasPlainUniqueIndex(c *catalog.Catalog, view ir.QName) bool {
 }
 
 var rebuild = &rules.Rule{
-	Code: "PG112", Name: "vacuum-full-or-cluster", Engine: ir.Postgres, Severity: rules.Error,
+	Code: "PG112", Name: "vacuum-full-or-cluster", Engine: ir.Postgres, Severity: rules.Error, Sized: true,
 	Doc: rules.Doc{
 		Title: "VACUUM FULL or CLUSTER on an existing table",
 		Why: "Both rewrite the whole table and all its indexes under an ACCESS EXCLUSIVE lock: reads and writes " +
