@@ -920,6 +920,11 @@ func reconcile(cat *catalog.Catalog, live *livestats.Facts, engine ir.Engine) ma
 			continue
 		}
 		diffs := livestats.Drift(t, cat.IndexesOn(q), lt, engine)
+		for _, l := range live.Leftovers {
+			if l.Table == lt.Name {
+				diffs = append(diffs, livestats.Difference{Text: fmt.Sprintf("%s is left over from an interrupted %s run: finish or clean up that change first", l.What, l.By)})
+			}
+		}
 		if len(diffs) == 0 {
 			continue
 		}

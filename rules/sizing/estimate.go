@@ -34,13 +34,16 @@ type Model struct {
 	UpdateRowsPerSec float64
 }
 
-// Measured with `go run ./bench/throughput` (1,000,000 rows, ~120 MB) on
-// the development VM (2 cores, 2026-12-02); README shows the run.
+// Measured with `go run ./bench/throughput` (1,000,000 rows: 99 MB on
+// PostgreSQL, 64 MB on MariaDB; median of 3) on the development VM, 2
+// cores, 2026-12-02 (bench/throughput/out/results.txt). The test servers
+// run without fsync and hold the table in memory, so a production server
+// with real disks and traffic is slower: the estimates are lower bounds.
 var (
-	postgresModel = Model{Server: "PostgreSQL 15, 2-core VM", RewriteBytesPerSec: 60e6, IndexBytesPerSec: 90e6,
-		ConcurrentIndexBytesPerSec: 45e6, ScanBytesPerSec: 400e6, UpdateRowsPerSec: 100e3}
-	mariadbModel = Model{Server: "MariaDB 10.11, 2-core VM", RewriteBytesPerSec: 30e6, IndexBytesPerSec: 60e6,
-		ConcurrentIndexBytesPerSec: 60e6, ScanBytesPerSec: 200e6, UpdateRowsPerSec: 50e3}
+	postgresModel = Model{Server: "PostgreSQL 15 on a 2-core VM, table in memory", RewriteBytesPerSec: 61e6, IndexBytesPerSec: 109e6,
+		ConcurrentIndexBytesPerSec: 81e6, ScanBytesPerSec: 970e6, UpdateRowsPerSec: 186e3}
+	mariadbModel = Model{Server: "MariaDB 10.11 on a 2-core VM, table in memory", RewriteBytesPerSec: 30e6, IndexBytesPerSec: 57e6,
+		ConcurrentIndexBytesPerSec: 57e6, ScanBytesPerSec: 528e6, UpdateRowsPerSec: 649e3}
 )
 
 // ModelFor is the engine's duration model.
@@ -112,7 +115,7 @@ func estimate(s *rules.Step, live *livestats.Facts, engine ir.Engine, th rules.T
 	if len(parts) == 0 {
 		return
 	}
-	s.Estimate = fmt.Sprintf("%s (estimate: %s; model measured on %s)", duration(secs), strings.Join(parts, ", "), m.Server)
+	s.Estimate = fmt.Sprintf("%s (a lower-bound estimate: %s; model measured on %s)", duration(secs), strings.Join(parts, ", "), m.Server)
 }
 
 // duration says a length of time roughly, as an estimate should.

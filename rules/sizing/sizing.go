@@ -78,15 +78,16 @@ func lockTimeout(engine ir.Engine, d time.Duration) string {
 
 // Batching chooses a backfill's batch size and pause for a table from its
 // rows and write rate, unless the config set them: each batch should take
-// about 100 ms at the measured update rate, a busy table gets smaller
-// batches and longer pauses (each batch's row locks compete with the
-// application's writes), and a small table is done in one batch.
+// about 100 ms at the measured update rate (at most 10,000 rows: real
+// servers are slower than the model's), a busy table gets smaller batches
+// and longer pauses (each batch's row locks compete with the application's
+// writes), and a small table is done in one batch.
 func Batching(th rules.Thresholds, t *livestats.Table, engine ir.Engine) rules.Thresholds {
 	if th.BatchSet || t == nil || t.Rows < 0 {
 		return th
 	}
 	m := ModelFor(engine)
-	size := int64(m.UpdateRowsPerSec / 10) // ~100 ms a batch
+	size := min(int64(m.UpdateRowsPerSec/10), 10_000) // ~100 ms a batch
 	pause := 50 * time.Millisecond
 	switch w := t.WritesPerSecond; {
 	case w >= 1000:
