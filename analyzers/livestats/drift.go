@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
@@ -97,6 +98,26 @@ func hasIndex(live *Table, d ir.IndexDef) bool {
 // parseType reads a type as the server renders it with the engine's own
 // parser, so that "character varying(20)" and varchar(20) compare equal.
 func parseType(text string, engine ir.Engine) (ir.Type, bool) {
+	key := [2]string{fmt.Sprint(engine), text}
+	if v, ok := types.Load(key); ok {
+		r := v.(parsedType)
+		return r.t, r.ok
+	}
+	t, ok := parseTypeText(text, engine)
+	types.Store(key, parsedType{t, ok})
+	return t, ok
+}
+
+// types caches parsed types: a database has thousands of columns and a
+// few dozen distinct types.
+var types sync.Map
+
+type parsedType struct {
+	t  ir.Type
+	ok bool
+}
+
+func parseTypeText(text string, engine ir.Engine) (ir.Type, bool) {
 	stmt := "CREATE TABLE t (c " + text + ")"
 	var ops []ir.Op
 	var err error

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
@@ -37,6 +38,7 @@ type Facts struct {
 	// tool leaves behind (its sync triggers, helper constraints, ghost and
 	// old tables).
 	Leftovers []Leftover `json:"leftovers,omitempty"`
+	index     sync.Once  // runs lint their sets concurrently: build byName once
 	byName    map[ir.QName]*Table
 }
 
@@ -53,8 +55,10 @@ type Table struct {
 	Bytes      int64 `json:"bytes"`
 	IndexBytes int64 `json:"index_bytes"`
 	// WritesPerSecond is the average rate of rows inserted, updated and
-	// deleted since the server's statistics began (-1: not kept).
+	// deleted since the server's statistics began, and ScansPerSecond of
+	// sequential scans of the whole table (-1: not kept).
 	WritesPerSecond float64      `json:"writes_per_second"`
+	ScansPerSecond  float64      `json:"seq_scans_per_second"`
 	Parent          string       `json:"parent,omitempty"` // the partitioned table, for a partition
 	Columns         []Column     `json:"columns"`
 	Indexes         []Index      `json:"indexes,omitempty"`
@@ -116,12 +120,12 @@ func (f *Facts) Table(q ir.QName) *Table {
 	if f == nil {
 		return nil
 	}
-	if f.byName == nil {
+	f.index.Do(func() {
 		f.byName = map[ir.QName]*Table{}
 		for i := range f.Tables {
 			f.byName[f.Tables[i].QName()] = &f.Tables[i]
 		}
-	}
+	})
 	if q.Schema == "" {
 		q.Schema = f.defaultSchema()
 	}

@@ -88,7 +88,7 @@ func readMySQL(ctx context.Context, s *Source) (*Facts, error) {
 		return nil, s.wrap("reading tables", err)
 	}
 	for rows.Next() {
-		t := Table{Schema: f.Database, WritesPerSecond: -1}
+		t := Table{Schema: f.Database, WritesPerSecond: -1, ScansPerSecond: -1}
 		var kind string
 		if err := rows.Scan(&t.Name, &kind, &t.Rows, &t.Bytes, &t.IndexBytes); err != nil {
 			rows.Close()

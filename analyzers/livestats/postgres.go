@@ -71,7 +71,7 @@ func readPostgres(ctx context.Context, s *Source) (*Facts, error) {
 				+ coalesce((SELECT t.relpages FROM pg_class t WHERE t.oid = c.reltoastrelid), 0)
 				+ coalesce((SELECT sum(i.relpages) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid), 0)),
 			(SELECT current_setting('block_size')::bigint) * coalesce((SELECT sum(i.relpages) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid), 0),
-			coalesce(st.n_tup_ins + st.n_tup_upd + st.n_tup_del, -1),
+			coalesce(st.n_tup_ins + st.n_tup_upd + st.n_tup_del, -1), coalesce(st.seq_scan, -1),
 			coalesce((SELECT pn.nspname || '.' || p.relname FROM pg_inherits h JOIN pg_class p ON p.oid = h.inhparent
 				JOIN pg_namespace pn ON pn.oid = p.relnamespace WHERE h.inhrelid = c.oid AND p.relkind = 'p'), '')
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -86,15 +86,12 @@ func readPostgres(ctx context.Context, s *Source) (*Facts, error) {
 	for rows.Next() {
 		var t Table
 		var kind string
-		var writes int64
-		if err := rows.Scan(&t.Schema, &t.Name, &kind, &t.Rows, &t.Bytes, &t.IndexBytes, &writes, &t.Parent); err != nil {
+		var writes, scans int64
+		if err := rows.Scan(&t.Schema, &t.Name, &kind, &t.Rows, &t.Bytes, &t.IndexBytes, &writes, &scans, &t.Parent); err != nil {
 			return nil, s.wrap("reading tables", err)
 		}
 		t.Kind = map[string]string{"r": "table", "p": "partitioned", "v": "view", "m": "materialized view"}[kind]
-		t.WritesPerSecond = -1
-		if writes >= 0 && window > 0 {
-			t.WritesPerSecond = float64(writes) / window
-		}
+		t.WritesPerSecond, t.ScansPerSecond = perSecond(writes, window), perSecond(scans, window)
 		index[[2]string{t.Schema, t.Name}] = len(f.Tables)
 		f.Tables = append(f.Tables, t)
 	}
@@ -181,4 +178,13 @@ func readPostgres(ctx context.Context, s *Source) (*Facts, error) {
 	}
 	f.Leftovers = leftovers(f)
 	return f, nil
+}
+
+// perSecond is a counter's average rate over window seconds (-1 when the
+// server keeps no counter).
+func perSecond(n int64, window float64) float64 {
+	if n < 0 || window <= 0 {
+		return -1
+	}
+	return float64(n) / window
 }

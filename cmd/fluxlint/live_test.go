@@ -67,7 +67,7 @@ func liveDB(t *testing.T) (string, *pgtest.Server) {
 }
 
 // lintJSON runs fluxlint with args and decodes its JSON report.
-func lintJSON(t *testing.T, args ...string) (report.JSONReport, int, string) {
+func lintJSON(t *testing.T, args ...string) (report.JSONReport, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	code := run(append([]string{"--format", "json", "--code-path", "none"}, args...), &stdout, &stderr)
@@ -75,7 +75,7 @@ func lintJSON(t *testing.T, args ...string) (report.JSONReport, int, string) {
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("exit %d, output is not JSON: %v\n%s\n%s", code, err, stdout.String(), stderr.String())
 	}
-	return rep, code, stderr.String()
+	return rep, stderr.String()
 }
 
 // find returns the finding with the code whose message names the table.
@@ -96,7 +96,7 @@ func find(rep report.JSONReport, code, table string) *report.JSONFinding {
 func TestLiveFactsSizeTheVerdict(t *testing.T) {
 	url, _ := liveDB(t)
 	mig := liveProject(t, liveChange)
-	rep, _, stderr := lintJSON(t, "--database-url", url, mig)
+	rep, stderr := lintJSON(t, "--database-url", url, mig)
 	for _, table := range []string{"small", "big"} {
 		if find(rep, "PG101", table) == nil || find(rep, "PG201", table) == nil {
 			t.Fatalf("want PG101 and PG201 on %s; got %+v\nstderr: %s", table, rep.Findings, stderr)
@@ -136,14 +136,18 @@ func TestLiveFactsSizeTheVerdict(t *testing.T) {
 	if code := run([]string{"stats", "export", "--database-url", url, "--output", stats}, &out, &errb); code != 0 {
 		t.Fatalf("stats export: exit %d: %s", code, errb.String())
 	}
-	fromFile, _, _ := lintJSON(t, "--stats", stats, mig)
+	fromFile, _ := lintJSON(t, "--stats", stats, mig)
 	a, _ := json.Marshal(rep.Findings)
 	b, _ := json.Marshal(fromFile.Findings)
 	if !bytes.Equal(a, b) {
 		t.Errorf("--stats gives other findings than --database-url:\nlive:  %s\nstats: %s", a, b)
 	}
+	// A server version given that is not the database's is a warning.
+	if _, stderr := lintJSON(t, "--database-url", url, "--server-version", "14", mig); !strings.Contains(stderr, "the server version given (14) is not the database's (postgres 15.") {
+		t.Errorf("no warning for --server-version 14 on a PostgreSQL 15 database: %s", stderr)
+	}
 	// Without facts, both tables get the same verdict.
-	plain, _, _ := lintJSON(t, mig)
+	plain, _ := lintJSON(t, mig)
 	if s, b := find(plain, "PG101", "small"), find(plain, "PG101", "big"); s.Severity != b.Severity {
 		t.Errorf("without facts the verdicts differ: %s vs %s", s.Severity, b.Severity)
 	}
@@ -177,7 +181,7 @@ CREATE INDEX drifted_name_idx ON drifted (name);
 	// would be "column does not exist" (PG120's 42703) or no finding.
 	must(t, os.WriteFile(filepath.Join(mig, "002_change.sql"), []byte("ALTER TABLE drifted ALTER COLUMN extra SET NOT NULL;\n"), 0o644))
 	must(t, os.WriteFile(filepath.Join(dir, ".fluxlint.yml"), []byte("baseline: \"001\"\n"), 0o644))
-	rep, _, stderr := lintJSON(t, "--database-url", url, mig)
+	rep, stderr := lintJSON(t, "--database-url", url, mig)
 	var drift *report.JSONFinding
 	for i, f := range rep.Findings {
 		if f.Code == "FL005" {
@@ -215,8 +219,9 @@ func TestLiveFactsMariaDB(t *testing.T) {
 	ctx := context.Background()
 	history := `CREATE TABLE small (id bigint PRIMARY KEY, email varchar(100));
 CREATE TABLE big (id bigint PRIMARY KEY, email varchar(100));
+CREATE TABLE drifted (id bigint PRIMARY KEY, a int NOT NULL, gone int);
 `
-	must(t, mytest.ExecScript(ctx, db, history+`
+	must(t, mytest.ExecScript(ctx, db, strings.Replace(history, "a int NOT NULL, gone int", "a bigint, extra int", 1)+`
 		INSERT INTO small SELECT seq, concat('u', seq, '@example.com') FROM seq_1_to_100;
 		INSERT INTO big SELECT seq, concat('u', seq, '@example.com') FROM seq_1_to_2000000;
 		ANALYZE TABLE small, big;`))
@@ -227,9 +232,9 @@ CREATE TABLE big (id bigint PRIMARY KEY, email varchar(100));
 	mig := filepath.Join(dir, "migrations")
 	must(t, os.MkdirAll(mig, 0o755))
 	must(t, os.WriteFile(filepath.Join(mig, "001_init.sql"), []byte(history), 0o644))
-	must(t, os.WriteFile(filepath.Join(mig, "002_change.sql"), []byte("ALTER TABLE small MODIFY email varchar(100) NOT NULL;\nALTER TABLE big MODIFY email varchar(100) NOT NULL;\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(mig, "002_change.sql"), []byte("ALTER TABLE small MODIFY email varchar(100) NOT NULL;\nALTER TABLE big MODIFY email varchar(100) NOT NULL;\nALTER TABLE drifted ADD COLUMN z int;\n"), 0o644))
 	must(t, os.WriteFile(filepath.Join(dir, ".fluxlint.yml"), []byte("baseline: \"001\"\n"), 0o644))
-	rep, _, stderr := lintJSON(t, "--database-url", url, mig)
+	rep, stderr := lintJSON(t, "--database-url", url, mig)
 	var small, big *report.JSONFinding
 	for i, f := range rep.Findings {
 		switch {
@@ -248,12 +253,24 @@ CREATE TABLE big (id bigint PRIMARY KEY, email varchar(100));
 	if !strings.Contains(big.Message, "[MariaDB 10.11.") {
 		t.Errorf("the verdict should be for the database's version, with its patch: %s", big.Message)
 	}
+	var drift string
+	for _, f := range rep.Findings {
+		if f.Code == "FL005" {
+			drift = f.Message
+		}
+	}
+	for _, want := range []string{`column "gone" is in the migrations but not in the database`, `column "extra" (int(11)) is in the database but no migration adds it`,
+		`column "a" is bigint(20) in the database, int in the migrations`, `column "a" is nullable in the database, NOT NULL in the migrations`} {
+		if !strings.Contains(drift, want) {
+			t.Errorf("MariaDB drift lacks %q: %s", want, drift)
+		}
+	}
 	stats := filepath.Join(t.TempDir(), "stats.json")
 	var out, errb bytes.Buffer
 	if code := run([]string{"stats", "export", "--database-url", url, "-o", stats}, &out, &errb); code != 0 {
 		t.Fatalf("stats export: exit %d: %s", code, errb.String())
 	}
-	fromFile, _, _ := lintJSON(t, "--stats", stats, mig)
+	fromFile, _ := lintJSON(t, "--stats", stats, mig)
 	a, _ := json.Marshal(rep.Findings)
 	b, _ := json.Marshal(fromFile.Findings)
 	if !bytes.Equal(a, b) {
@@ -295,9 +312,20 @@ func TestLiveFactsNeverLeaksPassword(t *testing.T) {
 		if strings.Contains(out.String()+errb.String(), secret) {
 			t.Errorf("the stats file or stderr holds the password:\n%s%s", out.String(), errb.String())
 		}
+		// A report made with the right password does not hold it either.
+		for _, format := range []string{"html", "json", "sarif"} {
+			out.Reset()
+			errb.Reset()
+			stdin = strings.NewReader("ALTER TABLE t ADD COLUMN c int;")
+			code := run([]string{"--format", format, "--database-url", url, "-"}, &out, &errb)
+			if code > exitFindings || strings.Contains(out.String()+errb.String(), secret) {
+				t.Errorf("%s report: exit %d, or it holds the password: %s", format, code, errb.String())
+			}
+		}
+		stdin = os.Stdin
 	}
 	for _, url := range []string{wrongPG, wrongMy} {
-		for _, args := range [][]string{{"stats", "export", "--database-url", url}, {"-v", "--database-url", url, "-"}} {
+		for _, args := range [][]string{{"stats", "export", "--database-url", url}, {"-v", "--database-url", url, "-"}, {"--format", "html", "--database-url", url, "-"}} {
 			var out, errb bytes.Buffer
 			code := run(args, &out, &errb)
 			if code != exitUsage || !strings.Contains(errb.String(), "connecting") {

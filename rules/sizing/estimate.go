@@ -72,14 +72,15 @@ func estimate(s *rules.Step, live *livestats.Facts, engine ir.Engine, th rules.T
 	m := ModelFor(engine)
 	var secs float64
 	var parts []string
-	if s.Kind == rules.StepBackfill {
+	switch {
+	case s.Kind == rules.StepBackfill:
 		if table == nil || table.Rows <= 0 {
 			return
 		}
 		batches := math.Ceil(float64(table.Rows) / float64(max(th.BatchSize, 1)))
 		secs = float64(table.Rows)/m.UpdateRowsPerSec + batches*th.BatchPause.Seconds()
 		parts = append(parts, fmt.Sprintf("%s rows at ~%s rows/s in %.0f batches of %d with %v pauses", livestats.Count(table.Rows), livestats.Count(int64(m.UpdateRowsPerSec)), batches, th.BatchSize, th.BatchPause))
-	} else if s.Tool != nil {
+	case s.Tool != nil:
 		// gh-ost and pt-online-schema-change copy the table in chunks, no
 		// faster than the server's own copy, slower when they throttle.
 		if table == nil {
@@ -87,7 +88,7 @@ func estimate(s *rules.Step, live *livestats.Facts, engine ir.Engine, th rules.T
 		}
 		secs = float64(table.Bytes) / m.RewriteBytesPerSec
 		parts = append(parts, fmt.Sprintf("copies %s of %s at ~%s/s or slower when the tool throttles", livestats.Bytes(table.Bytes), table.Name, livestats.Bytes(int64(m.RewriteBytesPerSec))))
-	} else {
+	default:
 		for _, op := range ops(s.Forward, engine) {
 			for _, w := range works(op, engine) {
 				t := live.Table(w.table)
