@@ -226,7 +226,18 @@ type Related struct {
 	Path    string `json:"path"`
 	Line    int    `json:"line"`
 	Message string `json:"message"`
+	// Kind says how a code reference was matched: "sql" (a parsed query
+	// uses it), "model" (an ORM model maps it) or "mention" (the name
+	// only, a weak hint).
+	Kind string `json:"kind,omitempty"`
+	// Deployed names the git revision whose code holds the reference
+	// (the deployed code), "" for the code under review.
+	Deployed string `json:"deployed,omitempty"`
 }
+
+// Strong reports whether a code reference is a verified use (SQL or
+// model), not a mention.
+func (r Related) Strong() bool { return r.Kind == "sql" || r.Kind == "model" }
 
 // Finding is one reported problem.
 type Finding struct {
@@ -546,34 +557,74 @@ func Find(rs []*Rule, codeOrName string) *Rule {
 
 // AttachRefs is the WithRefs of the rules about dropping or renaming: the
 // code references become related locations, listed in the plan's code
-// deploy step, and decide the severity: an error while code still uses the
-// object, a warning (data loss, separate deploy) when none is found.
+// deploy step, and decide the severity. A verified use (a parsed query or
+// an ORM model), in the code under review or in the deployed code, makes it
+// an error; names alone (mentions) are listed as hints and leave it a
+// warning (data loss, separate deploy), as does finding nothing.
 func AttachRefs(f *Finding, refs []Related, ignored bool) {
 	f.Related = refs
 	f.Severity = Warning
-	note := "The code search found no reference left."
-	if ignored {
-		note = "The code already declares it removed (ActiveRecord ignored_columns)."
-	}
-	if len(refs) > 0 {
-		f.Severity = Error
-		var b strings.Builder
-		if len(refs) == 1 {
-			b.WriteString("Remove this reference first:")
-		} else {
-			fmt.Fprintf(&b, "Remove these %d references first:", len(refs))
+	var strong, deployedOnly, mentions []Related
+	branchFiles := map[string]bool{}
+	for _, r := range refs {
+		if r.Strong() && r.Deployed == "" {
+			branchFiles[r.Path] = true
 		}
-		for _, r := range refs {
+	}
+	for _, r := range refs {
+		switch {
+		case !r.Strong():
+			mentions = append(mentions, r)
+		case r.Deployed == "":
+			strong = append(strong, r)
+		case !branchFiles[r.Path]:
+			deployedOnly = append(deployedOnly, r)
+		}
+	}
+	var b strings.Builder
+	list := func(one, many string, rs []Related) {
+		if len(rs) == 0 {
+			return
+		}
+		if b.Len() > 0 {
+			b.WriteString(" ")
+		}
+		if len(rs) == 1 {
+			b.WriteString(one)
+		} else {
+			fmt.Fprintf(&b, many, len(rs))
+		}
+		for i, r := range rs {
+			if i == 8 {
+				fmt.Fprintf(&b, "\n  ... and %d more (the JSON report lists all)", len(rs)-i)
+				break
+			}
 			fmt.Fprintf(&b, "\n  %s:%d %s", r.Path, r.Line, r.Message)
 		}
-		note = b.String()
+	}
+	switch {
+	case ignored:
+		b.WriteString("The code already declares it removed (ActiveRecord ignored_columns).")
+	case len(strong)+len(deployedOnly) == 0 && len(mentions) == 0:
+		b.WriteString("The code search found no reference left.")
+	default:
+		if len(strong)+len(deployedOnly) > 0 {
+			f.Severity = Error
+		}
+		list("Remove this use first (a query or model that uses it):", "Remove these %d uses first (queries and models that use it):", strong)
+		if len(deployedOnly) > 0 {
+			rev := deployedOnly[0].Deployed
+			list("The deployed code ("+rev+") still uses it in a place this branch no longer has: ship this branch's code first, and drop in a later deploy:",
+				"The deployed code ("+rev+") still uses it in %d places this branch no longer has: ship this branch's code first, and drop in a later deploy:", deployedOnly)
+		}
+		list("One place names it without a query or model that could be verified; check it:", "%d places name it without a query or model that could be verified; check them:", mentions)
 	}
 	if f.Plan == nil {
 		return
 	}
 	for i := range f.Plan.Steps {
 		if f.Plan.Steps[i].Kind == StepCodeDeploy {
-			f.Plan.Steps[i].Note = JoinNotes(note, f.Plan.Steps[i].Note)
+			f.Plan.Steps[i].Note = JoinNotes(b.String(), f.Plan.Steps[i].Note)
 			return
 		}
 	}

@@ -33,7 +33,7 @@ func BenchmarkSearch50k(b *testing.B) {
 	qs := []Query{{Table: "users", Column: "legacy_flag"}, {Table: "accounts"}}
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := Search([]string{root}, nil, qs)
+		res, err := Search(Options{Roots: []string{root}}, qs)
 		if err != nil || res.Files != 50000 || len(res.Refs[qs[0]]) != 50 {
 			b.Fatalf("files %d, refs %d, err %v", res.Files, len(res.Refs[qs[0]]), err)
 		}

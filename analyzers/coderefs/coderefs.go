@@ -1,42 +1,64 @@
-// Package coderefs finds where application code refers to a table or a
-// column, so that a drop or rename can list the code still using it. It
-// scans a source tree once for every name asked about, honouring .gitignore
-// and skipping migrations, vendored code and build output.
+// Package coderefs finds where application code uses a table or a column,
+// so that a drop or rename can list the code still using it. A use is
+// scoped to its table:
 //
-// A name matches as a whole identifier (name never matches username), also
-// in the spellings ORMs derive from it (legacy_flag, legacyFlag,
-// LegacyFlag). A column counts only in files that are about its table
-// (they name the table or its model), which keeps comments and code of
-// other tables out. ActiveRecord's ignored_columns marks a column as already
-// removed from the code.
+//   - SQL: a string literal (or a query file outside migrations) that the
+//     engine's own parser accepts, naming the column of that table or of an
+//     alias of it, or naming the table;
+//   - model: an ORM model mapped to the table (Go struct tags and
+//     TableName(), sqlc models, Prisma, TypeORM, Django, SQLAlchemy,
+//     ActiveRecord, diesel) and its field for the column;
+//   - mention: the name (snake_case, camelCase, PascalCase, Go initialisms)
+//     as an identifier in a file that names the table, outside comments:
+//     a weak hint, never proof.
+//
+// Comments, migration folders, schema dumps (SQL that defines rather than
+// uses), test fixtures, vendored code and whatever git ignores are not
+// code that runs, and are skipped. Files come from git's own list
+// (`git ls-files`), or from a revision (`git ls-tree`, read with `git
+// cat-file`) to search the code that is deployed.
 package coderefs
 
 import (
-	"bufio"
 	"bytes"
+	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
-	"unicode"
+	"syscall"
 
+	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/internal/crash"
 )
 
-// Query asks for the references to a table, or to one of its columns.
+// Query asks for the uses of a table, or of one of its columns.
 type Query struct {
 	Table  string
 	Column string // "" for the table itself
 }
+
+// Kind is how a reference was matched.
+type Kind string
+
+const (
+	SQL     Kind = "sql"     // a parsed SQL statement names it
+	Model   Kind = "model"   // an ORM model maps it
+	Mention Kind = "mention" // the name appears as an identifier: a weak hint
+)
 
 // Ref is one reference: a line of a file.
 type Ref struct {
 	Path string
 	Line int
 	Text string
+	Kind Kind
 }
 
 // Result holds the references found per query.
@@ -48,54 +70,106 @@ type Result struct {
 	Files   int // files scanned
 }
 
+// Options say where and how to search.
+type Options struct {
+	Roots []string
+	// Exclude lists directories (the migration directories being linted)
+	// whose files never count.
+	Exclude []string
+	// Engine is the SQL dialect of the queries in the code.
+	Engine ir.Engine
+	// Rev, when set, searches the files of this git revision (read from
+	// git, no checkout) instead of the working tree.
+	Rev string
+	// Only, with Rev, limits the search to these files (absolute paths):
+	// the ones that differ from the work tree, since the others hold the
+	// same references.
+	Only map[string]bool
+}
+
 // sourceExts are the files searched: application code, ORM schemas and SQL
 // kept outside migrations.
 var sourceExts = map[string]bool{
-	".go": true, ".py": true, ".rb": true, ".erb": true, ".ts": true, ".tsx": true, ".js": true, ".jsx": true,
+	".go": true, ".py": true, ".rb": true, ".ts": true, ".tsx": true, ".js": true, ".jsx": true,
 	".mjs": true, ".cjs": true, ".java": true, ".kt": true, ".scala": true, ".cs": true, ".php": true,
-	".prisma": true, ".sql": true, ".ex": true, ".exs": true, ".rs": true, ".swift": true, ".graphql": true,
-	".yml": true, ".yaml": true, ".vue": true, ".svelte": true,
+	".prisma": true, ".sql": true, ".ex": true, ".exs": true, ".rs": true, ".swift": true,
+	".vue": true, ".svelte": true,
 }
 
-// skipDirs are never application code.
+// skipDirs are never code that runs in production.
 var skipDirs = map[string]bool{
 	".git": true, "node_modules": true, "vendor": true, "dist": true, "build": true, "target": true, "out": true,
-	".next": true, "__pycache__": true, ".venv": true, "venv": true, "coverage": true, "migrations": true,
-	"migrate": true, "testdata": true,
+	".next": true, "__pycache__": true, ".venv": true, "venv": true, "coverage": true, "migrate": true,
+	"testdata": true, "fixtures": true, "__fixtures__": true, "__mocks__": true,
 }
 
 // maxFileSize skips generated bundles and data dumps.
 const maxFileSize = 1 << 20
 
-// Search scans the roots for the queries. exclude lists directories (the
-// migration directories being linted) whose files never count.
-func Search(roots []string, exclude []string, queries []Query) (*Result, error) {
+// skipped reports whether a path (slash-separated, relative to the root)
+// is outside the code that runs: a skipped directory, any migrations
+// folder (whatever the engine or dialect), a hidden one, or a schema dump.
+func skipped(rel string) bool {
+	parts := strings.Split(rel, "/")
+	for _, d := range parts[:len(parts)-1] {
+		l := strings.ToLower(d)
+		if skipDirs[l] || strings.HasPrefix(d, ".") || strings.Contains(l, "migration") {
+			return true
+		}
+	}
+	base := strings.ToLower(parts[len(parts)-1])
+	if strings.Contains(base, "_test.") || strings.Contains(base, ".test.") || strings.Contains(base, ".spec.") || strings.HasPrefix(base, "test_") {
+		return true
+	}
+	return base == "schema.rb" || base == "structure.sql" || strings.HasSuffix(base, ".min.js")
+}
+
+// file is one source file to search.
+type file struct {
+	path string // as reported
+	// data returns the content; a file on disk is read into *buf, which
+	// each worker reuses (less garbage to collect).
+	data func(buf *[]byte) ([]byte, error)
+}
+
+// Search scans the roots for the queries.
+func Search(opt Options, queries []Query) (*Result, error) {
 	res := &Result{Refs: map[Query][]Ref{}, Ignored: map[Query]bool{}}
 	if len(queries) == 0 {
 		return res, nil
 	}
-	m := newMatcher(queries)
+	m := newMatcher(queries, opt.Engine)
 	excluded := map[string]bool{}
-	for _, e := range exclude {
+	for _, e := range opt.Exclude {
 		if abs, err := filepath.Abs(e); err == nil {
 			excluded[abs] = true
 		}
 	}
-	paths := make(chan string, 256)
+	var files []file
+	for _, root := range opt.Roots {
+		fs, err := list(root, opt.Rev, opt.Only, excluded)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, fs...)
+	}
+	res.Files = len(files)
 	type found struct {
 		refs    map[Query][]Ref
 		ignored map[Query]bool
 	}
-	results := make(chan found, 256)
+	work := make(chan file)
+	results := make(chan found)
 	var bugOnce sync.Once
-	var bug *crash.Error // the first panic in a worker
+	var bug *crash.Error
 	var wg sync.WaitGroup
-	for i := 0; i < runtime.GOMAXPROCS(0); i++ {
+	for range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for p := range paths {
-				refs, ignored, b := m.safeFile(p)
+			var buf []byte
+			for f := range work {
+				refs, ignored, b := m.safeFile(f, &buf)
 				if b != nil {
 					bugOnce.Do(func() { bug = b })
 					continue
@@ -106,30 +180,22 @@ func Search(roots []string, exclude []string, queries []Query) (*Result, error) 
 			}
 		}()
 	}
-	done := make(chan struct{})
 	go func() {
-		for f := range results {
-			for q, rs := range f.refs {
-				res.Refs[q] = append(res.Refs[q], rs...)
-			}
-			for q := range f.ignored {
-				res.Ignored[q] = true
-			}
+		for _, f := range files {
+			work <- f
 		}
-		close(done)
+		close(work)
+		wg.Wait()
+		close(results)
 	}()
-	var walkErr error
-	for _, root := range roots {
-		n, err := walk(root, excluded, paths)
-		res.Files += n
-		if err != nil && walkErr == nil {
-			walkErr = err
+	for f := range results {
+		for q, rs := range f.refs {
+			res.Refs[q] = append(res.Refs[q], rs...)
+		}
+		for q := range f.ignored {
+			res.Ignored[q] = true
 		}
 	}
-	close(paths)
-	wg.Wait()
-	close(results)
-	<-done
 	if bug != nil {
 		return nil, bug // a bug in the search: the run ends with exit 3
 	}
@@ -145,244 +211,200 @@ func Search(roots []string, exclude []string, queries []Query) (*Result, error) 
 			return rs[i].Line < rs[j].Line
 		})
 	}
-	return res, walkErr
+	return res, nil
 }
 
-// walk sends the source files under root, honouring .gitignore files.
-func walk(root string, excluded map[string]bool, out chan<- string) (int, error) {
-	n := 0
-	ignores := map[string]*gitignore{} // directory -> its .gitignore
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+// list returns the source files under root: git's list of tracked and
+// untracked files that are not ignored (git applies .gitignore, nested
+// ones and the global excludes exactly), or a revision's tree; outside a
+// git repository, every file.
+func list(root, rev string, only, excluded map[string]bool) ([]file, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	keep := func(rel string) bool {
+		if !sourceExts[strings.ToLower(filepath.Ext(rel))] || skipped(rel) {
+			return false
+		}
+		for dir := filepath.Dir(filepath.Join(abs, rel)); len(dir) > len(abs); dir = filepath.Dir(dir) {
+			if excluded[dir] {
+				return false
+			}
+		}
+		return true
+	}
+	if rev != "" {
+		var paths []string // the files to read, when only some differ
+		if only != nil {
+			for p := range only {
+				if rel, err := filepath.Rel(abs, p); err == nil && !strings.HasPrefix(rel, "..") {
+					paths = append(paths, filepath.ToSlash(rel))
+				}
+			}
+			if len(paths) == 0 {
+				return nil, nil
+			}
+			sort.Strings(paths)
+		}
+		return revFiles(abs, rev, paths, keep)
+	}
+	out, err := exec.Command("git", "-C", abs, "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", ".").Output()
+	if err != nil {
+		return walkFiles(abs, keep) // not a git work tree
+	}
+	var files []file
+	seen := map[string]bool{}
+	for _, rel := range strings.Split(string(out), "\x00") {
+		if rel == "" || seen[rel] || !keep(rel) {
+			continue
+		}
+		seen[rel] = true
+		p := filepath.Join(abs, rel)
+		files = append(files, file{path: relative(root, rel), data: func(buf *[]byte) ([]byte, error) { return readSource(p, buf) }})
+	}
+	return files, nil
+}
+
+func relative(root, rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
+
+// readSource reads a regular file of at most maxFileSize bytes; a
+// symlink, a file deleted from the work tree or a bigger one reads as
+// nothing.
+func readSource(p string, buf *[]byte) ([]byte, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() || info.Size() > maxFileSize {
+		return nil, errors.New("not a source file")
+	}
+	if int64(cap(*buf)) < info.Size() {
+		*buf = make([]byte, 0, max(info.Size(), 256<<10))
+	}
+	data := (*buf)[:info.Size()]
+	_, err = io.ReadFull(f, data)
+	return data, err
+}
+
+func walkFiles(abs string, keep func(string) bool) ([]file, error) {
+	var files []file
+	err := filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if d != nil && d.IsDir() {
 				return fs.SkipDir
 			}
 			return nil
 		}
+		rel, _ := filepath.Rel(abs, p)
+		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
-			if p != root && (skipDirs[d.Name()] || strings.HasPrefix(d.Name(), ".")) {
+			if p != abs && skipped(rel+"/x") {
 				return fs.SkipDir
-			}
-			if abs, err := filepath.Abs(p); err == nil && excluded[abs] {
-				return fs.SkipDir
-			}
-			if p != root && ignored(ignores, root, p, true) {
-				return fs.SkipDir
-			}
-			if gi := loadGitignore(filepath.Join(p, ".gitignore")); gi != nil {
-				ignores[p] = gi
 			}
 			return nil
 		}
-		if !sourceExts[strings.ToLower(filepath.Ext(p))] || ignored(ignores, root, p, false) {
+		if info, err := d.Info(); err != nil || !info.Mode().IsRegular() || info.Size() > maxFileSize || !keep(rel) {
 			return nil
 		}
-		if info, err := d.Info(); err != nil || info.Size() > maxFileSize || !info.Mode().IsRegular() {
-			return nil
-		}
-		n++
-		out <- p
+		files = append(files, file{path: p, data: func(buf *[]byte) ([]byte, error) { return readSource(p, buf) }})
 		return nil
 	})
-	return n, err
+	return files, err
 }
 
-// ignored reports whether any .gitignore from root down to p's directory
-// ignores p.
-func ignored(ignores map[string]*gitignore, root, p string, dir bool) bool {
-	for d := filepath.Dir(p); ; d = filepath.Dir(d) {
-		if gi := ignores[d]; gi != nil {
-			rel, err := filepath.Rel(d, p)
-			if err == nil && gi.match(filepath.ToSlash(rel), dir) {
-				return true
-			}
-		}
-		if d == root || d == filepath.Dir(d) || !strings.HasPrefix(d, root) {
-			return false
+// revFiles lists a revision's files under abs and reads them from git's
+// object store, so the deployed code is searched without a checkout.
+func revFiles(abs, rev string, paths []string, keep func(string) bool) ([]file, error) {
+	if strings.HasPrefix(rev, "-") {
+		return nil, fmt.Errorf("%q is not a git revision", rev)
+	}
+	prefix, err := exec.Command("git", "-C", abs, "rev-parse", "--show-prefix").Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s is not in a git repository: cannot read revision %s", abs, rev)
+	}
+	top := strings.TrimSpace(string(prefix))
+	spec := []string{":(top,literal)" + top}
+	if paths != nil {
+		spec = spec[:0]
+		for _, p := range paths {
+			spec = append(spec, ":(top,literal)"+top+p)
 		}
 	}
-}
-
-// matcher looks for every query's spellings at once.
-type matcher struct {
-	queries []Query
-	needles map[string][]int // spelling -> indexes of the queries it serves
-	tables  map[string][]string
-}
-
-func newMatcher(qs []Query) *matcher {
-	m := &matcher{queries: qs, needles: map[string][]int{}, tables: map[string][]string{}}
-	for i, q := range qs {
-		names := tableSpellings(q.Table)
-		if q.Column != "" {
-			names = spellings(q.Column)
+	out, err := exec.Command("git", append([]string{"-C", abs, "ls-tree", "-r", "-z", "-l", "--full-tree", rev, "--"}, spec...)...).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return nil, fmt.Errorf("git ls-tree %s: %s", rev, bytes.TrimSpace(ee.Stderr))
 		}
-		for _, s := range names {
-			m.needles[s] = append(m.needles[s], i)
+		return nil, err
+	}
+	var blobs []string
+	var names []string
+	for _, entry := range strings.Split(string(out), "\x00") {
+		// "<mode> blob <sha> <size>\t<path>"
+		meta, path, ok := strings.Cut(entry, "\t")
+		f := strings.Fields(meta)
+		if !ok || len(f) != 4 || f[1] != "blob" {
+			continue
 		}
-		if _, ok := m.tables[q.Table]; !ok {
-			m.tables[q.Table] = tableSpellings(q.Table)
+		rel := strings.TrimPrefix(path, top)
+		var size int
+		if _, err := fmt.Sscan(f[3], &size); err != nil || size > maxFileSize || !keep(rel) {
+			continue
 		}
+		blobs, names = append(blobs, f[2]), append(names, rel)
 	}
-	return m
+	contents, err := catBlobs(abs, blobs)
+	if err != nil {
+		return nil, err
+	}
+	files := make([]file, len(names))
+	for i := range names {
+		data := contents[i]
+		files[i] = file{path: filepath.Join(abs, filepath.FromSlash(names[i])), data: func(*[]byte) ([]byte, error) { return data, nil }}
+	}
+	return files, nil
 }
 
-// spellings are the forms code uses for a SQL name: as is, camelCase and
-// PascalCase.
-func spellings(name string) []string {
-	out := []string{name}
-	parts := strings.Split(name, "_")
-	if len(parts) > 1 {
-		camel := parts[0]
-		pascal := ""
-		for _, p := range parts[1:] {
-			camel += title(p)
-		}
-		for _, p := range parts {
-			pascal += title(p)
-		}
-		out = append(out, camel, pascal)
-	} else {
-		out = append(out, title(name))
-	}
-	return dedupe(out)
-}
-
-// tableSpellings adds the model names an ORM derives from a table name:
-// users -> User, order_items -> OrderItem.
-func tableSpellings(table string) []string {
-	out := spellings(table)
-	singular := strings.TrimSuffix(table, "s")
-	if strings.HasSuffix(table, "ies") {
-		singular = strings.TrimSuffix(table, "ies") + "y"
-	}
-	if singular != table && singular != "" {
-		out = append(out, spellings(singular)...)
-	}
-	return dedupe(out)
-}
-
-func title(s string) string {
-	if s == "" {
-		return s
-	}
-	r := []rune(s)
-	r[0] = unicode.ToUpper(r[0])
-	return string(r)
-}
-
-func dedupe(in []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range in {
-		if s != "" && !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// safeFile is file, with a panic caught as a bug that names the file.
-func (m *matcher) safeFile(path string) (refs map[Query][]Ref, ignored map[Query]bool, bug *crash.Error) {
-	defer crash.Recover(path, &bug)
-	refs, ignored = m.file(path)
-	return refs, ignored, nil
-}
-
-// file finds the references in one file.
-func (m *matcher) file(path string) (map[Query][]Ref, map[Query]bool) {
-	data, err := os.ReadFile(path)
-	if err != nil || bytes.IndexByte(data, 0) >= 0 {
+// catBlobs reads blobs with one `git cat-file --batch`.
+func catBlobs(dir string, shas []string) ([][]byte, error) {
+	if len(shas) == 0 {
 		return nil, nil
 	}
-	// Cheap filter first: does any spelling occur at all?
-	any := false
-	for s := range m.needles {
-		if bytes.Contains(data, []byte(s)) {
-			any = true
-			break
+	cmd := exec.Command("git", "-C", dir, "cat-file", "--batch")
+	cmd.Stdin = strings.NewReader(strings.Join(shas, "\n") + "\n")
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("git cat-file: %w", err)
+	}
+	var blobs [][]byte
+	for range shas {
+		// "<sha> blob <size>\n<content>\n"
+		nl := bytes.IndexByte(out, '\n')
+		if nl < 0 {
+			return nil, errors.New("git cat-file: short output")
 		}
-	}
-	if !any {
-		return nil, nil
-	}
-	about := map[string]bool{} // table -> the file names it or its model
-	for t, names := range m.tables {
-		for _, n := range names {
-			if hasWord(data, n) {
-				about[t] = true
-				break
-			}
+		var sha, typ string
+		var size int
+		if _, err := fmt.Sscan(string(out[:nl]), &sha, &typ, &size); err != nil || nl+1+size > len(out) {
+			return nil, errors.New("git cat-file: unexpected output")
 		}
+		blobs = append(blobs, out[nl+1:nl+1+size])
+		out = out[nl+1+size+1:]
 	}
-	refs := map[Query][]Ref{}
-	ignored := map[Query]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), maxFileSize)
-	for line := 1; sc.Scan(); line++ {
-		text := sc.Bytes()
-		decorator := bytes.HasPrefix(bytes.TrimSpace(text), []byte("@"))
-		for s, idxs := range m.needles {
-			if !hasWord(text, s) || decorator && onlyOptionKey(text, s) {
-				continue
-			}
-			for _, i := range idxs {
-				q := m.queries[i]
-				if q.Column != "" && !about[q.Table] {
-					continue // a column of another table, or a comment elsewhere
-				}
-				if q.Column != "" && bytes.Contains(text, []byte("ignored_columns")) {
-					ignored[q] = true
-					continue
-				}
-				r := Ref{Path: path, Line: line, Text: strings.TrimSpace(string(text))}
-				if n := len(refs[q]); n == 0 || refs[q][n-1].Line != line {
-					refs[q] = append(refs[q], r)
-				}
-			}
-		}
-	}
-	return refs, ignored
+	return blobs, nil
 }
 
-// hasWord reports whether word occurs in data as a whole identifier.
-func hasWord(data []byte, word string) bool {
-	w := []byte(word)
-	for off := 0; ; {
-		i := bytes.Index(data[off:], w)
-		if i < 0 {
-			return false
-		}
-		start, end := off+i, off+i+len(w)
-		if (start == 0 || !identByte(data[start-1])) && (end == len(data) || !identByte(data[end])) {
-			return true
-		}
-		off = start + 1
-	}
+// Searched reports whether the search reads a file, by its path relative
+// to the root: source code that runs, not migrations, fixtures, vendored
+// code or schema dumps (git-ignored files aside).
+func Searched(rel string) bool {
+	rel = filepath.ToSlash(rel)
+	return sourceExts[strings.ToLower(filepath.Ext(rel))] && !skipped(rel)
 }
 
-// onlyOptionKey reports whether every occurrence of word in a decorator
-// line is an option's key (`@Column({ name: "x" })`: name is TypeORM's
-// option, not a column called name).
-func onlyOptionKey(line []byte, word string) bool {
-	w := []byte(word)
-	for off := 0; ; {
-		i := bytes.Index(line[off:], w)
-		if i < 0 {
-			return true
-		}
-		start, end := off+i, off+i+len(w)
-		off = start + 1
-		if start > 0 && identByte(line[start-1]) || end < len(line) && identByte(line[end]) {
-			continue // not this word
-		}
-		if rest := bytes.TrimLeft(line[end:], " \t"); !bytes.HasPrefix(rest, []byte(":")) {
-			return false
-		}
-	}
-}
-
-func identByte(c byte) bool {
-	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
-}
+// Spellings are the identifier forms the search looks for a column under.
+func Spellings(column string) []string { return spellings(column) }

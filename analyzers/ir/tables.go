@@ -27,3 +27,29 @@ func TablesOf(op Op) []QName {
 	}
 	return nil
 }
+
+// SQLUse is what one statement of application SQL (a query in the code,
+// not a migration) uses: the tables it names with their aliases, and the
+// columns it names with the table or alias that qualifies them.
+type SQLUse struct {
+	Tables  []TableUse
+	Columns []ColumnUse
+	// Definition marks DDL (CREATE, ALTER, DROP ...): a schema dump or
+	// another tool's migration defines objects, it does not use them.
+	Definition bool
+}
+
+// TableUse is a table named by a statement, and its alias.
+type TableUse struct {
+	Name  QName
+	Alias string
+}
+
+// ColumnUse is a column named by a statement: Qualifier is the table or
+// alias before it ("" when unqualified); Target marks a column an INSERT
+// or UPDATE writes, which belongs to the statement's target table.
+type ColumnUse struct {
+	Qualifier string
+	Name      string
+	Target    *QName
+}

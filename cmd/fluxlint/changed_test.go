@@ -116,7 +116,7 @@ func TestChangedSinceMergeBase(t *testing.T) {
 	git("commit", "-q", "-am", "main edits history")
 	git("checkout", "-q", "feature")
 	t.Chdir(dir)
-	changed, err := changedFiles("main", "migrations")
+	changed, _, err := changedFiles("main", "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,8 +133,77 @@ func TestChangedSinceMergeBase(t *testing.T) {
 		t.Fatalf("git clone: %v\n%s", err, out)
 	}
 	gitIn(t, clone)("fetch", "-q", "--depth", "1", "origin", "main:main")
-	_, err = changedFiles("main", filepath.Join(clone, "migrations"))
+	_, _, err = changedFiles("main", filepath.Join(clone, "migrations"))
 	if err == nil || !strings.Contains(err.Error(), "fetch-depth: 0") {
 		t.Errorf("shallow clone: %v, want the advice to fetch the history", err)
+	}
+}
+
+// TestDeployedCodeReferences: a pull request drops users.email and removes
+// the code that read it. The branch no longer uses the column, but the
+// deployed code (the merge base) does: the finding is an error that says to
+// ship the code first and drop in a later deploy. A later branch that drops
+// users.name, which the merged code reads, is flagged the same way.
+func TestDeployedCodeReferences(t *testing.T) {
+	dir := t.TempDir()
+	git := gitIn(t, dir)
+	write := func(name, body string) {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git("init", "-q", "-b", "main")
+	write("migrations/0001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text, name text);\n")
+	write("api/user.go", "package api\n\nconst byEmail = `SELECT id FROM users WHERE email = $1`\n")
+	git("add", ".")
+	git("commit", "-q", "-m", "deployed")
+	git("checkout", "-q", "-b", "drop-email")
+	write("api/user.go", "package api\n\nconst byName = `SELECT id FROM users WHERE name = $1`\n")
+	write("migrations/0002_drop_email.sql", "ALTER TABLE users DROP COLUMN email;\n")
+	t.Chdir(dir)
+	var stdout, stderr bytes.Buffer
+	run([]string{"--format", "json", "--changed-since", "main", "migrations"}, &stdout, &stderr)
+	var rep struct {
+		Findings []struct {
+			Code, Severity string
+			Related        []struct {
+				Path, Kind, Deployed string
+				Line                 int
+			}
+			Plan struct{ Steps []struct{ Note string } }
+		}
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Code != "PG301" {
+		t.Fatalf("want one PG301: %+v", rep.Findings)
+	}
+	f := rep.Findings[0]
+	if f.Severity != "error" || len(f.Related) != 1 || f.Related[0].Deployed != "main" || f.Related[0].Path != "api/user.go" || f.Related[0].Line != 3 || f.Related[0].Kind != "sql" {
+		t.Errorf("want an error with the deployed code's use at api/user.go:3: %+v", f)
+	}
+	if !strings.Contains(f.Plan.Steps[0].Note, "The deployed code (main) still uses it") || !strings.Contains(f.Plan.Steps[0].Note, "ship this branch's code first") {
+		t.Errorf("the code deploy step should say to ship the code first: %q", f.Plan.Steps[0].Note)
+	}
+	// The branch is merged; the next one drops users.name.
+	git("add", ".")
+	git("commit", "-q", "-m", "branch")
+	git("checkout", "-q", "main")
+	git("merge", "-q", "--ff-only", "drop-email")
+	git("checkout", "-q", "-b", "later")
+	write("migrations/0003_drop_name.sql", "ALTER TABLE users DROP COLUMN name;\n")
+	write("api/user.go", "package api\n")
+	stdout.Reset()
+	run([]string{"--format", "json", "--changed-since", "main", "migrations"}, &stdout, &stderr)
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Severity != "error" || rep.Findings[0].Related[0].Deployed != "main" {
+		t.Errorf("users.name is still read by the deployed code: %+v", rep.Findings)
 	}
 }

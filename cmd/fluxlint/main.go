@@ -176,6 +176,7 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		return nil
 	})
 	live := addLiveFlags(fs)
+	deployedRef := fs.String("deployed-ref", "", "git revision of the code that is deployed, searched for references too (default: the merge base of --changed-since)")
 	changedSince := fs.String("changed-since", "", "report only on migrations added or changed since this git ref (and uncommitted or untracked ones); the others are history")
 	var codePaths []string
 	fs.Func("code-path", "application code to search for references to dropped or renamed objects (repeatable; default: the git repository containing the migrations; \"none\" turns the search off)", func(s string) error {
@@ -239,10 +240,21 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if *changedSince != "" {
-		if opt.Changed, err = changedFiles(*changedSince, paths[0]); err != nil {
+		var base string
+		if opt.Changed, base, err = changedFiles(*changedSince, paths[0]); err != nil {
 			fmt.Fprintf(stderr, "fluxlint: --changed-since: %v\n", err)
 			return exitUsage
 		}
+		// The code at the merge base is what runs while the migration
+		// applies: search it too, where it differs from the work tree.
+		opt.DeployedRef, opt.DeployedName = base, *changedSince
+		if opt.DeployedDiff, err = differing(base, paths[0]); err != nil {
+			fmt.Fprintf(stderr, "fluxlint: --changed-since: %v\n", err)
+			return exitUsage
+		}
+	}
+	if *deployedRef != "" {
+		opt.DeployedRef, opt.DeployedName = *deployedRef, *deployedRef
 	}
 	fail, err := rules.ParseSeverity(*failLevel)
 	if *failLevel == "none" {
@@ -567,9 +579,9 @@ func thresholds(cfg *config.Config) rules.Thresholds {
 // files included. Names come NUL-separated (-z), so git quotes none of them,
 // and the ref is verified as a commit first, so it never reaches git as an
 // option.
-func changedFiles(ref, near string) (map[string]bool, error) {
+func changedFiles(ref, near string) (map[string]bool, string, error) {
 	if strings.HasPrefix(ref, "-") {
-		return nil, fmt.Errorf("%q is not a git ref", ref)
+		return nil, "", fmt.Errorf("%q is not a git ref", ref)
 	}
 	dir := near
 	if st, err := os.Stat(near); err == nil && !st.IsDir() {
@@ -588,29 +600,29 @@ func changedFiles(ref, near string) (map[string]bool, error) {
 	}
 	root, err := git("rev-parse", "--show-toplevel")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	root = strings.TrimSpace(root)
 	commit, err := git("rev-parse", "--verify", "--quiet", "--end-of-options", ref+"^{commit}")
 	if err != nil {
-		return nil, fmt.Errorf("%q is not a commit in %s", ref, root)
+		return nil, "", fmt.Errorf("%q is not a commit in %s", ref, root)
 	}
 	// What the branch changed since it left ref (REF...HEAD), plus the work
 	// tree: edits made on ref since then are not the branch's.
 	base, err := git("merge-base", strings.TrimSpace(commit), "HEAD")
 	if err != nil {
 		if shallow, _ := git("rev-parse", "--is-shallow-repository"); strings.TrimSpace(shallow) == "true" {
-			return nil, fmt.Errorf("%q and HEAD have no common commit in this shallow clone: fetch the history (actions/checkout with fetch-depth: 0)", ref)
+			return nil, "", fmt.Errorf("%q and HEAD have no common commit in this shallow clone: fetch the history (actions/checkout with fetch-depth: 0)", ref)
 		}
-		return nil, fmt.Errorf("%q and HEAD have no common commit: %w", ref, err)
+		return nil, "", fmt.Errorf("%q and HEAD have no common commit: %w", ref, err)
 	}
 	diff, err := git("diff", "-z", "--name-only", "--diff-filter=ACMR", strings.TrimSpace(base), "--")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	untracked, err := git("ls-files", "-z", "--others", "--exclude-standard", "--full-name")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	changed := map[string]bool{}
 	for _, name := range strings.Split(diff+"\x00"+untracked, "\x00") {
@@ -618,7 +630,32 @@ func changedFiles(ref, near string) (map[string]bool, error) {
 			changed[filepath.Join(root, name)] = true
 		}
 	}
-	return changed, nil
+	return changed, strings.TrimSpace(base), nil
+}
+
+// differing lists, as absolute paths, the files of revision rev that the
+// work tree changed, deleted or renamed away: the only ones whose code
+// search results can differ from the work tree's.
+func differing(rev, near string) (map[string]bool, error) {
+	dir := near
+	if st, err := os.Stat(near); err == nil && !st.IsDir() {
+		dir = filepath.Dir(near)
+	}
+	root, err := exec.Command("git", "-C", dir, "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		return nil, fmt.Errorf("git rev-parse: %w", err)
+	}
+	out, err := exec.Command("git", "-C", dir, "diff", "-z", "--name-only", "--no-renames", rev, "--").Output()
+	if err != nil {
+		return nil, fmt.Errorf("git diff %s: %w", rev, err)
+	}
+	files := map[string]bool{}
+	for _, name := range strings.Split(string(out), "\x00") {
+		if name != "" {
+			files[filepath.Join(strings.TrimSpace(string(root)), name)] = true
+		}
+	}
+	return files, nil
 }
 
 // searchRoots picks where to search for code references: the flags, else

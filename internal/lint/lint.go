@@ -46,6 +46,15 @@ type Options struct {
 	// CodePaths are the application code trees searched for references to
 	// dropped or renamed objects; none: no search.
 	CodePaths []string
+	// DeployedRef is a git revision holding the code that is deployed (the
+	// merge base of --changed-since): its code is searched too, because
+	// it still runs while the migration applies. DeployedName is how
+	// messages name it (origin/main).
+	DeployedRef, DeployedName string
+	// DeployedDiff lists the files (absolute paths) that differ between
+	// the deployed revision and the work tree: only those are read from
+	// the revision (nil: all of them).
+	DeployedDiff map[string]bool
 	// LockTimeoutSet declares lock_timeout set outside the migrations.
 	LockTimeoutSet bool
 	// Changed, when set, limits the files reported on to these (absolute
@@ -167,12 +176,45 @@ func run(sets []*migrations.Set, errs []*migrations.FileError, opt Options) *Res
 		setDirs = append(setDirs, sets[i].Dir)
 	}
 	if len(opt.CodePaths) > 0 {
-		if err := attachCodeRefs(res, opt.CodePaths, setDirs); err != nil {
+		if err := attachCodeRefs(res, opt, setDirs, changeSet(sets, opt)); err != nil {
 			res.Errors = append(res.Errors, err)
 		}
 	}
 	sortFindings(res.Findings)
 	return res
+}
+
+// changeSet tells the findings of the change under review: every target
+// with --changed-since or a baseline; otherwise, when every file is a
+// target, only the newest migration of each set, which is what a pull
+// request adds (the code has long moved on from old drops and renames).
+func changeSet(sets []*migrations.Set, opt Options) func(*rules.Finding) bool {
+	all := 0
+	newest := map[string]bool{}
+	for _, set := range sets {
+		var last *migrations.Migration
+		for _, m := range set.Migrations {
+			if m.Target {
+				all++
+				if !m.Repeatable && !m.Down {
+					last = m
+				}
+			}
+		}
+		if last != nil {
+			newest[last.Path] = true
+			// Its down file, when the tool keeps one apart.
+			for _, m := range set.Migrations {
+				if m.Down && m.Target && m.Version == last.Version {
+					newest[m.Path] = true
+				}
+			}
+		}
+	}
+	if opt.Changed != nil || opt.Baseline != "" || all <= len(sets) {
+		return func(*rules.Finding) bool { return true }
+	}
+	return func(f *rules.Finding) bool { return newest[f.Path] }
 }
 
 func countFiles(sets []*migrations.Set) int {
@@ -242,16 +284,19 @@ func selectFiles(sets []*migrations.Set, include, exclude []string) []*migration
 	return out
 }
 
-// attachCodeRefs searches the code once for everything the findings name,
-// and hands each finding's references to its rule.
-func attachCodeRefs(res *Result, roots, migrationDirs []string) error {
+// attachCodeRefs searches the code once for everything the findings of
+// the change under review name (never history), in the working tree and,
+// with a deployed revision, in the code that is deployed, and hands each
+// finding's references to its rule.
+func attachCodeRefs(res *Result, opt Options, migrationDirs []string, inChange func(*rules.Finding) bool) error {
 	var queries []coderefs.Query
 	seen := map[coderefs.Query]bool{}
 	query := func(u *rules.Uses) coderefs.Query {
 		return coderefs.Query{Table: u.Table.Name, Column: u.Column}
 	}
+	searched := func(f *rules.Finding) bool { return f.Uses != nil && f.Rule.WithRefs != nil && inChange(f) }
 	for _, f := range res.Findings {
-		if f.Uses != nil && f.Rule.WithRefs != nil && !seen[query(f.Uses)] {
+		if searched(f) && !seen[query(f.Uses)] {
 			seen[query(f.Uses)] = true
 			queries = append(queries, query(f.Uses))
 		}
@@ -259,23 +304,55 @@ func attachCodeRefs(res *Result, roots, migrationDirs []string) error {
 	if len(queries) == 0 {
 		return nil
 	}
-	found, err := coderefs.Search(roots, migrationDirs, queries)
-	var bug *crash.Error
-	if errors.As(err, &bug) {
-		res.Internal = append(res.Internal, bug)
-		return nil
+	search := func(rev string) (*coderefs.Result, error) {
+		o := coderefs.Options{Roots: opt.CodePaths, Exclude: migrationDirs, Engine: opt.Engine, Rev: rev}
+		if rev != "" {
+			o.Only = opt.DeployedDiff
+		}
+		found, err := coderefs.Search(o, queries)
+		var bug *crash.Error
+		if errors.As(err, &bug) {
+			res.Internal = append(res.Internal, bug)
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("searching code for references: %w", err)
+		}
+		return found, nil
 	}
-	if err != nil {
-		return fmt.Errorf("searching code for references: %w", err)
+	found, err := search("")
+	if err != nil || found == nil {
+		return err
+	}
+	var deployed *coderefs.Result
+	if opt.DeployedRef != "" {
+		if deployed, err = search(opt.DeployedRef); err != nil || deployed == nil {
+			return err
+		}
 	}
 	for _, f := range res.Findings {
-		if f.Uses == nil || f.Rule.WithRefs == nil {
+		if !searched(f) {
 			continue
 		}
 		q := query(f.Uses)
 		var related []rules.Related
+		add := func(r coderefs.Ref, rev string) {
+			msg := fmt.Sprintf("(%s) %s", r.Kind, r.Text)
+			if rev != "" {
+				msg = fmt.Sprintf("(%s, deployed %s) %s", r.Kind, opt.DeployedName, r.Text)
+			}
+			related = append(related, rules.Related{Path: relative(r.Path), Line: r.Line, Message: msg, Kind: string(r.Kind), Deployed: opt.DeployedName})
+			if rev == "" {
+				related[len(related)-1].Deployed = ""
+			}
+		}
 		for _, r := range found.Refs[q] {
-			related = append(related, rules.Related{Path: relative(r.Path), Line: r.Line, Message: r.Text})
+			add(r, "")
+		}
+		if deployed != nil {
+			for _, r := range deployed.Refs[q] {
+				add(r, opt.DeployedRef)
+			}
 		}
 		f.Rule.WithRefs(f, related, found.Ignored[q])
 	}

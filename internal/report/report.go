@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -326,8 +327,8 @@ func box(f *rules.Finding, verbose bool) []string {
 	l = append(l, snippet(f)...)
 	more := false // -v would show more than the box does
 	add("%s", f.Message)
-	for _, r := range f.Related {
-		add("  ↳ %s:%d %s", r.Path, r.Line, r.Message)
+	for _, line := range relatedLines(f.Related) {
+		add("%s", line)
 	}
 	if p := f.Plan; p != nil && len(p.Steps) > 0 {
 		short := shortPlan(p)
@@ -401,6 +402,36 @@ func box(f *rules.Finding, verbose bool) []string {
 	}
 	l = append(l, fmt.Sprintf("╰─ fluxlint explain %s%s", f.Rule.Code, map[bool]string{true: " · -v shows the full SQL", false: ""}[more && !verbose]))
 	return l
+}
+
+// maxRelated is how many related locations the box lists; the JSON, SARIF
+// and HTML reports have them all.
+const maxRelated = 6
+
+// relatedLines lists a finding's related locations for the box: verified
+// uses first, at most maxRelated, then a count of the rest by kind.
+func relatedLines(rs []rules.Related) []string {
+	sorted := append([]rules.Related(nil), rs...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Strong() && !sorted[j].Strong() })
+	var out []string
+	for i, r := range sorted {
+		if i == maxRelated {
+			more, mentions := len(sorted)-i, 0
+			for _, r := range sorted[i:] {
+				if !r.Strong() && r.Kind != "" {
+					mentions++
+				}
+			}
+			msg := fmt.Sprintf("  ↳ … %d more", more)
+			if mentions > 0 {
+				msg += fmt.Sprintf(" (%d of them mentions)", mentions)
+			}
+			out = append(out, msg+": the JSON report lists all")
+			break
+		}
+		out = append(out, fmt.Sprintf("  ↳ %s:%d %s", r.Path, r.Line, r.Message))
+	}
+	return out
 }
 
 // rollbackLines is the longest rollback the box shows whole without -v.

@@ -36,9 +36,26 @@ var dropColumn = &rules.Rule{
 			if plan == nil {
 				msg += "; " + why
 			}
-			p.Report(msg, plan).Uses = &rules.Uses{Table: table, Column: d.Column}
+			f := p.Report(msg, plan)
+			if !readded(p, d.Column) {
+				// Dropped and re-added under its own name, the column
+				// still exists: the code's uses of it are not the problem.
+				f.Uses = &rules.Uses{Table: table, Column: d.Column}
+			}
 		})
 	},
+}
+
+// readded reports whether the pass's ALTER TABLE adds back a column of the
+// name it drops.
+func readded(p *rules.Pass, column string) bool {
+	op, _ := p.Op.(ir.AlterTable)
+	for _, c := range op.Cmds {
+		if a, ok := c.(ir.AddColumn); ok && strings.EqualFold(a.Column.Name, column) {
+			return true
+		}
+	}
+	return false
 }
 
 func dropColumnPlan(p *rules.Pass, table ir.QName, column string) (*rules.Plan, string) {
