@@ -86,7 +86,7 @@ func (q Query) String() string {
 // strings, schema dumps, other dialects' migration folders, test
 // fixtures, vendored and git-ignored code, fields the ORM ignores.
 func TestSearchPatterns(t *testing.T) {
-	src := filepath.Join("..", "..", "fixtures", "coderefs", "patterns")
+	src := filepath.Join("..", "..", "fixtures", "coderefs", "_patterns")
 	root := copyTree(t, src)
 	want, qs := wants(t, src)
 	res, err := Search(Options{Roots: []string{root}, Engine: ir.Postgres}, qs)

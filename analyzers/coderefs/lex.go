@@ -32,10 +32,10 @@ type token struct {
 type lang int
 
 const (
-	langC      lang = iota // //, /* */ comments; '...' "..." `...` strings (Go, JS/TS, Java, Kotlin, C#, Swift, PHP, Prisma)
-	langRust               // langC with raw strings and lifetimes
-	langHash               // # comments (Python, Ruby, Elixir, YAML)
-	langSQL                // -- and /* */ comments
+	langC    lang = iota // //, /* */ comments; '...' "..." `...` strings (Go, JS/TS, Java, Kotlin, C#, Swift, PHP, Prisma)
+	langRust             // langC with raw strings and lifetimes
+	langHash             // # comments (Python, Ruby, Elixir, YAML)
+	langSQL              // -- and /* */ comments
 )
 
 func langOf(path string) lang {
@@ -55,7 +55,6 @@ func langOf(path string) lang {
 func lex(src []byte, l lang) []token {
 	var out []token
 	line, lineStart, first := 1, 0, -1 // first: column of the line's first token
-	ruby := false
 	emit := func(t token, at int) {
 		if first < 0 {
 			first = at - lineStart
@@ -81,7 +80,7 @@ func lex(src []byte, l lang) []token {
 			advance(i + 1)
 		case (l == langC || l == langRust) && c == '/' && at(src, i+1) == '/',
 			l == langSQL && c == '-' && at(src, i+1) == '-',
-			l == langHash && c == '#' && !(ruby && at(src, i+1) == '{'):
+			l == langHash && c == '#':
 			end := bytes.IndexByte(src[i:], '\n')
 			if end < 0 {
 				end = len(src) - i
@@ -173,7 +172,7 @@ func lex(src []byte, l lang) []token {
 			}
 			emit(token{kind: tString, text: string(src[j+1 : j+1+end]), line: line}, i)
 			advance(min(j+1+end+len(term), len(src)))
-		case identByte(c) && !(c >= '0' && c <= '9'):
+		case identByte(c) && (c < '0' || c > '9'):
 			j := i
 			for j < len(src) && identByte(src[j]) {
 				j++
@@ -185,9 +184,6 @@ func lex(src []byte, l lang) []token {
 				k++
 			}
 			t.key = at(src, k) == ':' && at(src, k+1) != ':'
-			if t.text == "end" || t.text == "def" {
-				ruby = ruby || l == langHash
-			}
 			emit(t, i)
 			advance(j)
 		case c >= '0' && c <= '9':

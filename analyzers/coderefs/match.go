@@ -183,7 +183,22 @@ func (m *matcher) scan(f file, buf *[]byte) (map[Query][]Ref, map[Query]bool) {
 	for i, t := range toks {
 		if t.kind == tString {
 			lead := strings.ToLower(firstWord(t.text))
-			if sqlLead[lead] && m.sqlRefs(t.text, t.line, add) {
+			if sqlLead[lead] {
+				if m.sqlRefs(t.text, t.line, add) {
+					continue
+				}
+				// SQL the parser rejects (another dialect, fragments
+				// glued at run time): its names are mentions.
+				for qi, q := range m.queries {
+					if q.Column == "" || !about[q.Table] {
+						continue
+					}
+					for _, w := range m.words[qi] {
+						for _, at := range sqlWords(t.text, w) {
+							add(q, t.line+strings.Count(t.text[:at], "\n"), Mention)
+						}
+					}
+				}
 				continue
 			}
 		}

@@ -356,7 +356,7 @@ func pythonModels(path string, toks []token) []modelRef {
 		out = append(out, modelRef{table: table, line: toks[i].line})
 		for k := i + 2; k < end; k++ {
 			// name = models.XField(...), name = Column(...), name: Mapped[...] = mapped_column(...)
-			if toks[k].kind != tIdent || toks[k].line == toks[k-1].line || !(is(toks, k+1, "=") || is(toks, k+1, ":")) {
+			if toks[k].kind != tIdent || toks[k].line == toks[k-1].line || !is(toks, k+1, "=") && !is(toks, k+1, ":") {
 				continue
 			}
 			lineEnd := k + 1
@@ -415,7 +415,7 @@ func railsModels(toks []token) []modelRef {
 			continue
 		}
 		end := i + 4
-		for end < len(toks) && !(is(toks, end, "class") && toks[end].col <= toks[i].col) {
+		for end < len(toks) && (!is(toks, end, "class") || toks[end].col > toks[i].col) {
 			end++
 		}
 		table := conventional + snake(toks[i+1].text)
