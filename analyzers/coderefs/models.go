@@ -24,6 +24,7 @@ const conventional = "\x00"
 // mapsTo reports whether the model's table is the queried one.
 func (m modelRef) mapsTo(table string) bool {
 	if name, ok := strings.CutPrefix(m.table, conventional); ok {
+		table = strings.ToLower(table)
 		return name == table || name == singular(table) || name+"s" == table || name+"es" == table
 	}
 	return strings.EqualFold(m.table, table)
@@ -40,7 +41,7 @@ func models(path string, src []byte, toks []token) []modelRef {
 	case ".prisma":
 		return prismaModels(toks)
 	case ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs":
-		return typeormModels(toks)
+		return append(typeormModels(toks), sequelizeModels(toks)...)
 	case ".py":
 		return pythonModels(path, toks)
 	case ".rb":
@@ -315,6 +316,51 @@ func typeormModels(toks []token) []modelRef {
 				}
 				out = append(out, modelRef{table: table, column: col, line: toks[p].line})
 			}
+		}
+		i = end
+	}
+	return out
+}
+
+// sequelizeModels reads Sequelize models: Model.init({...}, {tableName})
+// and sequelize.define("Name", {...}, {tableName}). The attributes'
+// keys are the columns, unless an attribute says field: "column".
+func sequelizeModels(toks []token) []modelRef {
+	var out []modelRef
+	for i := 0; i+2 < len(toks); i++ {
+		var name string
+		attrs := -1
+		switch {
+		case is(toks, i, "init") && is(toks, i-1, ".") && i >= 2 && toks[i-2].kind == tIdent && is(toks, i+1, "(") && is(toks, i+2, "{"):
+			name, attrs = toks[i-2].text, i+2
+		case is(toks, i, "define") && is(toks, i+1, "(") && i+4 < len(toks) && toks[i+2].kind == tString && is(toks, i+3, ",") && is(toks, i+4, "{"):
+			name, attrs = toks[i+2].text, i+4
+		default:
+			continue
+		}
+		end := closing(toks, attrs)
+		table := conventional + snake(name)
+		if opts := end + 2; is(toks, end+1, ",") && is(toks, opts, "{") {
+			if t, ok := option(toks, opts, closing(toks, opts), "tableName"); ok {
+				table = t
+			}
+		}
+		out = append(out, modelRef{table: table, line: toks[i].line})
+		for k := attrs + 1; k < end; k++ {
+			if toks[k].kind != tIdent || !toks[k].key || !is(toks, k-1, "{") && !is(toks, k-1, ",") {
+				continue
+			}
+			col := toks[k].text
+			if is(toks, k+2, "{") { // { type: ..., field: "real_name" }
+				inner := closing(toks, k+2)
+				if f, ok := option(toks, k+2, inner, "field"); ok {
+					col = f
+				}
+				out = append(out, modelRef{table: table, column: col, line: toks[k].line})
+				k = inner
+				continue
+			}
+			out = append(out, modelRef{table: table, column: col, line: toks[k].line})
 		}
 		i = end
 	}
