@@ -329,7 +329,7 @@ func sequelizeModels(toks []token) []modelRef {
 	var out []modelRef
 	for i := 0; i+2 < len(toks); i++ {
 		var name string
-		attrs := -1
+		var attrs int
 		switch {
 		case is(toks, i, "init") && is(toks, i-1, ".") && i >= 2 && toks[i-2].kind == tIdent && is(toks, i+1, "(") && is(toks, i+2, "{"):
 			name, attrs = toks[i-2].text, i+2
