@@ -83,6 +83,9 @@ const usage = `usage:
   fluxlint explain CODE           show a rule's documentation
   fluxlint baseline PATH...       record the newest migration as the baseline: it and
                                   everything before it become history, never reported
+  fluxlint fix [--write] [flags] PATH...
+                                  write the plans as migration files in the tool's
+                                  convention (without --write: show the diff)
   fluxlint stats export --database-url URL [--output FILE]
                                   write the database's facts (sizes, schema, version;
                                   no rows, no passwords) for --stats
@@ -113,6 +116,8 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			return statsCmd(args[1:], stdout, stderr)
 		case "preflight":
 			return preflightCmd(args[1:], stdout, stderr)
+		case "fix":
+			return lintOrFix(args[1:], stdout, stderr, true)
 		case "version", "--version", "-version":
 			fmt.Fprintln(stdout, versionLine())
 			return 0
@@ -120,7 +125,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			return lintCmd([]string{"--help"}, stdout, stderr)
 		}
 		if unknownCommand(args[0]) {
-			fmt.Fprintf(stderr, "fluxlint: %q is neither a command (rules, explain, baseline, stats, preflight, version, help) nor an existing path\n", args[0])
+			fmt.Fprintf(stderr, "fluxlint: %q is neither a command (rules, explain, baseline, fix, stats, preflight, version, help) nor an existing path\n", args[0])
 			return exitUsage
 		}
 	}
@@ -143,8 +148,17 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func lintCmd(args []string, stdout, stderr io.Writer) int {
+func lintCmd(args []string, stdout, stderr io.Writer) int { return lintOrFix(args, stdout, stderr, false) }
+
+// lintOrFix lints, and with fixing writes the plans as migration files
+// (fluxlint fix) instead of a report: both take the same flags, so fix
+// sees exactly the findings the lint reports.
+func lintOrFix(args []string, stdout, stderr io.Writer, fixing bool) int {
 	fs := flag.NewFlagSet("fluxlint", flag.ContinueOnError)
+	var writeFix *bool
+	if fixing {
+		writeFix = fs.Bool("write", false, "fix: write the files (default: print what would be written, as a diff, and the deployment sequence)")
+	}
 	fs.SetOutput(stderr)
 	printUsage := func(w io.Writer) { fs.SetOutput(w); fmt.Fprint(w, usage); fs.PrintDefaults(); fs.SetOutput(stderr) }
 	fs.Usage = func() {} // printed below: --help to stdout, a usage error to stderr
@@ -274,6 +288,14 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		res = lint.RunSource(*stdinName, src, opt)
 	} else {
 		res = lint.Run(paths, opt)
+	}
+	if fixing {
+		src, err := live.source(cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "fluxlint: %v\n", err)
+			return exitUsage
+		}
+		return fixCmd(res, paths, opt, *writeFix, src, stdout, stderr)
 	}
 	out := stdout
 	var buf bytes.Buffer

@@ -135,22 +135,7 @@ func run(sets []*migrations.Set, errs []*migrations.FileError, opt Options) *Res
 	if opt.Baseline != "" && found > 0 && !namesMigration(sets, opt.Baseline) {
 		res.Errors = append(res.Errors, fmt.Errorf("baseline %q names no migration found (the newest is %q): nothing would be linted as new, or the wrong files would", opt.Baseline, newest(sets)))
 	}
-	for _, set := range sets {
-		for _, m := range set.Migrations {
-			m.MaxSize = opt.MaxFileSize
-			if opt.Changed != nil {
-				// git reports real paths: resolve symlinks the same way.
-				abs, err := filepath.Abs(m.Path)
-				if err == nil {
-					abs, err = filepath.EvalSymlinks(abs)
-				}
-				m.Target = m.Target && err == nil && opt.Changed[abs]
-			}
-			if opt.Baseline != "" && migrations.UpTo(m, opt.Baseline) {
-				m.Target = false
-			}
-		}
-	}
+	markTargets(sets, opt)
 	// Sets are independent histories: lint them concurrently, and merge
 	// their results in set order so that output stays deterministic.
 	parts := make([]*Result, len(sets))
@@ -215,6 +200,35 @@ func changeSet(sets []*migrations.Set, opt Options) func(*rules.Finding) bool {
 		return func(*rules.Finding) bool { return true }
 	}
 	return func(f *rules.Finding) bool { return newest[f.Path] }
+}
+
+// Discover finds the migrations as Run does and marks the ones under
+// review (--changed-since, the baseline): what fix works on.
+func Discover(args []string, opt Options) ([]*migrations.Set, []*migrations.FileError) {
+	sets, errs := migrations.Discover(args)
+	sets = selectFiles(sets, opt.Include, opt.Exclude)
+	markTargets(sets, opt)
+	return sets, errs
+}
+
+// markTargets limits the files reported on to the change under review.
+func markTargets(sets []*migrations.Set, opt Options) {
+	for _, set := range sets {
+		for _, m := range set.Migrations {
+			m.MaxSize = opt.MaxFileSize
+			if opt.Changed != nil {
+				// git reports real paths: resolve symlinks the same way.
+				abs, err := filepath.Abs(m.Path)
+				if err == nil {
+					abs, err = filepath.EvalSymlinks(abs)
+				}
+				m.Target = m.Target && err == nil && opt.Changed[abs]
+			}
+			if opt.Baseline != "" && migrations.UpTo(m, opt.Baseline) {
+				m.Target = false
+			}
+		}
+	}
 }
 
 func countFiles(sets []*migrations.Set) int {
