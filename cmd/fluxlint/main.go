@@ -148,7 +148,9 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func lintCmd(args []string, stdout, stderr io.Writer) int { return lintOrFix(args, stdout, stderr, false) }
+func lintCmd(args []string, stdout, stderr io.Writer) int {
+	return lintOrFix(args, stdout, stderr, false)
+}
 
 // lintOrFix lints, and with fixing writes the plans as migration files
 // (fluxlint fix) instead of a report: both take the same flags, so fix

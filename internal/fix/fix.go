@@ -91,8 +91,7 @@ func Plan(res *lint.Result, sets []*migrations.Set, engine ir.Engine) ([]Change,
 }
 
 func fixMigration(m *migrations.Migration, set *migrations.Set, findings []*rules.Finding, engine ir.Engine) (Change, error) {
-	switch m.Tool {
-	case migrations.Drizzle:
+	if m.Tool == migrations.Drizzle {
 		return Change{}, fmt.Errorf("fix does not write drizzle migrations yet (its meta/_journal.json entries): apply the plan by hand")
 	}
 	src, err := os.ReadFile(m.Path)
