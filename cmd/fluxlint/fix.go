@@ -30,7 +30,7 @@ func fixCmd(res *lint.Result, paths []string, opt lint.Options, write bool, src 
 		return exitUsage
 	}
 	sets, _ := lint.Discover(paths, opt)
-	changes, err := fix.Plan(res, sets, opt.Engine)
+	changes, err := fix.Plan(res, sets, lint.InChange(sets, opt), opt.Engine)
 	if err != nil {
 		fmt.Fprintf(stderr, "fluxlint: fix: %v\n", err)
 		return exitUsage

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/fluxlint/fluxlint/internal/clients"
+	"github.com/fluxlint/fluxlint/internal/mytest"
 	"github.com/fluxlint/fluxlint/internal/pgtest"
 )
 
@@ -159,5 +160,97 @@ func TestFixWithRealTools(t *testing.T) {
 				t.Errorf("%d rows after the downs, want 50", rows)
 			}
 		})
+	}
+}
+
+// TestFixMariaDB: the same round trip on MariaDB with golang-migrate: an
+// unsafe migration (a NOT NULL column without a default, a whole-table
+// UPDATE) next to a safe statement, fixed, applied with rows kept, then
+// rolled back step by step to the history's schema.
+func TestFixMariaDB(t *testing.T) {
+	program := clients.Program(t, "migrate")
+	srv := mytest.Shared(t)
+	db := srv.FreshDB(t)
+	ctx := context.Background()
+	var name string
+	must(t, db.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&name))
+	url := fmt.Sprintf("mysql://root@unix(%s)/%s?multiStatements=true", srv.Socket(), name)
+	root := t.TempDir()
+	dir := filepath.Join(root, "db")
+	must(t, os.MkdirAll(dir, 0o755))
+	write := func(file, body string) { must(t, os.WriteFile(filepath.Join(dir, file), []byte(body), 0o644)) }
+	migrate := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(program, append([]string{"-path", dir, "-database", url}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("migrate %v: %v\n%s", args, err, out)
+		}
+	}
+	write("000001_init.up.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email varchar(100), name varchar(100) NOT NULL);\nINSERT INTO users SELECT seq, concat('u', seq, '@example.com'), concat('user ', seq) FROM seq_1_to_50;\n")
+	write("000001_init.down.sql", "DROP TABLE users;\n")
+	migrate("up")
+	before, err := mytest.SchemaDump(ctx, db)
+	must(t, err)
+	write("000002_change.up.sql", "ALTER TABLE users ADD COLUMN score int NOT NULL;\nUPDATE users SET name = upper(name);\nALTER TABLE users MODIFY email varchar(300);\n")
+	write("000002_change.down.sql", "ALTER TABLE users MODIFY email varchar(100);\nALTER TABLE users DROP COLUMN score;\n")
+	must(t, os.WriteFile(filepath.Join(root, ".fluxlint.yml"), []byte("engine: mariadb\nbaseline: \"000001\"\n"), 0o644))
+	t.Chdir(root)
+	var out, errb bytes.Buffer
+	if code := run([]string{"fix", "--write", "--osc-tool", "none", "--code-path", "none", "db"}, &out, &errb); code != 0 {
+		t.Fatalf("fix --write: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	migrate("up")
+	var rows, upper int
+	must(t, db.QueryRowContext(ctx, "SELECT count(*), sum(name = upper(name)) FROM users").Scan(&rows, &upper))
+	if rows != 50 || upper != 50 {
+		t.Errorf("after the fix's migrations: %d rows, %d upper-cased; want 50 and 50", rows, upper)
+	}
+	out.Reset()
+	run([]string{"--format", "json", "--osc-tool", "none", "--code-path", "none", "db"}, &out, &errb)
+	for _, code := range []string{"MY204", "MY206"} {
+		if strings.Contains(out.String(), code) {
+			t.Errorf("fluxlint still reports %s on the written files:\n%s", code, out.String())
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.up.sql"))
+	for range len(files) - 1 {
+		migrate("down", "1")
+	}
+	after, err := mytest.SchemaDump(ctx, db)
+	must(t, err)
+	if after != before {
+		t.Errorf("schema after the downs differs:\n--- before\n%s\n--- after\n%s", before, after)
+	}
+}
+
+// TestFixRefusesApplied: with --database-url, fix refuses to rewrite a
+// migration that goose's version table lists as applied, and writes
+// nothing.
+func TestFixRefusesApplied(t *testing.T) {
+	goose := clients.Program(t, "goose")
+	srv := pgtest.Shared(t)
+	conn := srv.FreshDB(t)
+	db := conn.Config().Database
+	root := t.TempDir()
+	dir := filepath.Join(root, "db")
+	must(t, os.MkdirAll(dir, 0o755))
+	change := filepath.Join(dir, "20240201000000_change.sql")
+	must(t, os.WriteFile(filepath.Join(dir, "20240101000000_init.sql"), []byte("-- +goose Up\n"+fixHistoryUp+"\n-- +goose Down\n"+fixHistoryDown+"\n"), 0o644))
+	must(t, os.WriteFile(change, []byte("-- +goose Up\nCREATE INDEX users_email_idx ON users (email);\n-- +goose Down\nDROP INDEX users_email_idx;\n"), 0o644))
+	if out, err := exec.Command(goose, "-dir", dir, "postgres", srv.ConnString(db), "up").CombinedOutput(); err != nil {
+		t.Fatalf("goose up: %v\n%s", err, out)
+	}
+	must(t, os.WriteFile(filepath.Join(root, ".fluxlint.yml"), []byte("baseline: \"20240101000000\"\n"), 0o644))
+	t.Chdir(root)
+	url := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", srv.Port, db)
+	before, _ := os.ReadFile(change)
+	var out, errb bytes.Buffer
+	code := run([]string{"fix", "--write", "--code-path", "none", "--database-url", url, "db"}, &out, &errb)
+	after, _ := os.ReadFile(change)
+	if code != exitUsage || !strings.Contains(errb.String(), "is already applied") || !bytes.Equal(before, after) {
+		t.Errorf("exit %d, want 2 refusing the applied migration and writing nothing:\n%s", code, errb.String())
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Errorf("files written next to an applied migration: %v", entries)
 	}
 }

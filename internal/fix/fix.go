@@ -51,9 +51,10 @@ type unit struct {
 	closed            bool
 }
 
-// Plan builds the changes for every target migration of res that has
-// findings with plans. engine says how to split the files.
-func Plan(res *lint.Result, sets []*migrations.Set, engine ir.Engine) ([]Change, error) {
+// Plan builds the changes for every migration of the change under review
+// (inChange) that has findings with plans; history is never rewritten.
+// engine says how to split the files.
+func Plan(res *lint.Result, sets []*migrations.Set, inChange func(path string) bool, engine ir.Engine) ([]Change, error) {
 	byPath := map[string][]*rules.Finding{}
 	for _, f := range res.Findings {
 		if f.Plan != nil && len(f.Plan.Steps) > 0 && !f.Down {
@@ -77,7 +78,7 @@ func Plan(res *lint.Result, sets []*migrations.Set, engine ir.Engine) ([]Change,
 	for _, set := range sets {
 		for _, m := range set.Migrations {
 			fs := byPath[m.Path]
-			if len(fs) == 0 || !m.Target || m.Down {
+			if len(fs) == 0 || !m.Target || m.Down || !inChange(m.Path) {
 				continue
 			}
 			c, err := fixMigration(m, set, fs, engine)
@@ -127,6 +128,7 @@ func fixMigration(m *migrations.Migration, set *migrations.Set, findings []*rule
 		u.checks = append(u.checks, pendingChecks...)
 		pendingDeploys, pendingChecks = nil, nil
 	}
+	var lastKept *unit   // the file holding the last statement kept as it was
 	var replaced []ir.Op // ops of the statements the plans replace
 	var downs []string   // the original down section's (or down file's) statements
 	if d := downFile(m, set); d != "" {
@@ -159,6 +161,7 @@ func fixMigration(m *migrations.Migration, set *migrations.Set, findings []*rule
 		if primary == nil {
 			u := open(false)
 			take(u)
+			lastKept = u
 			for _, s := range before {
 				u.forward = append(u.forward, s.Forward)
 			}
@@ -199,7 +202,12 @@ func fixMigration(m *migrations.Migration, set *migrations.Set, findings []*rule
 		return Change{}, nil
 	}
 	if len(keptDown) > 0 {
-		real[0].rollback = append(keptDown, real[0].rollback...)
+		// They undo the statements kept as they were: they go with the
+		// file that holds the last of those, undone before its plan steps.
+		if lastKept == nil {
+			lastKept = real[0]
+		}
+		lastKept.rollback = append(lastKept.rollback, strings.Join(keptDown, "\n"))
 	}
 	return write(m, set, real, engine)
 }
@@ -462,7 +470,7 @@ func write(m *migrations.Migration, set *migrations.Set, units []*unit, engine i
 	for i, u := range units {
 		var files []File
 		if len(u.forward) > 0 {
-			if files, err = render(m, u, i, versions, dir, name, engine); err != nil {
+			if files, err = render(m, u, i, versions, dir, name, usesUndo(set), engine); err != nil {
 				return Change{}, err
 			}
 		}
@@ -503,6 +511,16 @@ func write(m *migrations.Migration, set *migrations.Set, units []*unit, engine i
 	return c, nil
 }
 
+// usesUndo reports whether a Flyway project keeps U undo scripts.
+func usesUndo(set *migrations.Set) bool {
+	for _, m := range set.Migrations {
+		if m.Tool == migrations.Flyway && m.Down {
+			return true
+		}
+	}
+	return false
+}
+
 // header is the comment at the top of a file: what must happen before it.
 func header(u *unit) string {
 	var b strings.Builder
@@ -524,7 +542,7 @@ func reversed(ss []string) []string {
 }
 
 // render writes one unit as the tool's file (or files).
-func render(m *migrations.Migration, u *unit, i int, versions []string, dir, name string, engine ir.Engine) ([]File, error) {
+func render(m *migrations.Migration, u *unit, i int, versions []string, dir, name string, undo bool, engine ir.Engine) ([]File, error) {
 	up := strings.Join(u.forward, "\n")
 	down := strings.Join(reversed(u.rollback), "\n")
 	head := header(u)
@@ -593,9 +611,11 @@ func render(m *migrations.Migration, u *unit, i int, versions []string, dir, nam
 		if u.noTx {
 			files = append(files, File{Path: p + ".conf", Content: "executeInTransaction=false\n", Replaces: replaces})
 		}
-		if down != "" {
-			undo := filepath.Join(filepath.Dir(p), "U"+strings.TrimPrefix(filepath.Base(p), "V"))
-			files = append(files, File{Path: undo, Content: down + "\n", Replaces: replaces})
+		if down != "" && undo {
+			u := filepath.Join(filepath.Dir(p), "U"+strings.TrimPrefix(filepath.Base(p), "V"))
+			files = append(files, File{Path: u, Content: down + "\n", Replaces: replaces})
+		} else if down != "" {
+			files[0].Content += "\n-- Rollback (write it as a U undo script if you use Flyway's undo):\n" + comment(down)
 		}
 		return files, nil
 	case migrations.Prisma, migrations.Diesel:

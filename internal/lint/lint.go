@@ -161,7 +161,8 @@ func run(sets []*migrations.Set, errs []*migrations.FileError, opt Options) *Res
 		setDirs = append(setDirs, sets[i].Dir)
 	}
 	if len(opt.CodePaths) > 0 {
-		if err := attachCodeRefs(res, opt, setDirs, changeSet(sets, opt)); err != nil {
+		inChange := InChange(sets, opt)
+		if err := attachCodeRefs(res, opt, setDirs, func(f *rules.Finding) bool { return inChange(f.Path) }); err != nil {
 			res.Errors = append(res.Errors, err)
 		}
 	}
@@ -169,11 +170,12 @@ func run(sets []*migrations.Set, errs []*migrations.FileError, opt Options) *Res
 	return res
 }
 
-// changeSet tells the findings of the change under review: every target
-// with --changed-since or a baseline; otherwise, when every file is a
-// target, only the newest migration of each set, which is what a pull
-// request adds (the code has long moved on from old drops and renames).
-func changeSet(sets []*migrations.Set, opt Options) func(*rules.Finding) bool {
+// InChange tells the migrations of the change under review, by path:
+// every target with --changed-since or a baseline; otherwise, when every
+// file is a target, only the newest migration of each set, which is what a
+// pull request adds (old drops and renames shipped long ago; old files are
+// applied history). The code search and fix work on these only.
+func InChange(sets []*migrations.Set, opt Options) func(path string) bool {
 	all := 0
 	newest := map[string]bool{}
 	for _, set := range sets {
@@ -197,9 +199,9 @@ func changeSet(sets []*migrations.Set, opt Options) func(*rules.Finding) bool {
 		}
 	}
 	if opt.Changed != nil || opt.Baseline != "" || all <= len(sets) {
-		return func(*rules.Finding) bool { return true }
+		return func(string) bool { return true }
 	}
-	return func(f *rules.Finding) bool { return newest[f.Path] }
+	return func(path string) bool { return newest[path] }
 }
 
 // Discover finds the migrations as Run does and marks the ones under
