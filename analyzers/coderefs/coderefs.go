@@ -134,11 +134,18 @@ type file struct {
 
 // Search scans the roots for the queries.
 func Search(opt Options, queries []Query) (*Result, error) {
-	res := &Result{Refs: map[Query][]Ref{}, Ignored: map[Query]bool{}}
 	if len(queries) == 0 {
-		return res, nil
+		return &Result{Refs: map[Query][]Ref{}, Ignored: map[Query]bool{}}, nil
 	}
-	m := newMatcher(queries, opt.Engine)
+	files, err := listAll(opt)
+	if err != nil {
+		return nil, err
+	}
+	return search(files, opt.Engine, queries)
+}
+
+// listAll lists the source files of every root.
+func listAll(opt Options) ([]file, error) {
 	excluded := map[string]bool{}
 	for _, e := range opt.Exclude {
 		if abs, err := filepath.Abs(e); err == nil {
@@ -153,6 +160,66 @@ func Search(opt Options, queries []Query) (*Result, error) {
 		}
 		files = append(files, fs...)
 	}
+	return files, nil
+}
+
+// Tree is the work tree's source files, listed and read into memory (up to
+// prefetchMax bytes; the rest are read when searched) in the background
+// while the lint runs, so that the search after it only scans.
+type Tree struct {
+	opt   Options
+	ready chan struct{}
+	files []file
+	err   error
+}
+
+// prefetchMax bounds the code held in memory ahead of a search.
+const prefetchMax = 64 << 20
+
+// Prefetch starts reading the work tree's source files.
+func Prefetch(opt Options) *Tree {
+	t := &Tree{opt: opt, ready: make(chan struct{})}
+	go func() {
+		defer close(t.ready)
+		defer func() {
+			if r := recover(); r != nil {
+				t.files, t.err = nil, nil // fall back to reading at search time
+			}
+		}()
+		if t.files, t.err = listAll(opt); t.err != nil {
+			return
+		}
+		budget := prefetchMax
+		var buf []byte
+		for i, f := range t.files {
+			data, err := f.data(&buf)
+			if err != nil || len(data) > budget {
+				continue // read again when searched
+			}
+			budget -= len(data)
+			data = bytes.Clone(data) // buf is reused for the next file
+			t.files[i].data = func(*[]byte) ([]byte, error) { return data, nil }
+		}
+	}()
+	return t
+}
+
+// Search scans the prefetched tree for the queries.
+func (t *Tree) Search(queries []Query) (*Result, error) {
+	<-t.ready
+	if t.err != nil || t.files == nil {
+		return Search(t.opt, queries)
+	}
+	if len(queries) == 0 {
+		return &Result{Refs: map[Query][]Ref{}, Ignored: map[Query]bool{}}, nil
+	}
+	return search(t.files, t.opt.Engine, queries)
+}
+
+// search scans files for the queries.
+func search(files []file, engine ir.Engine, queries []Query) (*Result, error) {
+	res := &Result{Refs: map[Query][]Ref{}, Ignored: map[Query]bool{}}
+	m := newMatcher(queries, engine)
 	res.Files = len(files)
 	type found struct {
 		refs    map[Query][]Ref

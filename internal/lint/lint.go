@@ -136,6 +136,15 @@ func run(sets []*migrations.Set, errs []*migrations.FileError, opt Options) *Res
 		res.Errors = append(res.Errors, fmt.Errorf("baseline %q names no migration found (the newest is %q): nothing would be linted as new, or the wrong files would", opt.Baseline, newest(sets)))
 	}
 	markTargets(sets, opt)
+	// The code search reads the application code while the lint runs.
+	var tree *coderefs.Tree
+	if len(opt.CodePaths) > 0 {
+		var dirs []string
+		for _, set := range sets {
+			dirs = append(dirs, set.Dir)
+		}
+		tree = coderefs.Prefetch(coderefs.Options{Roots: opt.CodePaths, Exclude: dirs, Engine: opt.Engine})
+	}
 	// Sets are independent histories: lint them concurrently, and merge
 	// their results in set order so that output stays deterministic.
 	parts := make([]*Result, len(sets))
@@ -162,7 +171,7 @@ func run(sets []*migrations.Set, errs []*migrations.FileError, opt Options) *Res
 	}
 	if len(opt.CodePaths) > 0 {
 		inChange := InChange(sets, opt)
-		if err := attachCodeRefs(res, opt, setDirs, func(f *rules.Finding) bool { return inChange(f.Path) }); err != nil {
+		if err := attachCodeRefs(res, opt, tree, setDirs, func(f *rules.Finding) bool { return inChange(f.Path) }); err != nil {
 			res.Errors = append(res.Errors, err)
 		}
 	}
@@ -304,7 +313,7 @@ func selectFiles(sets []*migrations.Set, include, exclude []string) []*migration
 // the change under review name (never history), in the working tree and,
 // with a deployed revision, in the code that is deployed, and hands each
 // finding's references to its rule.
-func attachCodeRefs(res *Result, opt Options, migrationDirs []string, inChange func(*rules.Finding) bool) error {
+func attachCodeRefs(res *Result, opt Options, tree *coderefs.Tree, migrationDirs []string, inChange func(*rules.Finding) bool) error {
 	var queries []coderefs.Query
 	seen := map[coderefs.Query]bool{}
 	query := func(u *rules.Uses) coderefs.Query {
@@ -322,10 +331,14 @@ func attachCodeRefs(res *Result, opt Options, migrationDirs []string, inChange f
 	}
 	search := func(rev string) (*coderefs.Result, error) {
 		o := coderefs.Options{Roots: opt.CodePaths, Exclude: migrationDirs, Engine: opt.Engine, Rev: rev}
-		if rev != "" {
+		var found *coderefs.Result
+		var err error
+		if rev == "" {
+			found, err = tree.Search(queries)
+		} else {
 			o.Only = opt.DeployedDiff
+			found, err = coderefs.Search(o, queries)
 		}
-		found, err := coderefs.Search(o, queries)
 		var bug *crash.Error
 		if errors.As(err, &bug) {
 			res.Internal = append(res.Internal, bug)
