@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pmezard/go-difflib/difflib"
@@ -21,7 +22,7 @@ import (
 // as migration files in the tool's convention. Without --write it prints
 // the diff and the deployment sequence; with it, it writes the files
 // atomically, never over a file other than the migration it replaces.
-func fixCmd(res *lint.Result, paths []string, opt lint.Options, write bool, src *livestats.Source, stdout, stderr io.Writer) int {
+func fixCmd(res *lint.Result, paths []string, opt lint.Options, write bool, src *livestats.Source, notesDir string, stdout, stderr io.Writer) int {
 	for _, e := range append(res.Errors, res.Internal...) {
 		fmt.Fprintf(stderr, "fluxlint: error: %v\n", e)
 	}
@@ -30,7 +31,12 @@ func fixCmd(res *lint.Result, paths []string, opt lint.Options, write bool, src 
 		return exitUsage
 	}
 	sets, _ := lint.Discover(paths, opt)
-	changes, err := fix.Plan(res, sets, lint.InChange(sets, opt), opt.Engine)
+	if wd, err := os.Getwd(); err == nil && notesDir != "" {
+		if rel, err := filepath.Rel(wd, notesDir); err == nil && !strings.HasPrefix(rel, "..") {
+			notesDir = rel // paths in messages stay relative, like the migrations'
+		}
+	}
+	changes, err := fix.Plan(res, sets, lint.InChange(sets, opt), opt.Engine, notesDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "fluxlint: fix: %v\n", err)
 		return exitUsage

@@ -297,7 +297,7 @@ func lintOrFix(args []string, stdout, stderr io.Writer, fixing bool) int {
 			fmt.Fprintf(stderr, "fluxlint: %v\n", err)
 			return exitUsage
 		}
-		return fixCmd(res, paths, opt, *writeFix, src, stdout, stderr)
+		return fixCmd(res, paths, opt, *writeFix, src, cfg.DeployNotes, stdout, stderr)
 	}
 	out := stdout
 	var buf bytes.Buffer

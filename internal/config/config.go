@@ -63,6 +63,10 @@ type Config struct {
 	// Stats is a stats file written by `fluxlint stats export`, relative
 	// to the config file: the same facts without a connection.
 	Stats string `yaml:"stats"`
+	// DeployNotes is the directory, relative to the config file, where
+	// `fluxlint fix` writes its deployment notes (default: beside the
+	// migration).
+	DeployNotes string `yaml:"deploy_notes"`
 	Path  string `yaml:"-"` // where it was read from
 	// SmallTableBytes is thresholds.small_table_size parsed; 0 when unset.
 	SmallTableBytes int64 `yaml:"-"`
@@ -163,6 +167,9 @@ func Load(path string) (*Config, error) {
 	}
 	if c.Stats != "" && !filepath.IsAbs(c.Stats) {
 		c.Stats = filepath.Join(filepath.Dir(path), c.Stats)
+	}
+	if c.DeployNotes != "" && !filepath.IsAbs(c.DeployNotes) {
+		c.DeployNotes = filepath.Join(filepath.Dir(path), c.DeployNotes)
 	}
 	return c, nil
 }

@@ -7,6 +7,7 @@
 package fix
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -54,7 +55,7 @@ type unit struct {
 // Plan builds the changes for every migration of the change under review
 // (inChange) that has findings with plans; history is never rewritten.
 // engine says how to split the files.
-func Plan(res *lint.Result, sets []*migrations.Set, inChange func(path string) bool, engine ir.Engine) ([]Change, error) {
+func Plan(res *lint.Result, sets []*migrations.Set, inChange func(path string) bool, engine ir.Engine, notesDir string) ([]Change, error) {
 	byPath := map[string][]*rules.Finding{}
 	for _, f := range res.Findings {
 		if f.Plan != nil && len(f.Plan.Steps) > 0 && !f.Down {
@@ -81,7 +82,7 @@ func Plan(res *lint.Result, sets []*migrations.Set, inChange func(path string) b
 			if len(fs) == 0 || !m.Target || m.Down || !inChange(m.Path) {
 				continue
 			}
-			c, err := fixMigration(m, set, fs, engine)
+			c, err := fixMigration(m, set, fs, engine, notesDir)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", m.Path, err)
 			}
@@ -91,10 +92,7 @@ func Plan(res *lint.Result, sets []*migrations.Set, inChange func(path string) b
 	return out, nil
 }
 
-func fixMigration(m *migrations.Migration, set *migrations.Set, findings []*rules.Finding, engine ir.Engine) (Change, error) {
-	if m.Tool == migrations.Drizzle {
-		return Change{}, fmt.Errorf("fix does not write drizzle migrations yet (its meta/_journal.json entries): apply the plan by hand")
-	}
+func fixMigration(m *migrations.Migration, set *migrations.Set, findings []*rules.Finding, engine ir.Engine, notesDir string) (Change, error) {
 	src, err := os.ReadFile(m.Path)
 	if err != nil {
 		return Change{}, err
@@ -209,7 +207,7 @@ func fixMigration(m *migrations.Migration, set *migrations.Set, findings []*rule
 		}
 		lastKept.rollback = append(lastKept.rollback, strings.Join(keptDown, "\n"))
 	}
-	return write(m, set, real, engine)
+	return write(m, set, real, engine, notesDir)
 }
 
 // splitUnit keeps a step outside a transaction runnable: a tool that sends
@@ -409,7 +407,7 @@ func nextVersions(m *migrations.Migration, set *migrations.Set, n int) ([]string
 		}
 	}
 	v := m.Version
-	if m.Tool == migrations.Prisma || m.Tool == migrations.Diesel {
+	if m.Tool == migrations.Prisma || m.Tool == migrations.Diesel || m.Tool == migrations.Drizzle {
 		v = leadingDigits(strings.ReplaceAll(v, "-", ""))
 	}
 	var out []string
@@ -451,8 +449,18 @@ func leadingDigits(s string) string {
 
 // write renders the units as files in the tool's convention, the first
 // in place of the unsafe migration.
-func write(m *migrations.Migration, set *migrations.Set, units []*unit, engine ir.Engine) (Change, error) {
-	versions, err := nextVersions(m, set, len(units)-1)
+func write(m *migrations.Migration, set *migrations.Set, units []*unit, engine ir.Engine, notesDir string) (Change, error) {
+	// drizzle's migrator runs every pending file in one transaction: a step
+	// that must run outside one cannot be a drizzle migration, and is a
+	// manual step of the deployment note instead.
+	manual := func(u *unit) bool { return m.Tool == migrations.Drizzle && u.noTx }
+	files := 0
+	for _, u := range units {
+		if len(u.forward) > 0 && !manual(u) {
+			files++
+		}
+	}
+	versions, err := nextVersions(m, set, max(files-1, 0))
 	if err != nil {
 		return Change{}, err
 	}
@@ -466,13 +474,21 @@ func write(m *migrations.Migration, set *migrations.Set, units []*unit, engine i
 	}
 	var deploy strings.Builder
 	fmt.Fprintf(&deploy, "# Deploying %s safely\n\nWritten by `fluxlint fix` from the plans for %s. Ship the files in this order; each numbered\nstep is its own deploy when it says so.\n\n", name, base)
-	step := 0
-	for i, u := range units {
+	if m.Tool == migrations.Drizzle {
+		deploy.WriteString("drizzle applies every pending migration together, in one transaction: ship each numbered step in its own\ndeploy, adding its file (and journal entry) only when the step before it is done.\n\n")
+	}
+	step, rendered := 0, 0
+	var tags []string // drizzle's journal entries to add
+	for _, u := range units {
 		var files []File
-		if len(u.forward) > 0 {
-			if files, err = render(m, u, i, versions, dir, name, usesUndo(set), engine); err != nil {
+		if len(u.forward) > 0 && !manual(u) {
+			if files, err = render(m, u, rendered, versions, dir, name, usesUndo(set), engine); err != nil {
 				return Change{}, err
 			}
+			if rendered > 0 && m.Tool == migrations.Drizzle {
+				tags = append(tags, strings.TrimSuffix(filepath.Base(files[0].Path), ".sql"))
+			}
+			rendered++
 		}
 		step++
 		fmt.Fprintf(&deploy, "%d. ", step)
@@ -485,6 +501,13 @@ func write(m *migrations.Migration, set *migrations.Set, units []*unit, engine i
 		}
 		for _, ch := range u.checks {
 			fmt.Fprintf(&deploy, "Check before going on: %s\n   ", ch)
+		}
+		if manual(u) {
+			fmt.Fprintf(&deploy, "Run by hand, outside drizzle (its migrator runs every migration inside one transaction), then go on:\n\n```sql\n%s\n```\n", strings.Join(u.forward, "\n"))
+			if len(u.rollback) > 0 {
+				fmt.Fprintf(&deploy, "   To undo it:\n\n```sql\n%s\n```\n", strings.Join(reversed(u.rollback), "\n"))
+			}
+			continue
 		}
 		if len(files) == 0 {
 			deploy.WriteString("Nothing more to migrate.\n")
@@ -501,14 +524,56 @@ func write(m *migrations.Migration, set *migrations.Set, units []*unit, engine i
 		deploy.WriteString("\n")
 		c.Files = append(c.Files, files...)
 	}
+	if len(tags) > 0 {
+		journal, err := journalWith(dir, tags)
+		if err != nil {
+			return Change{}, err
+		}
+		c.Files = append(c.Files, journal)
+	}
 	note := filepath.Join(dir, name+".deploy.md")
 	if m.Tool == migrations.Prisma || m.Tool == migrations.Diesel {
 		note = filepath.Join(filepath.Dir(dir), filepath.Base(dir)+".deploy.md")
+	}
+	if notesDir != "" {
+		note = filepath.Join(notesDir, filepath.Base(note))
 	}
 	c.Deploy = note
 	c.Files = append(c.Files, File{Path: note, Content: deploy.String()})
 	sort.SliceStable(c.Files, func(i, j int) bool { return c.Files[i].Replaces && !c.Files[j].Replaces })
 	return c, nil
+}
+
+// journalWith is drizzle's meta/_journal.json with entries for the new
+// files after the others, every field it already has kept.
+func journalWith(dir string, tags []string) (File, error) {
+	path := filepath.Join(dir, "meta", "_journal.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return File{}, err
+	}
+	var j map[string]any
+	if err := json.Unmarshal(data, &j); err != nil {
+		return File{}, fmt.Errorf("%s: %w", path, err)
+	}
+	entries, _ := j["entries"].([]any)
+	last := map[string]any{"version": "7", "when": float64(time.Now().UnixMilli()), "breakpoints": true}
+	if n := len(entries); n > 0 {
+		if e, ok := entries[n-1].(map[string]any); ok {
+			last = e
+		}
+	}
+	when, _ := last["when"].(float64)
+	for i, tag := range tags {
+		entries = append(entries, map[string]any{"idx": float64(len(entries)), "version": last["version"], "when": when + float64(i+1),
+			"tag": tag, "breakpoints": last["breakpoints"]})
+	}
+	j["entries"] = entries
+	out, err := json.MarshalIndent(j, "", "  ")
+	if err != nil {
+		return File{}, err
+	}
+	return File{Path: path, Content: string(out) + "\n", Replaces: true}, nil
 }
 
 // usesUndo reports whether a Flyway project keeps U undo scripts.
@@ -644,6 +709,16 @@ func render(m *migrations.Migration, u *unit, i int, versions []string, dir, nam
 			files = append(files, File{Path: filepath.Join(folder, "metadata.toml"), Content: "run_in_transaction = false\n", Replaces: replaces})
 		}
 		return files, nil
+	case migrations.Drizzle:
+		p := m.Path
+		if i > 0 {
+			p = filepath.Join(dir, version+"_"+slug+".sql")
+		}
+		content := head + strings.Join(statements(up, engine), "\n--> statement-breakpoint\n") + "\n"
+		if down != "" {
+			content += "\n-- Rollback (drizzle has no down migrations; run by hand to undo this file):\n" + comment(down)
+		}
+		return []File{{Path: p, Content: content, Replaces: replaces}}, nil
 	default: // plain numbered files: no down, the rollback in a comment
 		p := m.Path
 		if i > 0 {
