@@ -67,7 +67,7 @@ type Config struct {
 	// `fluxlint fix` writes its deployment notes (default: beside the
 	// migration).
 	DeployNotes string `yaml:"deploy_notes"`
-	Path  string `yaml:"-"` // where it was read from
+	Path        string `yaml:"-"` // where it was read from
 	// SmallTableBytes is thresholds.small_table_size parsed; 0 when unset.
 	SmallTableBytes int64 `yaml:"-"`
 }
