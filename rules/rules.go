@@ -187,14 +187,25 @@ func (p *Pass) Report(msg string, plan *Plan) *Finding {
 }
 
 // rewrite is the text that can replace the statement where it stands, when
-// the plan is exactly that: one migration step, for a statement that changes
+// the plan is exactly that: one migration step (and checks), for a statement that changes
 // one thing (so nothing else in it is lost), able to run where the statement
 // runs (outside a transaction if it must be). "" otherwise.
 func (p *Pass) rewrite(plan *Plan) string {
-	if plan == nil || plan.KeepsStatement || len(plan.Steps) != 1 || len(p.Stmt.Ops) != 1 {
+	if plan == nil || plan.KeepsStatement || len(p.Stmt.Ops) != 1 {
 		return ""
 	}
-	s := plan.Steps[0]
+	// One migration step; checkpoints after it (confirm the index is
+	// valid) are checks, not changes, and stay in the plan.
+	var steps []Step
+	for _, st := range plan.Steps {
+		if st.Kind != StepCheckpoint {
+			steps = append(steps, st)
+		}
+	}
+	if len(steps) != 1 {
+		return ""
+	}
+	s := steps[0]
 	if s.Kind != StepMigration || s.Forward == "" || s.NoTransaction && p.Stmt.InTx {
 		return ""
 	}

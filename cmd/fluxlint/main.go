@@ -92,6 +92,7 @@ const usage = `usage:
   fluxlint preflight --database-url URL PATH...
                                   just before a deploy: report sessions and long
                                   transactions that the migrations' locks would queue behind
+  fluxlint lsp                    the language server (stdio), for editors
   fluxlint version                print fluxlint's version and VCS revision
 
 flags:
@@ -118,6 +119,8 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			return preflightCmd(args[1:], stdout, stderr)
 		case "fix":
 			return lintOrFix(args[1:], stdout, stderr, true)
+		case "lsp":
+			return lspCmd(args[1:], stderr)
 		case "version", "--version", "-version":
 			fmt.Fprintln(stdout, versionLine())
 			return 0
@@ -125,7 +128,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			return lintCmd([]string{"--help"}, stdout, stderr)
 		}
 		if unknownCommand(args[0]) {
-			fmt.Fprintf(stderr, "fluxlint: %q is neither a command (rules, explain, baseline, fix, stats, preflight, version, help) nor an existing path\n", args[0])
+			fmt.Fprintf(stderr, "fluxlint: %q is neither a command (rules, explain, baseline, fix, stats, preflight, lsp, version, help) nor an existing path\n", args[0])
 			return exitUsage
 		}
 	}

@@ -119,6 +119,34 @@ func RunSource(name string, src []byte, opt Options) *Result {
 	return run([]*migrations.Set{migrations.FromSource(name, src)}, nil, opt)
 }
 
+// RunBuffer lints an editor's buffer for the migration at path: the
+// migrations before it in its directory are history, the ones after it are
+// left out (they do not exist yet from the buffer's point of view), and
+// the buffer's content stands for the file's. A path outside any
+// migration set is linted alone.
+func RunBuffer(path string, src []byte, opt Options) *Result {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return RunSource(path, src, opt)
+	}
+	sets, _ := migrations.Discover([]string{filepath.Dir(migrations.RealPath(abs))})
+	for _, set := range sets {
+		for i, m := range set.Migrations {
+			mp, err := filepath.Abs(m.Path)
+			if err != nil || migrations.RealPath(mp) != migrations.RealPath(abs) {
+				continue
+			}
+			set.Migrations = set.Migrations[:i+1]
+			for _, h := range set.Migrations {
+				h.Target = false
+			}
+			m.Target, m.Src, m.Path = true, src, path
+			return run([]*migrations.Set{set}, nil, opt)
+		}
+	}
+	return RunSource(path, src, opt)
+}
+
 func run(sets []*migrations.Set, errs []*migrations.FileError, opt Options) *Result {
 	res := &Result{}
 	for _, e := range errs {
