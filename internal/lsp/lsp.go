@@ -14,13 +14,12 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/tliron/glsp"
 	protocol "github.com/tliron/glsp/protocol_3_16"
 	"github.com/tliron/glsp/server"
 
+	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/internal/lint"
 	"github.com/fluxlint/fluxlint/rules"
 )
@@ -176,7 +175,7 @@ func (s *Server) check(ctx *glsp.Context, uri string) {
 				d.findings = append(d.findings, f)
 			}
 		}
-		diags := diagnostics(d.text, d.findings)
+		diags := diagnostics(d.findings)
 		s.mu.Unlock()
 		v := protocol.UInteger(version)
 		ctx.Notify(protocol.ServerTextDocumentPublishDiagnostics, protocol.PublishDiagnosticsParams{URI: uri, Version: &v, Diagnostics: diags})
@@ -204,39 +203,22 @@ func samePath(a, b string) bool {
 	return err1 == nil && err2 == nil && aa == bb
 }
 
-// position converts a finding's position (1-based line, 1-based byte
-// column) to the protocol's (0-based line, UTF-16 units).
-func position(text string, line, col int) protocol.Position {
-	lines := strings.Split(text, "\n")
-	if line < 1 {
-		line = 1
-	}
-	if line > len(lines) {
-		return protocol.Position{Line: uint32(len(lines) - 1)}
-	}
-	l := lines[line-1]
-	b := min(max(col-1, 0), len(l))
-	units := 0
-	for _, r := range l[:b] {
-		if !utf8.ValidRune(r) {
-			units++
-			continue
-		}
-		units += len(utf16.Encode([]rune{r}))
-	}
-	return protocol.Position{Line: uint32(line - 1), Character: uint32(units)}
+// position is a finding's position in the protocol's terms: 0-based line,
+// UTF-16 units (the positions carry their UTF-16 column).
+func position(p ir.Pos) protocol.Position {
+	return protocol.Position{Line: uint32(max(p.Line-1, 0)), Character: uint32(max(p.Col16-1, 0))}
 }
 
-func rangeOf(text string, f *rules.Finding) protocol.Range {
-	return protocol.Range{Start: position(text, f.Pos.Line, f.Pos.Col), End: position(text, f.End.Line, f.End.Col)}
+func rangeOf(f *rules.Finding) protocol.Range {
+	return protocol.Range{Start: position(f.Pos), End: position(f.End)}
 }
 
-func diagnostics(text string, fs []*rules.Finding) []protocol.Diagnostic {
+func diagnostics(fs []*rules.Finding) []protocol.Diagnostic {
 	out := []protocol.Diagnostic{}
 	src := "fluxlint"
 	for _, f := range fs {
 		sev := map[rules.Severity]protocol.DiagnosticSeverity{rules.Error: protocol.DiagnosticSeverityError, rules.Warning: protocol.DiagnosticSeverityWarning, rules.Info: protocol.DiagnosticSeverityInformation}[f.Severity]
-		out = append(out, protocol.Diagnostic{Range: rangeOf(text, f), Severity: &sev, Code: &protocol.IntegerOrString{Value: f.Rule.Code},
+		out = append(out, protocol.Diagnostic{Range: rangeOf(f), Severity: &sev, Code: &protocol.IntegerOrString{Value: f.Rule.Code},
 			Source: &src, Message: f.Labelled()})
 	}
 	return out
@@ -252,7 +234,7 @@ func (s *Server) at(uri string, pos protocol.Position) (*document, []*rules.Find
 	}
 	var out []*rules.Finding
 	for _, f := range d.findings {
-		r := rangeOf(d.text, f)
+		r := rangeOf(f)
 		if !before(pos, r.Start) && !before(r.End, pos) {
 			out = append(out, f)
 		}
@@ -308,9 +290,9 @@ func (s *Server) codeAction(_ *glsp.Context, p *protocol.CodeActionParams) (any,
 		if f.Rewrite != "" {
 			preferred := true
 			actions = append(actions, protocol.CodeAction{Title: fmt.Sprintf("Replace with the safe statement (%s)", f.Rule.Code), Kind: &quick,
-				IsPreferred: &preferred, Edit: edit(rangeOf(d.text, f), f.Rewrite)})
+				IsPreferred: &preferred, Edit: edit(rangeOf(f), f.Rewrite)})
 		}
-		line := position(d.text, f.Pos.Line, 1)
+		line := protocol.Position{Line: uint32(max(f.Pos.Line-1, 0))}
 		actions = append(actions, protocol.CodeAction{Title: fmt.Sprintf("Ignore %s here (give the reason)", f.Rule.Code), Kind: &quick,
 			Edit: edit(protocol.Range{Start: line, End: line}, fmt.Sprintf("-- fluxlint:ignore %s REASON\n", f.Rule.Code))})
 		hasPlan = hasPlan || f.Plan != nil && len(f.Plan.Steps) > 1
