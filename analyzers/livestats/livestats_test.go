@@ -3,9 +3,12 @@ package livestats
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/fluxlint/fluxlint/analyzers/migrations"
 	"github.com/fluxlint/fluxlint/internal/mytest"
 	"github.com/fluxlint/fluxlint/internal/pgtest"
 )
@@ -86,6 +89,47 @@ func TestConflict(t *testing.T) {
 	} {
 		if got := Conflict(c.want, c.held); got != c.conflict {
 			t.Errorf("Conflict(%s, %s) = %v, want %v", c.want, c.held, got, c.conflict)
+		}
+	}
+}
+
+// TestApplied reads the tools' version tables: goose's and drizzle's
+// (which records a migration by its journal entry's "when").
+func TestApplied(t *testing.T) {
+	ctx := context.Background()
+	pg := pgtest.Shared(t)
+	conn := pg.FreshDB(t)
+	if err := pgtest.ExecScript(ctx, conn, `CREATE TABLE goose_db_version (id serial, version_id bigint, is_applied boolean, tstamp timestamp DEFAULT now());
+		INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true), (20240101000000, true);
+		CREATE SCHEMA drizzle; CREATE TABLE drizzle.__drizzle_migrations (id serial, hash text, created_at bigint);
+		INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ('x', 1704067200000);`); err != nil {
+		t.Fatal(err)
+	}
+	src, err := ParseURL(fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", pg.Port, conn.Config().Database))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "meta"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	journal := `{"entries": [{"idx": 0, "when": 1704067200000, "tag": "0000_init"}, {"idx": 1, "when": 1706745600000, "tag": "0001_change"}]}`
+	if err := os.WriteFile(filepath.Join(dir, "meta", "_journal.json"), []byte(journal), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		m    migrations.Migration
+		want bool
+	}{
+		{migrations.Migration{Tool: migrations.Goose, Version: "20240101000000"}, true},
+		{migrations.Migration{Tool: migrations.Goose, Version: "20240201000000"}, false},
+		{migrations.Migration{Tool: migrations.Drizzle, Set: dir, Version: "0000_init"}, true},
+		{migrations.Migration{Tool: migrations.Drizzle, Set: dir, Version: "0001_change"}, false},
+		{migrations.Migration{Tool: migrations.Dbmate, Version: "20240101000000"}, false}, // no schema_migrations table
+	} {
+		got, err := Applied(ctx, src, &c.m)
+		if err != nil || got != c.want {
+			t.Errorf("%s %s: applied %v, %v; want %v", c.m.Tool, c.m.Version, got, err, c.want)
 		}
 	}
 }
