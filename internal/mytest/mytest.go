@@ -98,7 +98,10 @@ func Start() (*Server, error) {
 	}
 	s.cmd = exec.Command(server, append([]string{"--no-defaults", "--datadir=" + data, fmt.Sprintf("--port=%d", s.Port),
 		"--bind-address=127.0.0.1", "--socket=" + s.Socket(), "--pid-file=" + filepath.Join(dir, "pid"),
-		"--log-error=" + filepath.Join(dir, "error.log"), "--skip-log-bin", "--innodb-buffer-pool-size=256M",
+		"--log-error=" + filepath.Join(dir, "error.log"), "--skip-log-bin",
+		// Its own temporary directory: two test servers sharing /tmp (two
+		// test binaries at once) must not meet in each other's files.
+		"--tmpdir=" + dir, "--innodb-buffer-pool-size=256M",
 		"--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0", "--max-connections=200"}, user...)...)
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
