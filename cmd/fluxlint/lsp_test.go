@@ -266,3 +266,49 @@ end)
 if not ok then out.error = tostring(err) end
 finish()
 `
+
+// TestLSPFixCommand: the "write the plan as migration files" code action's
+// command writes the files, as fluxlint fix --write does.
+func TestLSPFixCommand(t *testing.T) {
+	bin := buildFluxlint(t, t.TempDir())
+	dir := t.TempDir()
+	mig := filepath.Join(dir, "migrations")
+	must(t, os.MkdirAll(mig, 0o755))
+	must(t, os.WriteFile(filepath.Join(mig, "0001_users.sql"), []byte("CREATE TABLE users (id bigint PRIMARY KEY, email text);\n"), 0o644))
+	file := filepath.Join(mig, "0002_index.sql")
+	text := "CREATE INDEX users_email_idx ON users (email);\n"
+	must(t, os.WriteFile(file, []byte(text), 0o644))
+	cmd := exec.Command(bin, "lsp")
+	cmd.Dir = dir
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	must(t, cmd.Start())
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	c := &rpc{t: t, in: stdin, out: bufio.NewReader(stdout)}
+	c.call("initialize", map[string]any{"processId": nil, "rootUri": "file://" + dir, "capabilities": map[string]any{}})
+	uri := "file://" + file
+	c.send(map[string]any{"method": "textDocument/didOpen", "params": map[string]any{"textDocument": map[string]any{"uri": uri, "languageId": "sql", "version": 1, "text": text}}})
+	c.diagnostics()
+	actions := c.call("textDocument/codeAction", map[string]any{"textDocument": map[string]any{"uri": uri},
+		"range": map[string]any{"start": map[string]any{"line": 0, "character": 0}, "end": map[string]any{"line": 0, "character": 0}}, "context": map[string]any{"diagnostics": []any{}}})
+	var command map[string]any
+	for _, a := range actions["result"].([]any) {
+		if cmd, ok := a.(map[string]any)["command"].(map[string]any); ok {
+			command = cmd
+		}
+	}
+	if command == nil {
+		t.Fatalf("no command action: %v", actions["result"])
+	}
+	r := c.call("workspace/executeCommand", map[string]any{"command": command["command"], "arguments": command["arguments"]})
+	if r["error"] != nil {
+		t.Fatalf("executeCommand: %v", r["error"])
+	}
+	written, _ := os.ReadFile(file)
+	if !strings.Contains(string(written), "CONCURRENTLY") {
+		t.Errorf("the migration was not rewritten by the command:\n%s", written)
+	}
+	if _, err := os.Stat(filepath.Join(mig, "0002_index.deploy.md")); err != nil {
+		t.Errorf("no deployment note: %v", err)
+	}
+}
