@@ -157,13 +157,17 @@ func fixMigration(m *migrations.Migration, set *migrations.Set, findings []*rule
 			}
 		}
 		if primary == nil {
-			u := open(false)
+			// Kept as it was; one that must run outside a transaction
+			// (CONCURRENTLY) keeps a file of its own.
+			noTx := outsideTx(parse(text, engine))
+			u := open(noTx)
 			take(u)
 			lastKept = u
 			for _, s := range before {
 				u.forward = append(u.forward, s.Forward)
 			}
 			u.forward = append(u.forward, text+";")
+			u.closed = u.closed || noTx
 			for _, s := range after {
 				addStep(&units, s, &pendingDeploys, &pendingChecks, open, take)
 			}
@@ -253,6 +257,27 @@ func downFile(m *migrations.Migration, set *migrations.Set) string {
 		}
 	}
 	return ""
+}
+
+// outsideTx reports whether a statement must run outside a transaction.
+func outsideTx(ops []ir.Op) bool {
+	for _, op := range ops {
+		switch o := op.(type) {
+		case ir.CreateIndex:
+			if o.Concurrently {
+				return true
+			}
+		case ir.Drop:
+			if o.Concurrently {
+				return true
+			}
+		case ir.Reindex:
+			if o.Concurrently {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // choose picks the finding whose plan replaces the statement: the most
@@ -627,7 +652,9 @@ func render(m *migrations.Migration, u *unit, i int, versions []string, dir, nam
 	block := func(sql string) string {
 		var parts []string
 		for _, st := range statements(sql, engine) {
-			if strings.Contains(st, "$fluxlint$") || engine == ir.MySQL && strings.Contains(strings.ToUpper(st), "BEGIN") {
+			// A semicolon inside the statement (a DO block, a function
+			// body, a procedure) would split it.
+			if strings.Contains(strings.TrimSuffix(st, ";"), ";") {
 				st = "-- +goose StatementBegin\n" + st + "\n-- +goose StatementEnd"
 			}
 			parts = append(parts, st)
