@@ -1,3 +1,5 @@
+//go:build bench
+
 // Command coderefs measures the code-reference search on a real
 // application: it lints the whole migration history without the search,
 // searches the code for every drop and rename the history holds (as if
@@ -7,8 +9,8 @@
 // each column as an identifier (outside migrations), so that the misses
 // can be labelled too (recall).
 //
-//	go run ./bench/coderefs -repo /tmp/apps/harbor -migrations make/migrations/postgresql
-//	go run ./bench/coderefs -repo /tmp/apps/lemmy -migrations migrations -queries person.name,post.url
+//	go run -tags bench ./bench/coderefs -repo /tmp/apps/harbor -migrations make/migrations/postgresql
+//	go run -tags bench ./bench/coderefs -repo /tmp/apps/lemmy -migrations migrations -queries person.name,post.url
 package main
 
 import (

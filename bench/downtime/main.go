@@ -1,3 +1,5 @@
+//go:build bench
+
 // Command downtime measures what fluxlint is for: it runs each scenario's
 // naive migration and then fluxlint's plan for it (taken from fluxlint
 // --format json) on a fresh copy of a table of N rows, on a private
@@ -6,8 +8,8 @@
 // write stall, errors and timeouts, the migration's wall time and whether
 // the data was kept.
 //
-//	go run ./bench/downtime                   # N = 1,000,000, every scenario
-//	go run ./bench/downtime -rows 200000 -only create-index,rename-column
+//	go run -tags bench ./bench/downtime                   # N = 1,000,000, every scenario
+//	go run -tags bench ./bench/downtime -rows 200000 -only create-index,rename-column
 //
 // It prints a table per scenario and writes it to bench/downtime/out/
 // results.txt (and results.md, for README), the same figures to

@@ -1,3 +1,5 @@
+//go:build bench
+
 package main
 
 // schema is the table the workload uses, as the migration history that

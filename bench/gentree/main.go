@@ -1,3 +1,5 @@
+//go:build bench
+
 // Command gentree writes a deterministic tree of PostgreSQL migrations for
 // benchmarks: N plain numbered files that create tables, add columns and
 // indexes, backfill and drop, the way a long-lived application does.

@@ -1,3 +1,5 @@
+//go:build bench
+
 // Command scale measures how fluxlint's time and memory grow with its input:
 // for each shape of migration it lints a file of N statements and one of
 // 2N, and reports wall time, peak RSS and the 2N/N ratios (linear time is a
@@ -7,8 +9,8 @@
 // generated: a child's peak RSS as the kernel reports it includes its
 // parent's at the fork, so this process stays small.
 //
-//	go run ./bench/scale              # N = 100,000
-//	go run ./bench/scale -n 20000 -big=false
+//	go run -tags bench ./bench/scale              # N = 100,000
+//	go run -tags bench ./bench/scale -n 20000 -big=false
 package main
 
 import (

@@ -1,10 +1,12 @@
+//go:build bench
+
 // Command throughput measures the constants of fluxlint's duration model
 // (rules/sizing): how fast the test tooling's PostgreSQL and MariaDB
 // rewrite a table, build an index (plain and online), read a table in
 // full, and update it in batches, on a table of N rows.
 //
-//	go run ./bench/throughput              # N = 1,000,000, 3 runs each, median
-//	go run ./bench/throughput -rows 200000 -runs 1
+//	go run -tags bench ./bench/throughput              # N = 1,000,000, 3 runs each, median
+//	go run -tags bench ./bench/throughput -rows 200000 -runs 1
 //
 // It prints each measurement and the Model values to put in
 // rules/sizing/estimate.go.

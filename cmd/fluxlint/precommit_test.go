@@ -100,4 +100,14 @@ func TestPreCommitHook(t *testing.T) {
 	if log := must(project, "git", "log", "--oneline"); strings.Count(log, "\n") != 2 {
 		t.Errorf("only the config and the safe migration are committed:\n%s", log)
 	}
+	// pre-commit installs a golang hook with go install ./...: only the
+	// fluxlint command may land in the hook's environment.
+	bins, _ := filepath.Glob(filepath.Join(tmp, "cache", "*", "golangenv-*", "bin", "*"))
+	var names []string
+	for _, b := range bins {
+		names = append(names, filepath.Base(b))
+	}
+	if len(names) != 1 || names[0] != "fluxlint" {
+		t.Errorf("the hook installed %v, want fluxlint alone", names)
+	}
 }

@@ -82,9 +82,9 @@ func TestInstallScript(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/fluxlint/v9.9.9/fluxlint_linux_amd64.tar.gz":
-			w.Write(fl)
+			_, _ = w.Write(fl)
 		case "/reviewdog/v0.21.0/reviewdog_0.21.0_Linux_x86_64.tar.gz":
-			w.Write(rd)
+			_, _ = w.Write(rd)
 		default:
 			if c, ok := checksums[r.URL.Path]; ok {
 				fmt.Fprint(w, c)

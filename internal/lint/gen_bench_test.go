@@ -14,7 +14,7 @@ import (
 func BenchmarkLintTree(b *testing.B) {
 	dir := os.Getenv("FLUXLINT_BENCH_TREE")
 	if dir == "" {
-		b.Skip("set FLUXLINT_BENCH_TREE to a migration tree (go run ./bench/gentree -out DIR)")
+		b.Skip("set FLUXLINT_BENCH_TREE to a migration tree (go run -tags bench ./bench/gentree -out DIR)")
 	}
 	opt := lint.Options{Engine: ir.Postgres, Version: 15, Rules: pgrules.Rules()}
 	for b.Loop() {

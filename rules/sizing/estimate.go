@@ -34,7 +34,7 @@ type Model struct {
 	UpdateRowsPerSec float64
 }
 
-// Measured with `go run ./bench/throughput` (1,000,000 rows: 99 MB on
+// Measured with `go run -tags bench ./bench/throughput` (1,000,000 rows: 99 MB on
 // PostgreSQL, 64 MB on MariaDB; median of 3) on the development VM, 2
 // cores, 2026-12-02 (bench/throughput/out/results.txt). The test servers
 // run without fsync and hold the table in memory, so a production server
