@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/fluxlint/fluxlint/internal/clients"
@@ -79,7 +80,10 @@ func TestInstallScript(t *testing.T) {
 		"/fluxlint/v9.9.9/checksums.txt":   sum(fl) + "  fluxlint_linux_amd64.tar.gz\n",
 		"/reviewdog/v0.21.0/checksums.txt": sum(rd) + "  reviewdog_0.21.0_Linux_x86_64.tar.gz\n",
 	}
+	var mu sync.Mutex // the test changes a checksum between installs
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
 		switch r.URL.Path {
 		case "/fluxlint/v9.9.9/fluxlint_linux_amd64.tar.gz":
 			_, _ = w.Write(fl)
@@ -111,7 +115,9 @@ func TestInstallScript(t *testing.T) {
 			t.Errorf("%s installed: %q %v", name, got, err)
 		}
 	}
+	mu.Lock()
 	checksums["/fluxlint/v9.9.9/checksums.txt"] = strings.Repeat("0", 64) + "  fluxlint_linux_amd64.tar.gz\n"
+	mu.Unlock()
 	if _, out, err := install(); err == nil || !strings.Contains(out, "checksum mismatch") {
 		t.Errorf("a wrong checksum must stop the install: %v\n%s", err, out)
 	}
