@@ -13,6 +13,14 @@ import (
 	"github.com/fluxlint/fluxlint/internal/pgtest"
 )
 
+// TestMain stops the private database servers the tests started.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pgtest.StopShared()
+	mytest.StopShared()
+	os.Exit(code)
+}
+
 // TestSessionIsReadOnly: a write attempted on the session fluxlint opens
 // fails, on PostgreSQL and on MariaDB, even as a superuser.
 func TestSessionIsReadOnly(t *testing.T) {
