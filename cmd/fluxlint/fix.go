@@ -36,9 +36,15 @@ func fixCmd(res *lint.Result, paths []string, opt lint.Options, write bool, src 
 			notesDir = rel // paths in messages stay relative, like the migrations'
 		}
 	}
-	changes, err := fix.Plan(res, sets, lint.InChange(sets, opt), opt.Engine, notesDir)
-	if err != nil {
+	changes, errs := fix.Plan(res, sets, lint.InChange(sets, opt), opt.Engine, notesDir)
+	for _, err := range errs {
 		fmt.Fprintf(stderr, "fluxlint: fix: %v\n", err)
+	}
+	if len(errs) > 0 && write {
+		fmt.Fprintln(stderr, "fluxlint: fix: nothing written")
+		return exitUsage
+	}
+	if len(changes) == 0 && len(errs) > 0 {
 		return exitUsage
 	}
 	if len(changes) == 0 {
@@ -104,6 +110,9 @@ func fixCmd(res *lint.Result, paths []string, opt lint.Options, write bool, src 
 	}
 	if !write {
 		fmt.Fprintln(stdout, "\nfluxlint fix: nothing written; run fluxlint fix --write to write these files")
+		if len(errs) > 0 {
+			return exitUsage
+		}
 		return exitOK
 	}
 	for _, c := range changes {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"math/big"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,8 +55,10 @@ type unit struct {
 
 // Plan builds the changes for every migration of the change under review
 // (inChange) that has findings with plans; history is never rewritten.
-// engine says how to split the files.
-func Plan(res *lint.Result, sets []*migrations.Set, inChange func(path string) bool, engine ir.Engine, notesDir string) ([]Change, error) {
+// engine says how to split the files. A migration that cannot be fixed
+// (no version fits its new files) is an error of its own; the others are
+// still planned.
+func Plan(res *lint.Result, sets []*migrations.Set, inChange func(path string) bool, engine ir.Engine, notesDir string) ([]Change, []error) {
 	byPath := map[string][]*rules.Finding{}
 	for _, f := range res.Findings {
 		if f.Plan != nil && len(f.Plan.Steps) > 0 && !f.Down {
@@ -69,6 +72,7 @@ func Plan(res *lint.Result, sets []*migrations.Set, inChange func(path string) b
 		tools[f.Path] = f.Tool
 	}
 	var out []Change
+	var errs []error
 	for _, set := range sets {
 		for _, m := range set.Migrations {
 			if t, ok := tools[m.Path]; ok {
@@ -84,12 +88,15 @@ func Plan(res *lint.Result, sets []*migrations.Set, inChange func(path string) b
 			}
 			c, err := fixMigration(m, set, fs, engine, notesDir)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", m.Path, err)
+				errs = append(errs, fmt.Errorf("%s: %w", m.Path, err))
+				continue
 			}
-			out = append(out, c)
+			if len(c.Files) > 0 {
+				out = append(out, c)
+			}
 		}
 	}
-	return out, nil
+	return out, errs
 }
 
 func fixMigration(m *migrations.Migration, set *migrations.Set, findings []*rules.Finding, engine ir.Engine, notesDir string) (Change, error) {
@@ -425,6 +432,9 @@ func objects(ops []ir.Op) map[string]bool {
 // sequential numbers by one (keeping their width), Flyway versions take a
 // sub-version (5 -> 5.1, 5.2).
 func nextVersions(m *migrations.Migration, set *migrations.Set, n int) ([]string, error) {
+	if n == 0 {
+		return nil, nil // the plan fits the migration's own file
+	}
 	next := ""
 	for _, o := range set.Migrations {
 		if !o.Repeatable && migrations.NaturalCompare(o.Version, m.Version) > 0 && (next == "" || migrations.NaturalCompare(o.Version, next) < 0) {
@@ -432,8 +442,12 @@ func nextVersions(m *migrations.Migration, set *migrations.Set, n int) ([]string
 		}
 	}
 	v := m.Version
-	if m.Tool == migrations.Prisma || m.Tool == migrations.Diesel || m.Tool == migrations.Drizzle {
-		v = leadingDigits(strings.ReplaceAll(v, "-", ""))
+	switch m.Tool {
+	case migrations.Diesel:
+		// 2024-01-01-000000_name, or with diesel's -0000 suffix.
+		v = strings.ReplaceAll(v[:min(len(v), len("2006-01-02-150405"))], "-", "")
+	case migrations.Prisma, migrations.Drizzle:
+		v = leadingDigits(v)
 	}
 	var out []string
 	switch {
@@ -444,24 +458,33 @@ func nextVersions(m *migrations.Migration, set *migrations.Set, n int) ([]string
 	case len(v) == 14:
 		t, err := time.Parse("20060102150405", v)
 		if err != nil {
-			return nil, fmt.Errorf("version %s is not a timestamp", v)
+			return nil, fmt.Errorf("the plan needs %s, but version %s is not a timestamp to number them after: write them by hand", moreFiles(n), v)
 		}
 		for i := 1; i <= n; i++ {
 			out = append(out, t.Add(time.Duration(i)*time.Second).Format("20060102150405"))
 		}
 	default:
-		num, err := strconv.Atoi(v)
-		if err != nil {
-			return nil, fmt.Errorf("version %q is neither a number nor a timestamp", m.Version)
+		// Sequential numbers, or longer stamps (ory's 20 digits): counted
+		// on as decimal numbers of the same width.
+		num, ok := new(big.Int).SetString(v, 10)
+		if !ok || v == "" || v[0] == '-' || v[0] == '+' {
+			return nil, fmt.Errorf("the plan needs %s, but version %q is neither a number nor a timestamp to number them after: write them by hand", moreFiles(n), m.Version)
 		}
 		for i := 1; i <= n; i++ {
-			out = append(out, fmt.Sprintf("%0*d", len(v), num+i))
+			out = append(out, fmt.Sprintf("%0*s", len(v), new(big.Int).Add(num, big.NewInt(int64(i))).String()))
 		}
 	}
 	if next != "" && len(out) > 0 && migrations.NaturalCompare(out[len(out)-1], leadingDigits(strings.ReplaceAll(next, "-", ""))) >= 0 && m.Tool != migrations.Flyway {
 		return nil, fmt.Errorf("no room for %d more versions between %s and the next migration %s without renumbering it: give the new files versions by hand", n, m.Version, next)
 	}
 	return out, nil
+}
+
+func moreFiles(n int) string {
+	if n == 1 {
+		return "one more migration file"
+	}
+	return fmt.Sprintf("%d more migration files", n)
 }
 
 func leadingDigits(s string) string {
@@ -540,7 +563,11 @@ func write(m *migrations.Migration, set *migrations.Set, units []*unit, engine i
 		}
 		var names []string
 		for _, f := range files {
-			names = append(names, filepath.Base(f.Path))
+			name := filepath.Base(f.Path)
+			if m.Tool == migrations.Prisma || m.Tool == migrations.Diesel {
+				name = filepath.Base(filepath.Dir(f.Path)) + "/" + name // the folder is the migration
+			}
+			names = append(names, name)
 		}
 		fmt.Fprintf(&deploy, "Migrate: %s", strings.Join(names, ", "))
 		if u.noTx {
@@ -599,6 +626,17 @@ func journalWith(dir string, tags []string) (File, error) {
 		return File{}, err
 	}
 	return File{Path: path, Content: string(out) + "\n", Replaces: true}, nil
+}
+
+// dieselSuffix is what a diesel folder name has between its timestamp and
+// its name ("-0000" in newer diesel_cli's names), so new folders look alike.
+func dieselSuffix(folder string) string {
+	const stamp = len("2006-01-02-150405")
+	if len(folder) <= stamp {
+		return ""
+	}
+	rest, _, _ := strings.Cut(folder[stamp:], "_")
+	return rest
 }
 
 // usesUndo reports whether a Flyway project keeps U undo scripts.
@@ -716,7 +754,7 @@ func render(m *migrations.Migration, u *unit, i int, versions []string, dir, nam
 			v := version
 			if m.Tool == migrations.Diesel {
 				t, _ := time.Parse("20060102150405", version)
-				v = t.Format("2006-01-02-150405")
+				v = t.Format("2006-01-02-150405") + dieselSuffix(filepath.Base(dir))
 			}
 			folder = filepath.Join(filepath.Dir(dir), v+"_"+slug)
 		}
