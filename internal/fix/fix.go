@@ -9,9 +9,9 @@ package fix
 import (
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
-	"math/big"
 	"sort"
 	"strconv"
 	"strings"
