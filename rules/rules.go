@@ -12,7 +12,6 @@ import (
 
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
-	"github.com/fluxlint/fluxlint/analyzers/livestats"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
 	"github.com/fluxlint/fluxlint/analyzers/onlineddl"
 )
@@ -106,9 +105,6 @@ type Pass struct {
 	// Target is where the online schema change commands in MySQL plans
 	// connect (flags); what is not given is a placeholder.
 	Target ToolTarget
-	// Live are the database's facts (from a connection or a stats file);
-	// nil without them.
-	Live   *livestats.Facts
 	report func(*Finding)
 	memo   map[string]any
 }

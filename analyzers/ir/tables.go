@@ -53,3 +53,25 @@ type ColumnUse struct {
 	Name      string
 	Target    *QName
 }
+
+// OutsideTx reports whether ops must run outside a transaction block: the
+// CONCURRENTLY forms of CREATE INDEX, DROP INDEX and REINDEX.
+func OutsideTx(ops []Op) bool {
+	for _, op := range ops {
+		switch o := op.(type) {
+		case CreateIndex:
+			if o.Concurrently {
+				return true
+			}
+		case Drop:
+			if o.Concurrently {
+				return true
+			}
+		case Reindex:
+			if o.Concurrently {
+				return true
+			}
+		}
+	}
+	return false
+}

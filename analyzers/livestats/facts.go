@@ -57,13 +57,16 @@ type Table struct {
 	// WritesPerSecond is the average rate of rows inserted, updated and
 	// deleted since the server's statistics began, and ScansPerSecond of
 	// sequential scans of the whole table (-1: not kept).
-	WritesPerSecond float64      `json:"writes_per_second"`
-	ScansPerSecond  float64      `json:"seq_scans_per_second"`
-	Parent          string       `json:"parent,omitempty"` // the partitioned table, for a partition
-	Columns         []Column     `json:"columns"`
-	Indexes         []Index      `json:"indexes,omitempty"`
-	Constraints     []Constraint `json:"constraints,omitempty"`
-	Triggers        []string     `json:"triggers,omitempty"`
+	WritesPerSecond float64 `json:"writes_per_second"`
+	ScansPerSecond  float64 `json:"seq_scans_per_second"`
+	Parent          string  `json:"parent,omitempty"` // the partitioned table, for a PostgreSQL partition
+	// Partitions names a MySQL table's partitions (MySQL keeps them inside
+	// the table, not as tables of their own).
+	Partitions  []string     `json:"partitions,omitempty"`
+	Columns     []Column     `json:"columns"`
+	Indexes     []Index      `json:"indexes,omitempty"`
+	Constraints []Constraint `json:"constraints,omitempty"`
+	Triggers    []string     `json:"triggers,omitempty"`
 }
 
 // Column is a column as the server describes it.

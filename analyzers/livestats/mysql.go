@@ -158,6 +158,12 @@ func readMySQL(ctx context.Context, s *Source) (*Facts, error) {
 		}); err != nil {
 		return nil, err
 	}
+	var partition string
+	if err := each("partitions", `SELECT TABLE_NAME, PARTITION_NAME FROM information_schema.PARTITIONS
+		WHERE TABLE_SCHEMA = DATABASE() AND PARTITION_NAME IS NOT NULL ORDER BY TABLE_NAME, PARTITION_ORDINAL_POSITION`,
+		[]any{&partition}, func(t *Table) { t.Partitions = append(t.Partitions, partition) }); err != nil {
+		return nil, err
+	}
 	var trigger string
 	if err := each("triggers", `SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME FROM information_schema.TRIGGERS
 		WHERE TRIGGER_SCHEMA = DATABASE() ORDER BY EVENT_OBJECT_TABLE, TRIGGER_NAME`,

@@ -28,9 +28,9 @@ func connectPostgres(ctx context.Context, s *Source) (*pgx.Conn, error) {
 		cfg.ConnectTimeout = connectTimeout
 	}
 	cfg.RuntimeParams["default_transaction_read_only"] = "on"
-	cfg.RuntimeParams["statement_timeout"] = ms(statementTimeout)
-	cfg.RuntimeParams["lock_timeout"] = ms(lockTimeout)
-	cfg.RuntimeParams["idle_in_transaction_session_timeout"] = ms(statementTimeout)
+	cfg.RuntimeParams["statement_timeout"] = statementTimeout.String()
+	cfg.RuntimeParams["lock_timeout"] = lockTimeout.String()
+	cfg.RuntimeParams["idle_in_transaction_session_timeout"] = statementTimeout.String()
 	cfg.RuntimeParams["application_name"] = "fluxlint"
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
@@ -44,8 +44,6 @@ func connectPostgres(ctx context.Context, s *Source) (*pgx.Conn, error) {
 	}
 	return conn, nil
 }
-
-func ms(d time.Duration) string { return d.String() }
 
 // readPostgres reads the facts of the database the URL names. Sizes come
 // from pg_class's page counts, not pg_total_relation_size, which would lock

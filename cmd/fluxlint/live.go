@@ -197,12 +197,7 @@ func preflightCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, usage)
 		return exitUsage
 	}
-	var cfg *config.Config
-	if *configPath != "" {
-		cfg, err = config.Load(*configPath)
-	} else {
-		cfg, err = config.Find(paths[0])
-	}
+	cfg, err := loadConfig(*configPath, paths[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "fluxlint: %v\n", err)
 		return exitUsage

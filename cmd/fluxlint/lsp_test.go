@@ -127,8 +127,12 @@ func TestLSPProtocol(t *testing.T) {
 	text := "CREATE INDEX users_email_idx ON users (email);\n"
 	c.send(map[string]any{"method": "textDocument/didOpen", "params": map[string]any{"textDocument": map[string]any{"uri": uri, "languageId": "sql", "version": 1, "text": text}}})
 	diags := c.diagnostics()
-	if len(diags) == 0 || diags[0].(map[string]any)["code"] != "PG101" {
-		t.Fatalf("want PG101 first (users exists in the history; 0003's DROP is not history): %v", diags)
+	var codes []string
+	for _, d := range diags {
+		codes = append(codes, d.(map[string]any)["code"].(string))
+	}
+	if strings.Join(codes, " ") != "PG101 PG113" {
+		t.Fatalf("want PG101 and its lock_timeout reminder PG113 (users exists in the history; 0003's DROP is not history): %v", diags)
 	}
 	rng := diags[0].(map[string]any)["range"].(map[string]any)
 	if start := rng["start"].(map[string]any); start["line"].(float64) != 0 || start["character"].(float64) != 0 {
@@ -208,8 +212,8 @@ func TestLSPNeovim(t *testing.T) {
 		After  []string `json:"after"`
 	}
 	must(t, json.Unmarshal(data, &got))
-	if len(got.Before) == 0 || got.Before[0] != "PG101" {
-		t.Errorf("diagnostics on open: %v, want PG101 first", got.Before)
+	if strings.Join(got.Before, " ") != "PG101 PG113" {
+		t.Errorf("diagnostics on open: %v, want PG101 and PG113", got.Before)
 	}
 	if !strings.Contains(got.Hover, "CONCURRENTLY") {
 		t.Errorf("hover: %q", got.Hover)

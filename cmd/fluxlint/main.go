@@ -227,12 +227,7 @@ func lintOrFix(args []string, stdout, stderr io.Writer, fixing bool) int {
 		fmt.Fprintf(stderr, "fluxlint: --output %s: a report is not a migration; fluxlint never writes .sql files\n", *output)
 		return exitUsage
 	}
-	var cfg *config.Config
-	if *configPath != "" {
-		cfg, err = config.Load(*configPath)
-	} else {
-		cfg, err = config.Find(paths[0])
-	}
+	cfg, err := loadConfig(*configPath, paths[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "fluxlint: %v\n", err)
 		return exitUsage
@@ -331,6 +326,15 @@ func lintOrFix(args []string, stdout, stderr io.Writer, fixing bool) int {
 		fmt.Fprintf(stderr, "fluxlint: internal error: %v\n%s", e, reportBug)
 	}
 	return exitCode(res, fail)
+}
+
+// loadConfig reads the config named by --config, else the one found by
+// walking up from the first path.
+func loadConfig(path, first string) (*config.Config, error) {
+	if path != "" {
+		return config.Load(path)
+	}
+	return config.Find(first)
 }
 
 // maxSize is the largest migration the config lets fluxlint read.

@@ -39,8 +39,6 @@ type File struct {
 type Change struct {
 	Migration string // the unsafe migration's path
 	Files     []File
-	// Remove lists files the change deletes (a golang-migrate or diesel
-	// down file rewritten under the first unit is replaced, not removed).
 	Deploy string // the deployment note (also one of Files)
 }
 
@@ -166,7 +164,7 @@ func fixMigration(m *migrations.Migration, set *migrations.Set, findings []*rule
 		if primary == nil {
 			// Kept as it was; one that must run outside a transaction
 			// (CONCURRENTLY) keeps a file of its own.
-			noTx := outsideTx(parse(text, engine))
+			noTx := ir.OutsideTx(parse(text, engine))
 			u := open(noTx)
 			take(u)
 			lastKept = u
@@ -264,27 +262,6 @@ func downFile(m *migrations.Migration, set *migrations.Set) string {
 		}
 	}
 	return ""
-}
-
-// outsideTx reports whether a statement must run outside a transaction.
-func outsideTx(ops []ir.Op) bool {
-	for _, op := range ops {
-		switch o := op.(type) {
-		case ir.CreateIndex:
-			if o.Concurrently {
-				return true
-			}
-		case ir.Drop:
-			if o.Concurrently {
-				return true
-			}
-		case ir.Reindex:
-			if o.Concurrently {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // choose picks the finding whose plan replaces the statement: the most

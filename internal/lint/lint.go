@@ -824,27 +824,11 @@ func allNonTransactional(stmts []*ir.Stmt) bool {
 		return false
 	}
 	for _, s := range stmts {
-		if !nonTransactional(s) {
+		if !ir.OutsideTx(s.Ops) {
 			return false
 		}
 	}
 	return true
-}
-
-func nonTransactional(s *ir.Stmt) bool {
-	for _, op := range s.Ops {
-		switch o := op.(type) {
-		case ir.CreateIndex:
-			if o.Concurrently {
-				return true
-			}
-		case ir.Drop:
-			if o.Concurrently {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // parsed is one file's statements, parsed ahead of the replay.
@@ -1011,7 +995,6 @@ func checkOp(f *rules.File, s *ir.Stmt, i int, c *catalog.Catalog, opt Options, 
 	p.LockTimeoutSet = opt.LockTimeoutSet
 	p.Thresholds = opt.Thresholds
 	p.Target = opt.Target
-	p.Live = opt.Live
 	if t := ir.TablesOf(s.Ops[i]); len(t) > 0 && opt.Live != nil {
 		p.Thresholds = sizing.Batching(p.Thresholds, opt.Live.Table(t[0]), opt.Engine)
 	}
