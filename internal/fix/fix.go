@@ -39,7 +39,7 @@ type File struct {
 type Change struct {
 	Migration string // the unsafe migration's path
 	Files     []File
-	Deploy string // the deployment note (also one of Files)
+	Deploy    string // the deployment note (also one of Files)
 }
 
 // unit is one migration file of the fix: statements that run together.
