@@ -137,6 +137,10 @@ type Thresholds struct {
 	// that cannot get its lock this quickly (a long transaction holds a
 	// conflicting one) fails instead of queueing all traffic behind it.
 	LockTimeout time.Duration
+	// LockRetries is how many times a PostgreSQL plan step retries after
+	// its lock_timeout fires, with growing pauses between (0: it fails
+	// at the first timeout, to be rerun by hand).
+	LockRetries int
 	// BatchSize is the rows each batch of a backfill or batched delete
 	// touches, committed on its own.
 	BatchSize int
@@ -163,7 +167,7 @@ type ToolTarget struct {
 }
 
 // DefaultThresholds are the thresholds without config.
-var DefaultThresholds = Thresholds{LockTimeout: 500 * time.Millisecond, BatchSize: 5000, BatchPause: 100 * time.Millisecond,
+var DefaultThresholds = Thresholds{LockTimeout: 50 * time.Millisecond, LockRetries: 10, BatchSize: 5000, BatchPause: 100 * time.Millisecond,
 	SmallRows: 10_000, SmallBytes: 10_000_000}
 
 // Report records a finding on the pass's statement. A MySQL finding names

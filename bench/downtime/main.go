@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/fluxlint/fluxlint/internal/pgtest"
@@ -279,7 +280,17 @@ func runOnce(ctx context.Context, srv *pgtest.Server, c config, sc scenario, pla
 		return r, err
 	}
 	defer pool.Close()
-	migrate, err := srv.Connect(ctx, db)
+	// The plan's retry blocks announce each retry with a notice.
+	mcfg, err := pgx.ParseConfig(srv.ConnString(db))
+	if err != nil {
+		return r, err
+	}
+	mcfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+		if strings.HasPrefix(n.Message, "lock not granted") {
+			blockRetries.Add(1)
+		}
+	}
+	migrate, err := pgx.ConnectConfig(ctx, mcfg)
 	if err != nil {
 		return r, err
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,9 +44,13 @@ type result struct {
 	Ops        []op             `json:"-"`
 }
 
-// retryPause is how long a step waits before trying again after its
-// lock_timeout fired, as the plans' checklist says to.
+// retryPause is how long a step waits before it is rerun after it failed
+// on lock_timeout (its own retries, if it has them, ran out), as the
+// plans' checklist says to.
 const retryPause = time.Second
+
+// blockRetries counts the retries the plans' retry blocks announce.
+var blockRetries atomic.Int64
 
 // maxRetries bounds the retries of one step.
 const maxRetries = 60
@@ -72,7 +77,9 @@ func runPlan(ctx context.Context, conn *pgx.Conn, plan *report.JSONPlan, w *work
 				return fmt.Errorf("step %d (%s): checkpoint returned %q, want %q", i+1, s.Title, got, s.Expect)
 			}
 		default:
+			before := blockRetries.Load()
 			retries, err := withRetry(ctx, func() error { return runSQL(ctx, conn, s.Forward, s.NoTransaction) })
+			retries += int(blockRetries.Load() - before)
 			m.Retries = retries
 			r.Retries += retries
 			if err != nil {

@@ -589,6 +589,9 @@ func thresholds(cfg *config.Config) rules.Thresholds {
 	if c.LockTimeout != nil {
 		t.LockTimeout = *c.LockTimeout
 	}
+	if c.LockRetries != nil {
+		t.LockRetries = *c.LockRetries
+	}
 	if c.BatchSize != nil {
 		t.BatchSize = *c.BatchSize
 	}

@@ -321,6 +321,8 @@ func TestOutOfRange(t *testing.T) {
 		{config: "engine: mysql\nthresholds: {lock_timeout: 9000h}\n", want: "at most 8760h0m0s for MySQL"},
 		{config: "thresholds: {batch_size: 0}\n", want: "batch_size must be from 1 to 2147483647"},
 		{config: "thresholds: {batch_pause: 2h}\n", want: "batch_pause must be from 0s to 1h0m0s"},
+		{config: "thresholds: {lock_retries: -1}\n", want: "lock_retries must be from 0 to 100"},
+		{config: "thresholds: {lock_retries: 101}\n", want: "lock_retries must be from 0 to 100"},
 		{config: "max_file_size: 0\n", want: "max_file_size: want a size"},
 		{config: "max_file_size: 2TiB\n", want: "max_file_size: want a size"},
 	} {

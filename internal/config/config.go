@@ -74,7 +74,10 @@ type Config struct {
 
 // Thresholds are the config's plan numbers; unset ones keep the default.
 type Thresholds struct {
-	LockTimeout *time.Duration `yaml:"lock_timeout"` // e.g. 500ms, 2s
+	LockTimeout *time.Duration `yaml:"lock_timeout"` // e.g. 50ms, 2s
+	// LockRetries: retries of a PostgreSQL plan step whose lock_timeout
+	// fired, with growing pauses (0 for none).
+	LockRetries *int `yaml:"lock_retries"`
 	BatchSize   *int           `yaml:"batch_size"`
 	BatchPause  *time.Duration `yaml:"batch_pause"` // e.g. 100ms, or 0s for none
 	// SmallTableRows and SmallTableSize: with live facts, a table at or
@@ -153,6 +156,8 @@ func Load(path string) (*Config, error) {
 	switch {
 	case t.LockTimeout != nil && *t.LockTimeout < time.Millisecond:
 		return nil, fmt.Errorf("%s: thresholds: lock_timeout must be at least 1ms (0 would wait forever), not %v", path, *t.LockTimeout)
+	case t.LockRetries != nil && (*t.LockRetries < 0 || *t.LockRetries > MaxLockRetries):
+		return nil, fmt.Errorf("%s: thresholds: lock_retries must be from 0 to %d, not %d", path, MaxLockRetries, *t.LockRetries)
 	case t.BatchSize != nil && (*t.BatchSize < 1 || *t.BatchSize > MaxBatchSize):
 		return nil, fmt.Errorf("%s: thresholds: batch_size must be from 1 to %d, not %d", path, MaxBatchSize, *t.BatchSize)
 	case t.BatchPause != nil && (*t.BatchPause < 0 || *t.BatchPause > MaxBatchPause):
@@ -181,6 +186,9 @@ const (
 	MaxFileSize   = 1 << 30 // positions are 32-bit offsets
 	MaxBatchSize  = 2147483647
 	MaxBatchPause = time.Hour
+	// MaxLockRetries: past 100 retries of 5 s pauses, a step waits for
+	// minutes; that is a migration to run at a quiet time instead.
+	MaxLockRetries = 100
 )
 
 // ParseSize reads a byte count: a whole number, optionally with a unit (B,

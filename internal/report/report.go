@@ -15,6 +15,7 @@ import (
 
 	"github.com/fluxlint/fluxlint/internal/lint"
 	"github.com/fluxlint/fluxlint/rules"
+	"github.com/fluxlint/fluxlint/rules/sqlgen"
 )
 
 // JSONStep is a plan step in JSON output.
@@ -353,7 +354,9 @@ func box(f *rules.Finding, verbose bool) []string {
 				add("    ⚠ point of no return")
 			}
 			if !verbose && short && s.Forward != "" {
-				l = append(l, indent(s.Forward)...)
+				fwd, compacted := sqlgen.Compact(s.Forward)
+				l = append(l, indent(fwd)...)
+				more = more || compacted
 			}
 			more = more || !short && s.Forward != "" || s.File != "" || s.Note != ""
 			if verbose {
@@ -375,6 +378,11 @@ func box(f *rules.Finding, verbose bool) []string {
 			s := p.Steps[i]
 			if s.Kind != rules.StepMigration && s.Kind != rules.StepBackfill && s.Kind != rules.StepOnlineSchemaChange {
 				continue
+			}
+			if !verbose {
+				var compacted bool
+				s.Rollback, compacted = sqlgen.Compact(s.Rollback)
+				more = more || compacted
 			}
 			switch {
 			case s.Tool != nil && s.Rollback == "":
@@ -471,11 +479,11 @@ func stepTag(s rules.Step) string {
 }
 
 // firstSQL is the first statement of a step's SQL, skipping the
-// lock_timeout preamble, for one-line summaries.
+// lock_timeout preamble or comment, for one-line summaries.
 func firstSQL(sql string) string {
 	for _, line := range strings.Split(sql, "\n") {
 		line = strings.TrimSpace(line)
-		if line != "" && !strings.HasPrefix(line, "SET lock_timeout") {
+		if line != "" && !strings.HasPrefix(line, "SET lock_timeout") && !strings.HasPrefix(line, "-- lock_timeout") {
 			if len(line) > 110 {
 				line = line[:107] + "..."
 			}
@@ -510,6 +518,8 @@ func checklist(p *rules.Plan) []string {
 	}
 	for i, s := range p.Steps {
 		switch {
+		case strings.Contains(s.Forward, "SET LOCAL lock_timeout"):
+			add("each step that takes a strong lock waits briefly for it and retries after a pause while a long transaction holds it; if it still times out, rerun it (it is idempotent)")
 		case strings.Contains(s.Forward, "lock_timeout"):
 			add("lock_timeout is set before every strong lock: if a step times out, retry it (it is idempotent)")
 		case strings.Contains(s.Forward, "lock_wait_timeout"):

@@ -279,13 +279,16 @@ func dropColumnPlan(p *rules.Pass, table ir.QName, column string) *rules.Plan {
 	drop.Irreversible = true
 	drop.SeparateDeploy = true
 	rollback, note := recreateColumn(p, table, column)
-	drop.Rollback = rollback
+	if rollback != "" {
+		drop.Rollback = withLockTimeout(p, rollback)
+	}
 	drop.Note = note
 	return &rules.Plan{Title: fmt.Sprintf("stop using %s, then drop it", column), Steps: []rules.Step{deploy, drop}}
 }
 
 // recreateColumn writes SQL that recreates a dropped column with its type,
-// nullability and default, and the indexes and constraints that went with it.
+// nullability and default, and the indexes and constraints that went with
+// it; the caller gives it its lock_timeout.
 func recreateColumn(p *rules.Pass, table ir.QName, column string) (string, string) {
 	tab := p.Catalog.Table(table)
 	var col *catalog.Column
@@ -330,5 +333,5 @@ func recreateColumn(p *rules.Pass, table ir.QName, column string) (string, strin
 			sqls = append(sqls, sqlgen.CreateIndex(i.Def, false))
 		}
 	}
-	return withLockTimeout(p, strings.Join(sqls, "\n")), note + ". The column comes back as the table's last column."
+	return strings.Join(sqls, "\n"), note + ". The column comes back as the table's last column."
 }

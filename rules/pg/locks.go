@@ -23,7 +23,7 @@ var lockTimeout = &rules.Rule{
 			"block no write (SHARE UPDATE EXCLUSIVE: CONCURRENTLY, VALIDATE CONSTRAINT, ANALYZE) are not reported. " +
 			"lock_timeout makes the statement give up quickly instead, so the migration can be retried.",
 		Bad:  "ALTER TABLE users ADD COLUMN nickname text;",
-		Good: "SET lock_timeout = '500ms'; at the top of the migration, and retry it when it times out. Reported once per migration (up and down together), at the first lock that blocks writes, never where another finding's plan for the statement sets lock_timeout already, at info severity, since many teams set it on the migration role or in the tool; raise it in .fluxlint.yaml (severity: {PG113: warning}), or declare it set (assume_lock_timeout: true).",
+		Good: "SET lock_timeout = '50ms'; at the top of the migration (thresholds.lock_timeout), and rerun it when it times out. Reported once per migration (up and down together), at the first lock that blocks writes, never where another finding's plan for the statement sets lock_timeout already, at info severity, since many teams set it on the migration role or in the tool; raise it in .fluxlint.yaml (severity: {PG113: warning}), or declare it set (assume_lock_timeout: true).",
 	},
 	Check: func(p *rules.Pass) {
 		match := func(op ir.Op) (ir.QName, bool) {

@@ -48,9 +48,10 @@ func inToolFile(p *rules.Pass, s *rules.Step) {
 	s.Note = rules.JoinNotes(s.Note, why)
 }
 
-// withLockTimeout prefixes SQL that takes a strong lock with lock_timeout.
+// withLockTimeout makes SQL that takes a strong lock fail fast and retry
+// (sqlgen.WithLockRetry).
 func withLockTimeout(p *rules.Pass, sql string) string {
-	return sqlgen.SetLockTimeout(p.Thresholds.LockTimeout) + "\n" + sql
+	return sqlgen.WithLockRetry(sqlgen.LockRetry{Timeout: p.Thresholds.LockTimeout, Retries: p.Thresholds.LockRetries}, sql)
 }
 
 // batching is how the pass's plans batch backfills and deletes.

@@ -155,7 +155,7 @@ func renameColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, newNam
 	restore, note := recreateColumn(p, table, col.Name)
 	drop := migration(p, fmt.Sprintf("drop the old column %s: the point of no return", col.Name),
 		withLockTimeout(p, strings.Join(append([]string{fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, oldq)}, renames...), "\n")),
-		withLockTimeout(p, strings.Join(append(unrenames, strings.TrimPrefix(restore, sqlgen.SetLockTimeout(p.Thresholds.LockTimeout)+"\n")), "\n")), "ACCESS EXCLUSIVE", false)
+		withLockTimeout(p, strings.Join(append(unrenames, restore), "\n")), "ACCESS EXCLUSIVE", false)
 	drop.Irreversible, drop.SeparateDeploy, drop.Note = true, true, note
 	steps = append(steps, stop, drop)
 	return &rules.Plan{Title: fmt.Sprintf("move %s to %s by expand and contract", col.Name, newName), Steps: steps}, ""

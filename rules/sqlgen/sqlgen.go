@@ -4,6 +4,7 @@ package sqlgen
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,13 +15,87 @@ import (
 	"github.com/fluxlint/fluxlint/analyzers/pg"
 )
 
-// SetLockTimeout is the statement plans run before a step that takes a
-// strong lock: if the lock is not granted quickly (a long transaction holds
-// a conflicting one), the step fails fast instead of queueing every other
-// query on the table behind it. Retry such a step; it is idempotent.
+// SetLockTimeout is the statement that makes a strong lock fail fast: if
+// the lock is not granted quickly (a long transaction holds a conflicting
+// one), the statement fails instead of queueing every other query on the
+// table behind it.
 func SetLockTimeout(d time.Duration) string {
 	return fmt.Sprintf("SET lock_timeout = '%dms';", d.Milliseconds())
 }
+
+// LockRetry is how a plan step takes a strong lock: each attempt waits at
+// most Timeout for it (writers queue behind the waiting step for no longer
+// than that), and up to Retries more attempts follow a lock timeout, after
+// pauses that start at RetryPause and double up to MaxRetryPause, each
+// scaled by a random 0.5-1.5 (jitter, so that several migrations do not
+// retry in step).
+type LockRetry struct {
+	Timeout time.Duration
+	Retries int
+}
+
+// The retry pauses.
+const (
+	RetryPause    = 100 * time.Millisecond
+	MaxRetryPause = 5 * time.Second
+)
+
+// WithLockRetry wraps sql, statements that take a strong lock, so that
+// they run as LockRetry says: in a DO block whose exception handler is a
+// subtransaction, so a timed-out attempt releases every lock it took before
+// the pause. The block never pauses when its transaction has already
+// written (txid assigned): the locks of those earlier statements would be
+// held through the pause; it fails at once, as a plain lock_timeout would.
+// SQL that cannot run inside a PL/pgSQL block (CONCURRENTLY, a SELECT), or
+// no retries, gets the plain SET lock_timeout before it.
+func WithLockRetry(r LockRetry, sql string) string {
+	if r.Retries <= 0 || !pg.RunsInBlock(sql) {
+		return SetLockTimeout(r.Timeout) + "\n" + sql
+	}
+	tag := "$retry$"
+	for strings.Contains(sql, tag) {
+		tag = "$retry_" + tag[1:]
+	}
+	ms, last := r.Timeout.Milliseconds(), r.Retries+1
+	var b strings.Builder
+	fmt.Fprintf(&b, "-- lock_timeout %dms, up to %d retries after pauses of %s s doubling to %s s, jittered\n",
+		ms, r.Retries, seconds(RetryPause), seconds(MaxRetryPause))
+	fmt.Fprintf(&b, "DO %s DECLARE fluxlint_wrote boolean := txid_current_if_assigned() IS NOT NULL; BEGIN\n", tag)
+	fmt.Fprintf(&b, "FOR fluxlint_attempt IN 1..%d LOOP BEGIN\n", last)
+	fmt.Fprintf(&b, "  SET LOCAL lock_timeout = '%dms';\n", ms)
+	for _, line := range strings.Split(strings.TrimRight(sql, "\n"), "\n") {
+		b.WriteString("  " + line + "\n")
+	}
+	b.WriteString("  RETURN;\n")
+	b.WriteString("EXCEPTION WHEN lock_not_available THEN\n")
+	fmt.Fprintf(&b, "  IF fluxlint_attempt = %d OR fluxlint_wrote THEN RAISE; END IF;\n", last)
+	fmt.Fprintf(&b, "  RAISE NOTICE 'lock not granted within %dms: retry %% of %d', fluxlint_attempt;\n", ms, r.Retries)
+	fmt.Fprintf(&b, "  PERFORM pg_sleep(least(%s * 2 ^ (fluxlint_attempt - 1), %s) * (0.5 + random()));\n", seconds(RetryPause), seconds(MaxRetryPause))
+	fmt.Fprintf(&b, "END; END LOOP; END %s;", tag)
+	return b.String()
+}
+
+// Compact shows a retry block (WithLockRetry) as its schedule comment and
+// the statements it retries, for summaries that -v expands; other SQL is
+// returned as it is.
+func Compact(sql string) (string, bool) {
+	lines := strings.Split(sql, "\n")
+	if len(lines) < 9 || !strings.HasPrefix(lines[0], "-- lock_timeout ") || !strings.HasPrefix(lines[1], "DO $retry") ||
+		!strings.HasPrefix(lines[3], "  SET LOCAL lock_timeout") {
+		return sql, false
+	}
+	end := slices.Index(lines, "  RETURN;")
+	if end < 4 {
+		return sql, false
+	}
+	out := []string{lines[0]}
+	for _, l := range lines[4:end] {
+		out = append(out, strings.TrimPrefix(l, "  "))
+	}
+	return strings.Join(out, "\n"), true
+}
+
+func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
 
 // Batching is how generated backfills and deletes walk a table: rows per
 // batch, each committed on its own, and the pause between batches.
