@@ -77,7 +77,7 @@ type Thresholds struct {
 	LockTimeout *time.Duration `yaml:"lock_timeout"` // e.g. 50ms, 2s
 	// LockRetries: retries of a PostgreSQL plan step whose lock_timeout
 	// fired, with growing pauses (0 for none).
-	LockRetries *int `yaml:"lock_retries"`
+	LockRetries *int           `yaml:"lock_retries"`
 	BatchSize   *int           `yaml:"batch_size"`
 	BatchPause  *time.Duration `yaml:"batch_pause"` // e.g. 100ms, or 0s for none
 	// SmallTableRows and SmallTableSize: with live facts, a table at or
