@@ -123,15 +123,25 @@ func Discover(args []string) ([]*Set, []*FileError) {
 	seen := map[string]bool{}
 	var order []string  // set directories (real) in the order first seen
 	var walked []string // real directories walked in full
-	// Each path's identity is resolved once: EvalSymlinks walks every
-	// component, and large trees have many files.
+	// Each path's identity is resolved once, and a file that is no symlink
+	// is its resolved directory's entry: EvalSymlinks would walk every
+	// component of every file again, and large trees have many files.
 	realOf := map[string]string{}
-	real := func(p string) string {
-		r, ok := realOf[p]
-		if !ok {
-			r = RealPath(p)
-			realOf[p] = r
+	var real func(p string) string
+	real = func(p string) string {
+		if r, ok := realOf[p]; ok {
+			return r
 		}
+		var r string
+		if dir := filepath.Dir(p); dir != p && filepath.Base(p) != ".." {
+			if st, err := os.Lstat(p); err == nil && st.Mode()&fs.ModeSymlink == 0 {
+				r = filepath.Join(real(dir), filepath.Base(p))
+			}
+		}
+		if r == "" {
+			r = RealPath(p)
+		}
+		realOf[p] = r
 		return r
 	}
 	add := func(f string) {

@@ -194,6 +194,7 @@ func lintOrFix(args []string, stdout, stderr io.Writer, fixing bool) int {
 		}
 		return nil
 	})
+	cache := fs.Bool("cache", false, "keep each migration set's replayed history in the user cache directory (or $FLUXLINT_CACHE_DIR), so that a run with the same history skips its replay")
 	live := addLiveFlags(fs)
 	deployedRef := fs.String("deployed-ref", "", "git revision of the code that is deployed, searched for references too (default: the merge base of --changed-since)")
 	changedSince := fs.String("changed-since", "", "report only on migrations added or changed since this git ref (and uncommitted or untracked ones); the others are history")
@@ -246,6 +247,12 @@ func lintOrFix(args []string, stdout, stderr io.Writer, fixing bool) int {
 		return exitUsage
 	}
 	opt.Live = facts
+	if *cache || cfg.Cache {
+		if opt.CacheDir, err = cacheDir(); err != nil {
+			fmt.Fprintf(stderr, "fluxlint: --cache: %v\n", err)
+			return exitUsage
+		}
+	}
 	useLiveVersion(&opt, facts, firstNonEmpty(*version, cfg.ServerVersion), stderr)
 	opt.MaxFileSize = cfg.MaxBytes
 	opt.Target = target
@@ -581,6 +588,18 @@ func serverVersion(opt *lint.Options, mariadb bool, s string) error {
 	}
 	opt.Version = v
 	return nil
+}
+
+// cacheDir is where --cache keeps replayed histories.
+func cacheDir() (string, error) {
+	if dir := os.Getenv("FLUXLINT_CACHE_DIR"); dir != "" {
+		return dir, nil
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no user cache directory (%w): set FLUXLINT_CACHE_DIR", err)
+	}
+	return filepath.Join(dir, "fluxlint"), nil
 }
 
 // thresholds fills the config's unset thresholds with the defaults.

@@ -39,6 +39,9 @@ type Config struct {
 	// AssumeLockTimeout declares lock_timeout set outside the migrations
 	// (on the role or by the tool), which silences PG113.
 	AssumeLockTimeout bool `yaml:"assume_lock_timeout"`
+	// Cache keeps each set's replayed history in the user cache directory
+	// (as --cache does).
+	Cache bool `yaml:"cache"`
 	// CodePaths are where to search application code for references to
 	// dropped or renamed objects, relative to the config file.
 	CodePaths []string `yaml:"code_paths"`

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 	"unsafe"
 
@@ -57,6 +58,9 @@ type Options struct {
 	DeployedDiff map[string]bool
 	// LockTimeoutSet declares lock_timeout set outside the migrations.
 	LockTimeoutSet bool
+	// CacheDir, when set, keeps each set's replayed history there, so that
+	// a run with the same history skips its replay (historycache.go).
+	CacheDir string
 	// Changed, when set, limits the files reported on to these (absolute
 	// paths, symlinks resolved), with every other migration replayed as
 	// history; together they form one change set, as a pull request
@@ -840,6 +844,9 @@ type parsed struct {
 	bug      *crash.Error
 }
 
+// parsedFiles counts the files parsed, for the tests of the history cache.
+var parsedFiles atomic.Int64
+
 // parseAhead parses the set's files on every core, at most window files
 // ahead of the consumer, and delivers them in order: the replay must stay
 // sequential, and memory stays bounded however many files there are.
@@ -859,6 +866,7 @@ func parseAhead(ms []*migrations.Migration, engine ir.Engine) (next func(i int) 
 				if m.Down && !m.Target {
 					return // a rollback in history changes nothing after it
 				}
+				parsedFiles.Add(1)
 				f, err := parseFile(m, engine, !m.Target, true)
 				if err != nil {
 					p.err = err
@@ -879,7 +887,27 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 	cat := catalog.NewFor(opt.Engine)
 	unit := ""
 	var drift map[ir.QName][]livestats.Difference
-	next := parseAhead(set.Migrations, opt.Engine)
+	// With a cache, the history before the first target is restored when
+	// it is unchanged, and stored after its replay when not.
+	start, key := 0, ""
+	history := slices.IndexFunc(set.Migrations, func(m *migrations.Migration) bool { return m.Target })
+	if opt.CacheDir != "" && history > 0 {
+		var ok bool
+		if key, ok = historyKey(set, set.Migrations[:history], opt); ok {
+			if c, e := loadHistory(opt.CacheDir, key); c != nil && len(e.Files) == history {
+				cat, unit, start, key = c, e.Unit, history, ""
+				for i, m := range set.Migrations[:history] {
+					// What the parse would have read from the file's markers.
+					f := e.Files[i]
+					m.Tool, m.UpTx, m.DownTx = f.Tool, f.UpTx, f.DownTx
+					res.Files = append(res.Files, fileInfo(m, f.Statements))
+				}
+			}
+		} else {
+			key = ""
+		}
+	}
+	next := parseAhead(set.Migrations[start:], opt.Engine)
 	// A bug ends this set's lint at the file it happened in; the other sets
 	// go on.
 	current := set.Dir
@@ -889,6 +917,12 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 		}
 	}()
 	for i, m := range set.Migrations {
+		if i < start {
+			continue
+		}
+		if i == history && key != "" && len(res.Errors) == 0 && len(res.Internal) == 0 {
+			storeHistory(opt.CacheDir, key, cat, unit, res.Files)
+		}
 		current = m.Path
 		u := m.Unit()
 		if opt.Changed != nil && m.Target {
@@ -903,13 +937,13 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 			cat.BeginChange()
 			unit = u
 		}
-		p := next(i)
+		p := next(i - start)
 		if p.bug != nil {
 			res.Internal = append(res.Internal, p.bug)
 			continue
 		}
 		stmts, comments, err := p.stmts, p.comments, p.err
-		res.Files = append(res.Files, FileInfo{Path: m.Path, Tool: m.Tool, UpTx: m.UpTx, DownTx: m.DownTx, Down: m.Down, Statements: p.count, Target: m.Target})
+		res.Files = append(res.Files, fileInfo(m, p.count))
 		if err != nil {
 			var textErr *ir.Error
 			if !m.Target && !errors.As(err, &textErr) {
@@ -979,6 +1013,10 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 			dirs.unused(f.Path, keep)
 		}
 	}
+}
+
+func fileInfo(m *migrations.Migration, statements int) FileInfo {
+	return FileInfo{Path: m.Path, Tool: m.Tool, UpTx: m.UpTx, DownTx: m.DownTx, Down: m.Down, Statements: statements, Target: m.Target}
 }
 
 // checkOp runs every enabled rule on one op of a statement. A reminder

@@ -1,0 +1,143 @@
+package lint
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/gob"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/fluxlint/fluxlint/analyzers/catalog"
+	"github.com/fluxlint/fluxlint/analyzers/migrations"
+	"github.com/fluxlint/fluxlint/internal/atomicfile"
+)
+
+// The history cache keeps, for a set's history before its first target,
+// the catalog its replay built, keyed by a hash of everything the replay
+// reads: this fluxlint binary, the engine and server version, and each
+// history file's name, tool convention and content. A run whose history
+// is unchanged (a pull request adding a migration, a pre-commit run)
+// restores the catalog instead of parsing the history again. Entries are
+// written atomically (a concurrent run reads the old one or the new one),
+// and an entry that cannot be read is ignored and rewritten.
+
+// maxCacheEntries bounds the cache directory: each new history (every
+// merged migration) writes an entry, and the oldest go.
+const maxCacheEntries = 32
+
+// history is one cache entry.
+type history struct {
+	Catalog    []byte // catalog.Snapshot
+	Unit       string // the change unit the history ended in
+	// Files are the history files as the parse left them (tool and
+	// transaction modes from their markers, statement counts), in order;
+	// their paths are the run's own spelling.
+	Files []FileInfo
+}
+
+var binaryID = sync.OnceValue(func() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	st, err := os.Stat(exe)
+	if err != nil {
+		return ""
+	}
+	// The binary's path, size and modification time stand for its build:
+	// a rebuilt fluxlint never reads a snapshot of another's catalog.
+	return fmt.Sprintf("%s %d %d", exe, st.Size(), st.ModTime().UnixNano())
+})
+
+// historyKey hashes what the replay of ms reads. It reads each file and
+// lets its content go again (the parse reads it when the key misses). ok is
+// false when a file cannot be read: its error belongs to the replay.
+func historyKey(set *migrations.Set, ms []*migrations.Migration, opt Options) (string, bool) {
+	id := binaryID()
+	if id == "" {
+		return "", false
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "fluxlint history cache 1\n%s\n%v %d %s\n", id, opt.Engine, opt.Version, opt.Server)
+	for _, m := range ms {
+		had := m.Src != nil
+		if err := m.Read(); err != nil {
+			return "", false
+		}
+		rel, err := filepath.Rel(set.Dir, m.Path)
+		if err != nil {
+			rel = m.Path
+		}
+		fmt.Fprintf(h, "%q %s %s %v %v %v %d\n", rel, m.Tool, m.Version, m.UpTx, m.DownTx, m.Down, len(m.Src))
+		h.Write(m.Src)
+		if !had {
+			m.Src = nil
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), true
+}
+
+func cachePath(dir, key string) string { return filepath.Join(dir, "history-"+key+".gob") }
+
+// loadHistory returns the cached replay for key, or nil.
+func loadHistory(dir, key string) (*catalog.Catalog, *history) {
+	data, err := os.ReadFile(cachePath(dir, key))
+	if err != nil {
+		return nil, nil
+	}
+	var e history
+	if gob.NewDecoder(bytes.NewReader(data)).Decode(&e) != nil {
+		return nil, nil
+	}
+	cat, err := catalog.Restore(e.Catalog)
+	if err != nil {
+		return nil, nil
+	}
+	now := time.Now()
+	_ = os.Chtimes(cachePath(dir, key), now, now) // recently used: pruned last
+	return cat, &e
+}
+
+// storeHistory writes an entry; failing to is no error of the lint (the
+// next run replays again).
+func storeHistory(dir, key string, cat *catalog.Catalog, unit string, files []FileInfo) {
+	var snap bytes.Buffer
+	if cat.Snapshot(&snap) != nil {
+		return
+	}
+	var buf bytes.Buffer
+	if gob.NewEncoder(&buf).Encode(&history{Catalog: snap.Bytes(), Unit: unit, Files: files}) != nil {
+		return
+	}
+	if os.MkdirAll(dir, 0o755) != nil || atomicfile.Write(cachePath(dir, key), buf.Bytes(), 0o644) != nil {
+		return
+	}
+	pruneCache(dir)
+}
+
+// pruneCache removes the least recently used entries past maxCacheEntries.
+func pruneCache(dir string) {
+	entries, err := filepath.Glob(filepath.Join(dir, "history-*.gob"))
+	if err != nil || len(entries) <= maxCacheEntries {
+		return
+	}
+	type aged struct {
+		path string
+		mod  int64
+	}
+	var all []aged
+	for _, p := range entries {
+		if st, err := os.Stat(p); err == nil {
+			all = append(all, aged{p, st.ModTime().UnixNano()})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].mod > all[j].mod })
+	for _, a := range all[min(maxCacheEntries, len(all)):] {
+		os.Remove(a.path)
+	}
+}
