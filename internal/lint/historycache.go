@@ -32,8 +32,8 @@ const maxCacheEntries = 32
 
 // history is one cache entry.
 type history struct {
-	Catalog    []byte // catalog.Snapshot
-	Unit       string // the change unit the history ended in
+	Catalog []byte // catalog.Snapshot
+	Unit    string // the change unit the history ended in
 	// Files are the history files as the parse left them (tool and
 	// transaction modes from their markers, statement counts), in order;
 	// their paths are the run's own spelling.
