@@ -62,6 +62,9 @@ type Migration struct {
 	Target     bool   // reported on; the others are history
 	// MaxSize bounds the file's size (0: readfile.DefaultMax).
 	MaxSize int64
+	// Info is the file's metadata as Discover saw it (nil when it did not
+	// stat it, or the path is a symlink).
+	Info fs.FileInfo
 }
 
 // Read loads the file's content, unless it is already loaded. Only a
@@ -127,6 +130,7 @@ func Discover(args []string) ([]*Set, []*FileError) {
 	// is its resolved directory's entry: EvalSymlinks would walk every
 	// component of every file again, and large trees have many files.
 	realOf := map[string]string{}
+	infoOf := map[string]fs.FileInfo{}
 	var real func(p string) string
 	real = func(p string) string {
 		if r, ok := realOf[p]; ok {
@@ -136,6 +140,7 @@ func Discover(args []string) ([]*Set, []*FileError) {
 		if dir := filepath.Dir(p); dir != p && filepath.Base(p) != ".." {
 			if st, err := os.Lstat(p); err == nil && st.Mode()&fs.ModeSymlink == 0 {
 				r = filepath.Join(real(dir), filepath.Base(p))
+				infoOf[p] = st
 			}
 		}
 		if r == "" {
@@ -211,7 +216,7 @@ func Discover(args []string) ([]*Set, []*FileError) {
 		set := &Set{Dir: setName[dir]}
 		drizzle := hasJournal(set.Dir)
 		for _, f := range bySet[dir] {
-			m := &Migration{Path: f, Set: set.Dir, Target: targets[real(f)]}
+			m := &Migration{Path: f, Set: set.Dir, Target: targets[real(f)], Info: infoOf[f]}
 			if err := classify(m, drizzle); err != nil {
 				errs = append(errs, err)
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"os"
 	"path/filepath"
 	"sort"
@@ -54,32 +55,110 @@ var binaryID = sync.OnceValue(func() string {
 	return fmt.Sprintf("%s %d %d", exe, st.Size(), st.ModTime().UnixNano())
 })
 
+// keyHeader starts every key: the binary and what the options change in
+// a replay.
+func keyHeader(kind string, opt Options) (hash.Hash, bool) {
+	id := binaryID()
+	if id == "" {
+		return nil, false
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "fluxlint history cache 1 %s\n%s\n%v %d %s\n", kind, id, opt.Engine, opt.Version, opt.Server)
+	return h, true
+}
+
 // historyKey hashes what the replay of ms reads. It reads each file and
 // lets its content go again (the parse reads it when the key misses). ok is
 // false when a file cannot be read: its error belongs to the replay.
 func historyKey(set *migrations.Set, ms []*migrations.Migration, opt Options) (string, bool) {
-	id := binaryID()
-	if id == "" {
+	h, ok := keyHeader("content", opt)
+	if !ok {
 		return "", false
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "fluxlint history cache 1\n%s\n%v %d %s\n", id, opt.Engine, opt.Version, opt.Server)
 	for _, m := range ms {
 		had := m.Src != nil
 		if err := m.Read(); err != nil {
 			return "", false
 		}
-		rel, err := filepath.Rel(set.Dir, m.Path)
-		if err != nil {
-			rel = m.Path
-		}
-		fmt.Fprintf(h, "%q %s %s %v %v %v %d\n", rel, m.Tool, m.Version, m.UpTx, m.DownTx, m.Down, len(m.Src))
+		fmt.Fprintf(h, "%q %s %s %v %v %v %d\n", relName(set, m), m.Tool, m.Version, m.UpTx, m.DownTx, m.Down, len(m.Src))
 		h.Write(m.Src)
 		if !had {
 			m.Src = nil
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), true
+}
+
+// racyWindow: a file modified this recently may change again without its
+// modification time changing (timestamps have a granularity), so its
+// metadata does not stand for its content.
+const racyWindow = 2 * time.Second
+
+// statKey hashes the history files' names, sizes and modification times,
+// which the run has already read, instead of their content: a history
+// whose files have not been touched since a run that hashed their content
+// is found without reading them (the content key is stored under it, as
+// git trusts its index). ok is false when a file is too recent to tell.
+func statKey(set *migrations.Set, ms []*migrations.Migration, opt Options) (string, bool) {
+	h, ok := keyHeader("stat", opt)
+	if !ok {
+		return "", false
+	}
+	fmt.Fprintf(h, "%q\n", migrations.RealPath(set.Dir))
+	old := time.Now().Add(-racyWindow)
+	for _, m := range ms {
+		st := m.Info
+		if st == nil || !st.Mode().IsRegular() {
+			var err error
+			if st, err = os.Stat(m.Path); err != nil {
+				return "", false
+			}
+		}
+		if !st.ModTime().Before(old) {
+			return "", false
+		}
+		fmt.Fprintf(h, "%q %s %s %v %v %v %d %d\n", relName(set, m), m.Tool, m.Version, m.UpTx, m.DownTx, m.Down, st.Size(), st.ModTime().UnixNano())
+	}
+	return hex.EncodeToString(h.Sum(nil)), true
+}
+
+func relName(set *migrations.Set, m *migrations.Migration) string {
+	if rel, err := filepath.Rel(set.Dir, m.Path); err == nil {
+		return rel
+	}
+	return m.Path
+}
+
+// findHistory looks the history ms up: by its files' metadata, then by
+// their content. It returns the restored catalog and entry on a hit, and
+// on a miss the keys to store the replay under (either may be "").
+func findHistory(set *migrations.Set, ms []*migrations.Migration, opt Options) (cat *catalog.Catalog, e *history, contentKey, metaKey string) {
+	metaKey, _ = statKey(set, ms, opt)
+	if metaKey != "" {
+		if ck, err := os.ReadFile(linkPath(opt.CacheDir, metaKey)); err == nil {
+			if cat, e = loadHistory(opt.CacheDir, string(ck)); cat != nil && len(e.Files) == len(ms) {
+				return cat, e, "", ""
+			}
+		}
+	}
+	contentKey, _ = historyKey(set, ms, opt)
+	if contentKey == "" {
+		return nil, nil, "", ""
+	}
+	if cat, e = loadHistory(opt.CacheDir, contentKey); cat != nil && len(e.Files) == len(ms) {
+		linkHistory(opt.CacheDir, metaKey, contentKey)
+		return cat, e, "", ""
+	}
+	return nil, nil, contentKey, metaKey
+}
+
+func linkPath(dir, key string) string { return filepath.Join(dir, "stat-"+key) }
+
+// linkHistory stores the content key under the metadata key.
+func linkHistory(dir, metaKey, contentKey string) {
+	if metaKey != "" {
+		_ = atomicfile.Write(linkPath(dir, metaKey), []byte(contentKey), 0o644)
+	}
 }
 
 func cachePath(dir, key string) string { return filepath.Join(dir, "history-"+key+".gob") }
@@ -105,7 +184,7 @@ func loadHistory(dir, key string) (*catalog.Catalog, *history) {
 
 // storeHistory writes an entry; failing to is no error of the lint (the
 // next run replays again).
-func storeHistory(dir, key string, cat *catalog.Catalog, unit string, files []FileInfo) {
+func storeHistory(dir, key, metaKey string, cat *catalog.Catalog, unit string, files []FileInfo) {
 	var snap bytes.Buffer
 	if cat.Snapshot(&snap) != nil {
 		return
@@ -117,12 +196,19 @@ func storeHistory(dir, key string, cat *catalog.Catalog, unit string, files []Fi
 	if os.MkdirAll(dir, 0o755) != nil || atomicfile.Write(cachePath(dir, key), buf.Bytes(), 0o644) != nil {
 		return
 	}
+	linkHistory(dir, metaKey, key)
 	pruneCache(dir)
 }
 
-// pruneCache removes the least recently used entries past maxCacheEntries.
+// pruneCache removes the least recently used entries past maxCacheEntries,
+// and as many metadata links (each run on a fresh checkout writes one).
 func pruneCache(dir string) {
-	entries, err := filepath.Glob(filepath.Join(dir, "history-*.gob"))
+	prune(filepath.Join(dir, "history-*.gob"))
+	prune(filepath.Join(dir, "stat-*"))
+}
+
+func prune(pattern string) {
+	entries, err := filepath.Glob(pattern)
 	if err != nil || len(entries) <= maxCacheEntries {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
@@ -110,6 +111,29 @@ func TestHistoryCacheInvalidation(t *testing.T) {
 	if got := codes(); len(got) == 0 || got[0] != "PG104" {
 		t.Fatalf("after the history changed: %v, want PG104 first (the cache served the old history?)", got)
 	}
+	// Files older than the racy window are found by their metadata: a
+	// change that moves the modification time is replayed again.
+	past := func(ago time.Duration) {
+		when := time.Now().Add(-ago)
+		if err := os.Chtimes(filepath.Join(dir, "0001_init.sql"), when, when); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past(time.Hour)
+	for range 2 { // stored under both keys, then found by the metadata key
+		if got := codes(); len(got) == 0 || got[0] != "PG104" {
+			t.Fatalf("an old history file: %v, want PG104 first", got)
+		}
+	}
+	if links, _ := filepath.Glob(filepath.Join(opt.CacheDir, "stat-*")); len(links) != 1 {
+		t.Fatalf("%d metadata links, want 1 (for the old file)", len(links))
+	}
+	write("0001_init.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);\n")
+	past(30 * time.Minute)
+	if got := codes(); len(got) != 0 {
+		t.Fatalf("after an old history file changed: %v, want no finding (the metadata key served the old history?)", got)
+	}
+	write("0001_init.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n")
 	entries, _ := filepath.Glob(filepath.Join(opt.CacheDir, "history-*.gob"))
 	if len(entries) != 2 {
 		t.Fatalf("%d cache entries, want one per history (2)", len(entries))

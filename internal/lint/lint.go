@@ -889,22 +889,19 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 	var drift map[ir.QName][]livestats.Difference
 	// With a cache, the history before the first target is restored when
 	// it is unchanged, and stored after its replay when not.
-	start, key := 0, ""
-	history := slices.IndexFunc(set.Migrations, func(m *migrations.Migration) bool { return m.Target })
-	if opt.CacheDir != "" && history > 0 {
-		var ok bool
-		if key, ok = historyKey(set, set.Migrations[:history], opt); ok {
-			if c, e := loadHistory(opt.CacheDir, key); c != nil && len(e.Files) == history {
-				cat, unit, start, key = c, e.Unit, history, ""
-				for i, m := range set.Migrations[:history] {
-					// What the parse would have read from the file's markers.
-					f := e.Files[i]
-					m.Tool, m.UpTx, m.DownTx = f.Tool, f.UpTx, f.DownTx
-					res.Files = append(res.Files, fileInfo(m, f.Statements))
-				}
+	start, key, metaKey := 0, "", ""
+	first := slices.IndexFunc(set.Migrations, func(m *migrations.Migration) bool { return m.Target })
+	if opt.CacheDir != "" && first > 0 {
+		var c *catalog.Catalog
+		var e *history
+		if c, e, key, metaKey = findHistory(set, set.Migrations[:first], opt); c != nil {
+			cat, unit, start = c, e.Unit, first
+			for i, m := range set.Migrations[:first] {
+				// What the parse would have read from the file's markers.
+				f := e.Files[i]
+				m.Tool, m.UpTx, m.DownTx = f.Tool, f.UpTx, f.DownTx
+				res.Files = append(res.Files, fileInfo(m, f.Statements))
 			}
-		} else {
-			key = ""
 		}
 	}
 	next := parseAhead(set.Migrations[start:], opt.Engine)
@@ -920,8 +917,8 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 		if i < start {
 			continue
 		}
-		if i == history && key != "" && len(res.Errors) == 0 && len(res.Internal) == 0 {
-			storeHistory(opt.CacheDir, key, cat, unit, res.Files)
+		if i == first && key != "" && len(res.Errors) == 0 && len(res.Internal) == 0 {
+			storeHistory(opt.CacheDir, key, metaKey, cat, unit, res.Files)
 		}
 		current = m.Path
 		u := m.Unit()
