@@ -14,6 +14,7 @@ import (
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
 	"github.com/fluxlint/fluxlint/analyzers/onlineddl"
+	"github.com/fluxlint/fluxlint/rules/sqlgen"
 )
 
 // Severity orders findings.
@@ -178,6 +179,11 @@ func (p *Pass) Report(msg string, plan *Plan) *Finding {
 	}
 	f := NewFinding(p.Rule, p.File.Path, p.Stmt.Pos, p.Stmt.End, msg)
 	f.Plan, f.Down, f.Source = plan, p.Stmt.Down, p.Stmt.Text
+	if plan != nil && p.Rule.Engine == ir.Postgres {
+		for i := range plan.Steps {
+			plan.Steps[i].LockRetries = p.Thresholds.LockRetries
+		}
+	}
 	if t := ir.TablesOf(p.Op); len(t) > 0 {
 		f.Table = t[0]
 	}
@@ -224,7 +230,7 @@ func (p *Pass) rewrite(plan *Plan) string {
 		}
 	}
 	// The statement's range stops before its terminator, which stays.
-	return strings.TrimSuffix(strings.TrimSpace(s.Forward), ";")
+	return strings.TrimSuffix(strings.TrimSpace(s.ForwardSQL()), ";")
 }
 
 // Existing reports whether the table existed before the change under review:
@@ -435,7 +441,17 @@ type Step struct {
 	// duration model ("" without live facts, or for a step that reads no
 	// table).
 	Estimate string
+	// LockRetries: SQL of the step that starts with SET lock_timeout is
+	// written out in a block that retries that many times after the
+	// timeout (ForwardSQL, RollbackSQL); 0 leaves it as it is.
+	LockRetries int
 }
+
+// ForwardSQL is the step's SQL as it runs, with its lock retries.
+func (s Step) ForwardSQL() string { return sqlgen.ExpandRetry(s.Forward, s.LockRetries) }
+
+// RollbackSQL is the step's rollback as it runs, with its lock retries.
+func (s Step) RollbackSQL() string { return sqlgen.ExpandRetry(s.Rollback, s.LockRetries) }
 
 // LockEffect describes what a lock mode blocks, for people reading a plan.
 func LockEffect(mode string) string {

@@ -169,7 +169,7 @@ func fixMigration(m *migrations.Migration, set *migrations.Set, findings []*rule
 			take(u)
 			lastKept = u
 			for _, s := range before {
-				u.forward = append(u.forward, s.Forward)
+				u.forward = append(u.forward, s.ForwardSQL())
 			}
 			u.forward = append(u.forward, text+";")
 			u.closed = u.closed || noTx
@@ -305,9 +305,9 @@ func addStep(units *[]*unit, s rules.Step, deploys, checks *[]string, open func(
 		}
 		u := open(s.NoTransaction)
 		take(u)
-		u.forward = append(u.forward, strings.TrimSpace(s.Forward))
+		u.forward = append(u.forward, strings.TrimSpace(s.ForwardSQL()))
 		if s.Rollback != "" {
-			u.rollback = append(u.rollback, strings.TrimSpace(s.Rollback))
+			u.rollback = append(u.rollback, strings.TrimSpace(s.RollbackSQL()))
 		}
 		if s.NoTransaction {
 			u.closed = true // alone in its file

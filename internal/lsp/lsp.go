@@ -265,7 +265,7 @@ func (s *Server) hover(_ *glsp.Context, p *protocol.HoverParams) (*protocol.Hove
 			for i, st := range pl.Steps {
 				fmt.Fprintf(&b, "%d. [%s] %s\n", i+1, st.Kind, st.Title)
 				if st.Forward != "" {
-					fmt.Fprintf(&b, "\n```sql\n%s\n```\n", strings.TrimSpace(st.Forward))
+					fmt.Fprintf(&b, "\n```sql\n%s\n```\n", strings.TrimSpace(st.ForwardSQL()))
 				}
 			}
 			b.WriteString("\n")

@@ -142,7 +142,7 @@ func runPlan(t *testing.T, c *fixture.Case, f *rules.Finding, fresh func(t *test
 	before := snapshot(t, db)
 	steps := f.Plan.Steps
 	for i, s := range steps {
-		script := s.Forward
+		script := s.ForwardSQL()
 		if s.Tool != nil {
 			script = s.Tool.Alter // what the tool does, which cannot run here
 		}
@@ -174,7 +174,7 @@ func runPlan(t *testing.T, c *fixture.Case, f *rules.Finding, fresh func(t *test
 	for i := len(steps) - 1; i >= 0; i-- {
 		s := steps[i]
 		irreversible = irreversible || s.Irreversible
-		script := s.Rollback
+		script := s.RollbackSQL()
 		if s.Tool != nil && s.Rollback != "" {
 			// The tool's reverse run, then its leftovers removed.
 			script = s.Tool.RollbackAlter + "\n" + s.Tool.Cleanup
@@ -317,7 +317,7 @@ func lintPlan(t *testing.T, c *fixture.Case, f *rules.Finding, idx int, original
 			continue // not migration SQL (a tool's ALTER runs outside the migrations)
 		}
 		file := filepath.Join(dir, fmt.Sprintf("%04d_step%d.sql", i+2, i+1))
-		write(filepath.Base(file), s.Forward+"\n")
+		write(filepath.Base(file), s.ForwardSQL()+"\n")
 		targets = append(targets, file)
 		allowed[file] = map[string]bool{}
 		for code := range original[idx] {

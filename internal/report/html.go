@@ -134,7 +134,7 @@ func htmlPlanOf(p *rules.Plan) *htmlPlan {
 			hp.Groups = append(hp.Groups, htmlDeploy{Deploy: len(hp.Groups) + 1})
 		}
 		g := &hp.Groups[len(hp.Groups)-1]
-		g.Steps = append(g.Steps, htmlStep{JSONStep: JSONStep(s), Number: i + 1,
+		g.Steps = append(g.Steps, htmlStep{JSONStep: toJSONStep(s), Number: i + 1,
 			KindLabel: strings.ReplaceAll(string(s.Kind), "_", " "), LockEffect: rules.LockEffect(s.Lock),
 			Strong: rules.BlocksWrites(s.Lock)})
 	}

@@ -108,10 +108,10 @@ func PlanMarkdown(p *rules.Plan) string {
 			b.WriteString(" **point of no return**")
 		}
 		if s.Forward != "" {
-			fmt.Fprintf(&b, "\n   ```sql\n%s\n   ```", indentMD(s.Forward))
+			fmt.Fprintf(&b, "\n   ```sql\n%s\n   ```", indentMD(s.ForwardSQL()))
 		}
 		if s.Rollback != "" {
-			fmt.Fprintf(&b, "\n   Rollback:\n   ```sql\n%s\n   ```", indentMD(s.Rollback))
+			fmt.Fprintf(&b, "\n   Rollback:\n   ```sql\n%s\n   ```", indentMD(s.RollbackSQL()))
 		}
 		if s.Note != "" {
 			fmt.Fprintf(&b, "\n   %s", strings.ReplaceAll(s.Note, "\n", "\n   "))

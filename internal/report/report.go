@@ -8,14 +8,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/fluxlint/fluxlint/internal/lint"
 	"github.com/fluxlint/fluxlint/rules"
-	"github.com/fluxlint/fluxlint/rules/sqlgen"
 )
 
 // JSONStep is a plan step in JSON output.
@@ -34,6 +35,14 @@ type JSONStep struct {
 	Expect         string         `json:"expect,omitempty"`
 	Tool           *rules.ToolRun `json:"tool,omitempty"`
 	Estimate       string         `json:"estimate,omitempty"`
+	LockRetries    int            `json:"-"` // Forward and Rollback have them written out
+}
+
+// toJSONStep is a step as the reports write it: its SQL as it runs.
+func toJSONStep(s rules.Step) JSONStep {
+	js := JSONStep(s)
+	js.Forward, js.Rollback = s.ForwardSQL(), s.RollbackSQL()
+	return js
 }
 
 // JSONPlan is a plan in JSON output.
@@ -104,7 +113,7 @@ func ToJSONFinding(f *rules.Finding) JSONFinding {
 	if f.Plan != nil {
 		jp := &JSONPlan{Title: f.Plan.Title, KeepsStatement: f.Plan.KeepsStatement, Before: f.Plan.Before, Steps: []JSONStep{}}
 		for _, s := range f.Plan.Steps {
-			jp.Steps = append(jp.Steps, JSONStep(s))
+			jp.Steps = append(jp.Steps, toJSONStep(s))
 		}
 		jf.Plan = jp
 	}
@@ -141,27 +150,50 @@ func JSON(w io.Writer, res *lint.Result) error {
 }
 
 // writeArray writes `"key": [elements]` indented as json.MarshalIndent would.
+// Elements are encoded on every core, a chunk at a time (a large run's
+// findings are most of the output's time), and written in order.
 func writeArray(bw *bufio.Writer, key string, n int, elem func(int) any) {
 	fmt.Fprintf(bw, "\n  %q: [", key)
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			bw.WriteString(",")
+	const chunk = 256
+	bufs := make([][]byte, min(n, chunk))
+	workers := runtime.GOMAXPROCS(0)
+	for base := 0; base < n; base += chunk {
+		size := min(chunk, n-base)
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for k := w; k < size; k += workers {
+					bufs[k] = encodeElement(elem(base + k))
+				}
+			}()
 		}
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("    ", "  ")
-		if err := enc.Encode(elem(i)); err != nil {
-			fmt.Fprintf(bw, "\n    %q", err.Error()) // unreachable: every element type marshals
-			continue
+		wg.Wait()
+		for k := range size {
+			if base+k > 0 {
+				bw.WriteString(",")
+			}
+			bw.WriteString("\n    ")
+			bw.Write(bufs[k])
 		}
-		bw.WriteString("\n    ")
-		bw.Write(bytes.TrimRight(buf.Bytes(), "\n"))
 	}
 	if n > 0 {
 		bw.WriteString("\n  ")
 	}
 	bw.WriteString("]")
+}
+
+// encodeElement is one array element, indented for its place.
+func encodeElement(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("    ", "  ")
+	if err := enc.Encode(v); err != nil {
+		return []byte(strconv.Quote(err.Error())) // unreachable: every element type marshals
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n")
 }
 
 // MaxBoxLines is the line budget of one finding's text summary.
@@ -354,14 +386,12 @@ func box(f *rules.Finding, verbose bool) []string {
 				add("    ⚠ point of no return")
 			}
 			if !verbose && short && s.Forward != "" {
-				fwd, compacted := sqlgen.Compact(s.Forward)
-				l = append(l, indent(fwd)...)
-				more = more || compacted
+				l = append(l, indent(s.Forward)...)
 			}
-			more = more || !short && s.Forward != "" || s.File != "" || s.Note != ""
+			more = more || !short && s.Forward != "" || s.File != "" || s.Note != "" || s.ForwardSQL() != s.Forward
 			if verbose {
 				if s.Forward != "" {
-					l = append(l, indent(s.Forward)...)
+					l = append(l, indent(s.ForwardSQL())...)
 				}
 				if s.File != "" {
 					add("    as a migration file:")
@@ -379,10 +409,10 @@ func box(f *rules.Finding, verbose bool) []string {
 			if s.Kind != rules.StepMigration && s.Kind != rules.StepBackfill && s.Kind != rules.StepOnlineSchemaChange {
 				continue
 			}
-			if !verbose {
-				var compacted bool
-				s.Rollback, compacted = sqlgen.Compact(s.Rollback)
-				more = more || compacted
+			if verbose {
+				s.Rollback = s.RollbackSQL()
+			} else {
+				more = more || s.RollbackSQL() != s.Rollback
 			}
 			switch {
 			case s.Tool != nil && s.Rollback == "":
@@ -518,8 +548,8 @@ func checklist(p *rules.Plan) []string {
 	}
 	for i, s := range p.Steps {
 		switch {
-		case strings.Contains(s.Forward, "SET LOCAL lock_timeout"):
-			add("each step that takes a strong lock waits briefly for it and retries after a pause while a long transaction holds it; if it still times out, rerun it (it is idempotent)")
+		case strings.Contains(s.ForwardSQL(), "SET LOCAL lock_timeout"):
+			add("each step that takes a strong lock waits briefly for it and retries after a pause while a long transaction holds it (-v shows the retry block); if it still times out, rerun it (it is idempotent)")
 		case strings.Contains(s.Forward, "lock_timeout"):
 			add("lock_timeout is set before every strong lock: if a step times out, retry it (it is idempotent)")
 		case strings.Contains(s.Forward, "lock_wait_timeout"):

@@ -48,10 +48,10 @@ func inToolFile(p *rules.Pass, s *rules.Step) {
 	s.Note = rules.JoinNotes(s.Note, why)
 }
 
-// withLockTimeout makes SQL that takes a strong lock fail fast and retry
-// (sqlgen.WithLockRetry).
+// withLockTimeout prefixes SQL that takes a strong lock with lock_timeout;
+// the step runs it in a retry block when it is output (Step.ForwardSQL).
 func withLockTimeout(p *rules.Pass, sql string) string {
-	return sqlgen.WithLockRetry(sqlgen.LockRetry{Timeout: p.Thresholds.LockTimeout, Retries: p.Thresholds.LockRetries}, sql)
+	return sqlgen.SetLockTimeout(p.Thresholds.LockTimeout) + "\n" + sql
 }
 
 // batching is how the pass's plans batch backfills and deletes.

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/fluxlint/fluxlint/analyzers/pg"
 	"github.com/fluxlint/fluxlint/internal/pgtest"
 	"github.com/fluxlint/fluxlint/rules/sqlgen"
 )
@@ -154,4 +155,62 @@ func TestWithLockRetryOnPostgres(t *testing.T) {
 	}
 	_ = pgtest.ExecScript(ctx, mc, "ROLLBACK")
 	release()
+}
+
+// TestRunsInBlockAgreesWithTheParser checks the cheap classification that
+// WithLockRetry uses against the parser's on the kinds of SQL plans build
+// and on the kinds that must stay outside a block.
+func TestRunsInBlockAgreesWithTheParser(t *testing.T) {
+	for _, sql := range []string{
+		"ALTER TABLE t ADD COLUMN b int;",
+		"ALTER TABLE t ADD CONSTRAINT k CHECK (a > 0) NOT VALID;\nALTER TABLE t VALIDATE CONSTRAINT k;",
+		"CREATE INDEX i ON t (a);\nALTER TABLE t ADD CONSTRAINT u UNIQUE USING INDEX i;",
+		"CREATE OR REPLACE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $fluxlint$ BEGIN SELECT 1; RETURN NEW; END $fluxlint$;\nCREATE TRIGGER g BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f();",
+		"DROP TRIGGER IF EXISTS g ON t;\nDROP FUNCTION IF EXISTS f();",
+		"UPDATE t SET a = 0 WHERE a IS NULL;",
+		"UPDATE t SET a = 0 RETURNING id;",
+		"LOCK TABLE t IN ACCESS EXCLUSIVE MODE;\nALTER TABLE t RENAME TO u;",
+		"SELECT setval('s', 1);",
+		"ALTER TABLE t ADD COLUMN b int;\nSELECT 1;",
+		"WITH x AS (SELECT 1) SELECT * FROM x;",
+		"CREATE INDEX CONCURRENTLY i ON t (a);",
+		"DROP INDEX CONCURRENTLY IF EXISTS i;",
+		"REINDEX INDEX CONCURRENTLY i;",
+		"ALTER TABLE p DETACH PARTITION c CONCURRENTLY;",
+		"COMMENT ON COLUMN t.a IS 'done concurrently';",
+		"BEGIN;\nALTER TABLE t ADD COLUMN b int;\nCOMMIT;",
+		"VACUUM t;",
+		"CREATE DATABASE d;",
+		"DO $$ BEGIN PERFORM 1; END $$;",
+	} {
+		if fast, exact := sqlgen.RunsInBlock(sql), pg.RunsInBlock(sql); fast != exact {
+			t.Errorf("%q: the cheap check says %v, the parser %v", sql, fast, exact)
+		}
+	}
+}
+
+// TestExpandRetry checks how a plan's short form is written out: SQL after
+// SET lock_timeout goes into the retry block with that timeout (a repeated
+// SET of the same timeout inside it dropped); other SQL, no retries, or SQL
+// a block cannot run stays as it is.
+func TestExpandRetry(t *testing.T) {
+	short := "SET lock_timeout = '50ms';\nDROP INDEX IF EXISTS i;\nSET lock_timeout = '50ms';\nCREATE INDEX IF NOT EXISTS i ON ONLY p (a);"
+	want := sqlgen.WithLockRetry(sqlgen.LockRetry{Timeout: 50 * time.Millisecond, Retries: 10}, "DROP INDEX IF EXISTS i;\nCREATE INDEX IF NOT EXISTS i ON ONLY p (a);")
+	if got := sqlgen.ExpandRetry(short, 10); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	for _, c := range []struct {
+		sql     string
+		retries int
+	}{
+		{short, 0},
+		{"ALTER TABLE t ADD COLUMN b int;", 10},
+		{"SET lock_timeout = '50ms';", 10},
+		{"SET lock_timeout = '50ms';\nCREATE INDEX CONCURRENTLY i ON t (a);", 10},
+		{"SET SESSION lock_wait_timeout = 1;\nALTER TABLE t ADD COLUMN b int;", 10},
+	} {
+		if got := sqlgen.ExpandRetry(c.sql, c.retries); got != c.sql {
+			t.Errorf("%q with %d retries: got\n%s\nwant it unchanged", c.sql, c.retries, got)
+		}
+	}
 }

@@ -4,7 +4,6 @@ package sqlgen
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
 	"github.com/fluxlint/fluxlint/analyzers/pg"
+	"github.com/fluxlint/fluxlint/analyzers/split"
 )
 
 // SetLockTimeout is the statement that makes a strong lock fail fast: if
@@ -49,7 +49,7 @@ const (
 // SQL that cannot run inside a PL/pgSQL block (CONCURRENTLY, a SELECT), or
 // no retries, gets the plain SET lock_timeout before it.
 func WithLockRetry(r LockRetry, sql string) string {
-	if r.Retries <= 0 || !pg.RunsInBlock(sql) {
+	if r.Retries <= 0 || !runsInBlock(sql) {
 		return SetLockTimeout(r.Timeout) + "\n" + sql
 	}
 	tag := "$retry$"
@@ -75,24 +75,69 @@ func WithLockRetry(r LockRetry, sql string) string {
 	return b.String()
 }
 
-// Compact shows a retry block (WithLockRetry) as its schedule comment and
-// the statements it retries, for summaries that -v expands; other SQL is
-// returned as it is.
-func Compact(sql string) (string, bool) {
-	lines := strings.Split(sql, "\n")
-	if len(lines) < 9 || !strings.HasPrefix(lines[0], "-- lock_timeout ") || !strings.HasPrefix(lines[1], "DO $retry") ||
-		!strings.HasPrefix(lines[3], "  SET LOCAL lock_timeout") {
-		return sql, false
+// outsideBlock are the statements, by their first keywords, that cannot
+// run as they are inside a PL/pgSQL block: transaction control, what
+// refuses a transaction block, and what returns rows.
+var outsideBlock = map[string]bool{
+	"select": true, "with": true, "values": true, "table": true, "explain": true, "copy": true, "show": true,
+	"begin": true, "start": true, "commit": true, "end": true, "rollback": true, "abort": true,
+	"savepoint": true, "release": true, "prepare": true, "vacuum": true, "call": true, "checkpoint": true,
+	"discard": true, "cluster": true, "execute": true,
+	"create database": true, "drop database": true, "alter database": true, "alter system": true,
+	"create tablespace": true, "drop tablespace": true,
+}
+
+// runsInBlock is pg.RunsInBlock made cheap for the SQL plans build, which
+// is many small statements: the statements' first keywords decide, and
+// the parser only when a word that can make a statement refuse a block
+// appears further on (CONCURRENTLY, RETURNING).
+func runsInBlock(sql string) bool {
+	res := split.Split([]byte(sql), ir.Postgres)
+	if len(res.Segments) == 0 {
+		return false
 	}
-	end := slices.Index(lines, "  RETURN;")
-	if end < 4 {
-		return sql, false
+	for _, seg := range res.Segments {
+		if seg.Client != "" || seg.Err != "" {
+			return false
+		}
+		words := strings.Fields(seg.Lead)
+		if len(words) == 0 || outsideBlock[words[0]] || len(words) > 1 && outsideBlock[words[0]+" "+words[1]] {
+			return false
+		}
 	}
-	out := []string{lines[0]}
-	for _, l := range lines[4:end] {
-		out = append(out, strings.TrimPrefix(l, "  "))
+	if lower := strings.ToLower(sql); strings.Contains(lower, "concurrently") || strings.Contains(lower, "returning") {
+		return pg.RunsInBlock(sql)
 	}
-	return strings.Join(out, "\n"), true
+	return true
+}
+
+// ExpandRetry turns SQL that starts with SetLockTimeout's statement into
+// WithLockRetry's block with that timeout and the retries given: plans keep
+// the short form, and take this form where their SQL is written out.
+// Other SQL, or no retries, is returned as it is.
+func ExpandRetry(sql string, retries int) string {
+	first, rest, ok := strings.Cut(sql, "\n")
+	if retries <= 0 || !ok || rest == "" {
+		return sql
+	}
+	ms, ok := strings.CutPrefix(first, "SET lock_timeout = '")
+	if !ok {
+		return sql
+	}
+	ms, ok = strings.CutSuffix(ms, "ms';")
+	n, err := strconv.Atoi(ms)
+	if !ok || err != nil || n <= 0 {
+		return sql
+	}
+	// SQL joined from several such pieces repeats the statement: the
+	// block's SET LOCAL covers them all.
+	var body []string
+	for _, line := range strings.Split(rest, "\n") {
+		if line != first {
+			body = append(body, line)
+		}
+	}
+	return WithLockRetry(LockRetry{Timeout: time.Duration(n) * time.Millisecond, Retries: retries}, strings.Join(body, "\n"))
 }
 
 func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
