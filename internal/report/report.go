@@ -154,7 +154,7 @@ func JSON(w io.Writer, res *lint.Result) error {
 // findings are most of the output's time), and written in order.
 func writeArray(bw *bufio.Writer, key string, n int, elem func(int) any) {
 	fmt.Fprintf(bw, "\n  %q: [", key)
-	const chunk = 256
+	const chunk = 64
 	bufs := make([][]byte, min(n, chunk))
 	workers := runtime.GOMAXPROCS(0)
 	for base := 0; base < n; base += chunk {

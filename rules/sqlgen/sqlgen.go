@@ -4,6 +4,7 @@ package sqlgen
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -101,7 +102,8 @@ func runsInBlock(sql string) bool {
 			return false
 		}
 		words := strings.Fields(seg.Lead)
-		if len(words) == 0 || outsideBlock[words[0]] || len(words) > 1 && outsideBlock[words[0]+" "+words[1]] {
+		if len(words) == 0 || outsideBlock[words[0]] || len(words) > 1 && outsideBlock[words[0]+" "+words[1]] ||
+			slices.Contains(words, "concurrently") {
 			return false
 		}
 	}
