@@ -39,6 +39,7 @@ type Column struct {
 type Constraint struct {
 	ir.Constraint
 	Validated bool
+	tx        int // the transaction that added it (SetTx)
 }
 
 // Index is an index; Constraint names the constraint it backs, if any.
@@ -118,6 +119,10 @@ type Catalog struct {
 	gen    int  // the current change set; objects with created == gen are new
 	made   int  // relations created so far: the next one's order
 	views  bool // a view was ever created: view lookups have work to do
+	// tx numbers the transaction the ops being applied run in (0: not
+	// tracked), so that a rule can tell what an earlier file of the same
+	// transaction did (a tool that applies every pending migration in one).
+	tx int
 	// mysql: index names are scoped to their table, unqualified names stay
 	// unqualified (the connection's database), and the server's own rules
 	// for implicit indexes and dropped columns apply.
@@ -142,6 +147,24 @@ func NewFor(engine ir.Engine) *Catalog {
 // BeginChange starts a new change set: objects created from now on are new,
 // and everything created before is existing.
 func (c *Catalog) BeginChange() { c.gen++ }
+
+// SetTx says which transaction the ops applied from now on run in: a
+// number the caller increments at every transaction boundary (0: none
+// tracked).
+func (c *Catalog) SetTx(tx int) { c.tx = tx }
+
+// NotValidInTx returns the table's constraint name when it was added NOT
+// VALID, and is still not validated, in the current transaction (SetTx).
+func (c *Catalog) NotValidInTx(table ir.QName, name string) *Constraint {
+	t := c.Table(table)
+	if t == nil || c.tx == 0 {
+		return nil
+	}
+	if k := t.Constraint(name); k != nil && !k.Validated && k.tx == c.tx {
+		return k
+	}
+	return nil
+}
 
 // Resolve qualifies an unqualified PostgreSQL name with the default schema.
 func Resolve(q ir.QName) ir.QName {
@@ -681,7 +704,7 @@ func (c *Catalog) addConstraint(t *Table, k ir.Constraint) {
 	if t.Constraint(k.Name) != nil {
 		return
 	}
-	t.Constraints = append(t.Constraints, &Constraint{Constraint: k, Validated: !k.NotValid})
+	t.Constraints = append(t.Constraints, &Constraint{Constraint: k, Validated: !k.NotValid, tx: c.tx})
 	if k.Kind == ir.PrimaryKey {
 		for _, n := range k.Columns {
 			if col := t.Column(n); col != nil {
@@ -1056,6 +1079,7 @@ func (c *Catalog) Clone() *Catalog {
 		gen:     c.gen,
 		made:    c.made,
 		views:   c.views,
+		tx:      c.tx,
 		mysql:   c.mysql,
 	}
 }

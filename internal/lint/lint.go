@@ -812,6 +812,24 @@ func markTransactions(stmts []*ir.Stmt, m *migrations.Migration, dropped [2]int)
 	}
 }
 
+// nextTx numbers the transaction s runs in, given the current number and
+// whether a transaction is open before it, and says whether one is open
+// after it: a statement outside a transaction is one of its own; BEGIN,
+// or the first statement in a transaction after none, starts one; COMMIT
+// and ROLLBACK end it.
+func nextTx(s *ir.Stmt, tx int, open bool) (int, bool) {
+	kind, isTx := txKind(s)
+	switch {
+	case !s.InTx:
+		return tx + 1, false
+	case isTx && (kind == ir.TxCommit || kind == ir.TxRollback):
+		return tx, false
+	case isTx && kind == ir.TxBegin, !open:
+		return tx + 1, true
+	}
+	return tx, true
+}
+
 func txKind(s *ir.Stmt) (ir.TxKind, bool) {
 	for _, op := range s.Ops {
 		if t, ok := op.(ir.TxControl); ok {
@@ -913,10 +931,19 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 			res.Internal = append(res.Internal, &crash.Error{Path: current, Value: r, Stack: debug.Stack()})
 		}
 	}()
+	// Transactions are numbered for the catalog (SetTx): each file opens
+	// its own, except that drizzle's migrator applies every pending
+	// migration in one transaction (drizzle-orm's dialect migrate).
+	tx, open, shared := 0, false, false
 	for i, m := range set.Migrations {
 		if i < start {
 			continue
 		}
+		pending := m.Tool == migrations.Drizzle && m.Target
+		if !pending || !shared {
+			open = false
+		}
+		shared = pending
 		if i == first && key != "" && len(res.Errors) == 0 && len(res.Internal) == 0 {
 			storeHistory(opt.CacheDir, key, metaKey, cat, unit, res.Files)
 		}
@@ -976,8 +1003,12 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 				// never becomes part of the history that follows.
 				if downCat == nil {
 					downCat = cat.Clone()
+					downCat.SetTx(0) // its transactions are not tracked
 				}
 				c = downCat
+			} else {
+				tx, open = nextTx(s, tx, open)
+				cat.SetTx(tx)
 			}
 			if m.Target && s.Err != nil {
 				r := rules.SyntaxError

@@ -338,24 +338,37 @@ var validateSameTx = &rules.Rule{
 			"SHARE ROW EXCLUSIVE) lock that ADD CONSTRAINT takes. In the same transaction that lock is still held " +
 			"through the scan, so reads (or writes) block exactly as without NOT VALID.",
 		Bad:      "BEGIN;\nALTER TABLE orders ADD CONSTRAINT c CHECK (total > 0) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT c;\nCOMMIT;",
-		Good:     "Commit the ADD ... NOT VALID first, and VALIDATE in a separate migration (a separate transaction).",
+		Good: "Commit the ADD ... NOT VALID first, and VALIDATE in a separate migration (a separate transaction). " +
+			"With drizzle, whose migrator applies every pending migration in one transaction, a separate file is not " +
+			"enough while both are pending: deploy the ADD first (reported across files there, checked with drizzle-orm's own migrator).",
 		Versions: "All supported versions.",
 	},
 	Check: func(p *rules.Pass) {
 		rules.AlterCmds(p, func(table ir.QName, v ir.ValidateConstraint) {
-			added := addedNotValidInTx(p, table, v.Name)
+			added, earlier := addedNotValidInTx(p, table, v.Name), ""
+			if added == nil && p.Stmt.InTx {
+				// An earlier file of the same transaction added it.
+				if k := p.Catalog.NotValidInTx(table, v.Name); k != nil {
+					added = &ir.AddConstraint{Constraint: k.Constraint}
+					earlier = " (in an earlier migration: drizzle's migrator applies every pending migration in one transaction)"
+				}
+			}
 			if added == nil {
 				return
 			}
 			t := p.Catalog.Table(table)
 			k := added.Constraint
-			msg := fmt.Sprintf("VALIDATE CONSTRAINT %q runs in the same transaction as its ADD ... NOT VALID: the lock taken by the ADD is held through the validating scan", v.Name)
+			msg := fmt.Sprintf("VALIDATE CONSTRAINT %q runs in the same transaction as its ADD ... NOT VALID%s: the lock taken by the ADD is held through the validating scan", v.Name, earlier)
 			step := migration(p, "validate in a separate migration, after the ADD ... NOT VALID has committed",
 				fmt.Sprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s;", sqlgen.Name(table), sqlgen.Ident(v.Name)),
 				// Validation cannot be undone in place: re-adding the
 				// constraint NOT VALID restores the state before it.
 				withLockTimeout(p, sqlgen.DropConstraint(table, k.Name)+"\n"+sqlgen.AddConstraint(table, k, true)), "SHARE UPDATE EXCLUSIVE", false)
 			step.SeparateDeploy = true
+			if earlier != "" {
+				step.Note = "A later migration file is not enough while both are pending: drizzle applies them together. " +
+					"Deploy (migrate) the ADD ... NOT VALID first, and add this migration in a later deploy."
+			}
 			if t == nil {
 				step.Rollback = ""
 			}
