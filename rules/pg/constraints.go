@@ -337,7 +337,7 @@ var validateSameTx = &rules.Rule{
 		Why: "NOT VALID exists so that the validating scan runs without the ACCESS EXCLUSIVE (or, for foreign keys, " +
 			"SHARE ROW EXCLUSIVE) lock that ADD CONSTRAINT takes. In the same transaction that lock is still held " +
 			"through the scan, so reads (or writes) block exactly as without NOT VALID.",
-		Bad:      "BEGIN;\nALTER TABLE orders ADD CONSTRAINT c CHECK (total > 0) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT c;\nCOMMIT;",
+		Bad: "BEGIN;\nALTER TABLE orders ADD CONSTRAINT c CHECK (total > 0) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT c;\nCOMMIT;",
 		Good: "Commit the ADD ... NOT VALID first, and VALIDATE in a separate migration (a separate transaction). " +
 			"With drizzle, whose migrator applies every pending migration in one transaction, a separate file is not " +
 			"enough while both are pending: deploy the ADD first (reported across files there, checked with drizzle-orm's own migrator).",
