@@ -3,6 +3,7 @@ package pg
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
@@ -132,7 +133,7 @@ func requiredColumnPlan(p *rules.Pass, table ir.QName, def ir.ColumnDef) *rules.
 func notNullSteps(p *rules.Pass, table ir.QName, column string) []rules.Step {
 	t := sqlgen.Name(table)
 	col := sqlgen.Ident(column)
-	check := sqlgen.Ident(pgCheckName(table.Name, column))
+	check := sqlgen.Ident(freeCheckName(p, table, column))
 	addCheck := withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID;", t, check, col))
 	dropCheck := withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s;", t, check))
 	steps := []rules.Step{
@@ -159,6 +160,28 @@ func pgCheckName(table, column string) string {
 	name := table + "_" + column + "_not_null"
 	if len(name) > 63 {
 		name = name[:63]
+	}
+	return name
+}
+
+// freeCheckName is pgCheckName made unique among the table's constraints
+// and those the statement adds (a migration may have added a check by that
+// name already; adding it again fails with 42710), as PostgreSQL numbers
+// its own: name, name1, name2...
+func freeCheckName(p *rules.Pass, table ir.QName, column string) string {
+	taken := func(n string) bool {
+		if t := p.Catalog.Table(table); t != nil && t.Constraint(n) != nil {
+			return true
+		}
+		found := false
+		rules.AlterCmds(p, func(_ ir.QName, a ir.AddConstraint) { found = found || a.Constraint.Name == n })
+		return found
+	}
+	base := pgCheckName(table.Name, column)
+	name := base
+	for i := 1; taken(name); i++ {
+		suffix := strconv.Itoa(i)
+		name = base[:min(len(base), 63-len(suffix))] + suffix
 	}
 	return name
 }
