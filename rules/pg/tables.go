@@ -2,6 +2,7 @@ package pg
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
@@ -134,30 +135,41 @@ var truncate = &rules.Rule{
 			return
 		}
 		var steps []rules.Step
-		var names []string
+		var names, cascaded []string
 		var claim *rules.Claim
 		for _, name := range op.Tables {
+			if p.Existing(name) {
+				names = append(names, tableLabel(name))
+				if claim == nil {
+					claim = rules.Takes(rules.AccessExclusive, name) // new, empty storage: no rewrite, no scan
+				}
+			}
+		}
+		if len(names) == 0 {
+			return
+		}
+		emptied := truncated(p.Catalog, op)
+		for _, name := range emptied {
 			if !p.Existing(name) {
 				continue
 			}
-			if claim == nil {
-				claim = rules.Takes(rules.AccessExclusive, name) // new, empty storage: no rewrite, no scan
-			}
-			names = append(names, tableLabel(name))
 			s := rules.Step{Kind: rules.StepBackfill, Title: fmt.Sprintf("delete the rows of %s in batches, committing after each", name),
 				Forward: sqlgen.BatchedDelete(batching(p), name), Lock: "ROW EXCLUSIVE", NoTransaction: true, Irreversible: true, DeletesRows: true,
-				Note: "The rows are gone for good. Tables whose foreign keys reference this one must allow the delete (ON DELETE CASCADE or SET NULL), or be emptied first."}
+				Note: "The rows are gone for good. The tables whose foreign keys reference this one are emptied in the steps before it, as TRUNCATE ... CASCADE would."}
 			inToolFile(p, &s)
 			steps = append(steps, s)
-		}
-		if len(steps) == 0 {
-			return
+			if !slices.ContainsFunc(op.Tables, func(q ir.QName) bool { return p.Catalog.Same(q, name) }) {
+				cascaded = append(cascaded, tableLabel(name))
+			}
 		}
 		msg := fmt.Sprintf("TRUNCATE %s deletes every row under an ACCESS EXCLUSIVE lock: reads and writes block while it waits and runs", joinList(names))
 		if op.Cascade {
 			msg += ", and CASCADE empties every table that references it too"
+			if len(cascaded) > 0 {
+				msg += fmt.Sprintf(" (%s)", joinList(cascaded))
+			}
 		}
-		for _, name := range op.Tables {
+		for _, name := range emptied {
 			if p.Existing(name) {
 				steps = append(steps, rowsLeft(name))
 			}
@@ -167,6 +179,43 @@ var truncate = &rules.Rule{
 			f.Severity = rules.Error
 		}
 	},
+}
+
+// truncated lists the tables a TRUNCATE empties, in an order that batched
+// deletes can follow: with CASCADE, every table whose foreign key
+// references one of them, transitively; each referencing table before the
+// tables it references, so no delete waits on a foreign key.
+func truncated(c *catalog.Catalog, op ir.Truncate) []ir.QName {
+	var order []ir.QName
+	done := map[ir.QName]bool{}
+	var visit func(q ir.QName)
+	visit = func(q ir.QName) {
+		key := catalog.Resolve(q)
+		if done[key] {
+			return
+		}
+		done[key] = true
+		for _, t := range c.TablesReferencing(q) {
+			listed := slices.ContainsFunc(op.Tables, func(n ir.QName) bool { return c.Same(n, t.Name) })
+			if op.Cascade || listed {
+				visit(unqualified(t.Name, q))
+			}
+		}
+		order = append(order, q)
+	}
+	for _, q := range op.Tables {
+		visit(q)
+	}
+	return order
+}
+
+// unqualified renders a catalog name the way the statement wrote its
+// tables: without the default schema when the statement's name had none.
+func unqualified(name, like ir.QName) ir.QName {
+	if like.Schema == "" && name.Schema == "public" {
+		name.Schema = ""
+	}
+	return name
 }
 
 var reindex = &rules.Rule{
