@@ -94,6 +94,7 @@ type Pass struct {
 	Stmt    *ir.Stmt
 	Op      ir.Op
 	OpIndex int              // Op's index in Stmt.Ops
+	cmd     int              // the ALTER TABLE subcommand AlterCmds is on (-1: none)
 	Catalog *catalog.Catalog // the schema just before the statement
 	Version int              // PostgreSQL major version
 	// Server is the MySQL or MariaDB server the verdicts are for.
@@ -128,7 +129,7 @@ func (p *Pass) Memo(key string, fn func() any) any {
 // NewPass prepares a pass with the default thresholds; report receives its
 // findings.
 func NewPass(r *Rule, f *File, s *ir.Stmt, op ir.Op, c *catalog.Catalog, version int, report func(*Finding)) *Pass {
-	return &Pass{Rule: r, File: f, Stmt: s, Op: op, Catalog: c, Version: version, Server: onlineddl.Default(onlineddl.MySQL), Thresholds: DefaultThresholds, report: report}
+	return &Pass{Rule: r, File: f, Stmt: s, Op: op, Catalog: c, Version: version, Server: onlineddl.Default(onlineddl.MySQL), Thresholds: DefaultThresholds, report: report, cmd: -1}
 }
 
 // Thresholds are the numbers that plans are built with. Config can change
@@ -178,8 +179,9 @@ func (p *Pass) Report(msg string, plan *Plan) *Finding {
 		msg += " [" + p.Server.String() + "]"
 	}
 	f := NewFinding(p.Rule, p.File.Path, p.Stmt.Pos, p.Stmt.End, msg)
-	f.Plan, f.Down, f.Source = plan, p.Stmt.Down, p.Stmt.Text
+	f.Down, f.Source = p.Stmt.Down, p.Stmt.Text
 	if plan != nil && p.Rule.Engine == ir.Postgres {
+		plan = p.withOtherCmds(plan)
 		for i := range plan.Steps {
 			plan.Steps[i].LockRetries = p.Thresholds.LockRetries
 		}
@@ -187,6 +189,7 @@ func (p *Pass) Report(msg string, plan *Plan) *Finding {
 	if t := ir.TablesOf(p.Op); len(t) > 0 {
 		f.Table = t[0]
 	}
+	f.Plan = plan
 	f.Rewrite = p.rewrite(plan)
 	p.report(f)
 	return f
@@ -400,7 +403,10 @@ type Plan struct {
 	// Before, with KeepsStatement, puts the steps before the statement
 	// (a setting it must run under) rather than after it.
 	Before bool
-	Steps  []Step
+	// Whole says the plan stands for every subcommand of the statement,
+	// not only the one its finding is about (withOtherCmds).
+	Whole bool
+	Steps []Step
 }
 
 // Where says where a plan that keeps its statement puts its steps.
@@ -664,8 +670,11 @@ func AlterCmds[T ir.AlterCmd](p *Pass, fn func(table ir.QName, cmd T)) {
 	if !ok || !p.Existing(op.Table) {
 		return
 	}
-	for _, c := range op.Cmds {
+	prev := p.cmd
+	defer func() { p.cmd = prev }()
+	for i, c := range op.Cmds {
 		if x, ok := c.(T); ok {
+			p.cmd = i
 			fn(op.Table, x)
 		}
 	}

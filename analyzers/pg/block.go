@@ -42,3 +42,31 @@ func RunsInBlock(sql string) bool {
 	}
 	return true
 }
+
+// AlterSubset renders the ALTER TABLE statement text with only the
+// subcommands at the indexes keep (in the order written), for a plan that
+// replaces one subcommand and must keep the others. ok is false when the
+// text is not one ALTER TABLE of n subcommands.
+func AlterSubset(text string, n int, keep []int) (string, bool) {
+	tree, err := pgq.Parse(text)
+	if err != nil || len(tree.Stmts) != 1 {
+		return "", false
+	}
+	at := tree.Stmts[0].Stmt.GetAlterTableStmt()
+	if at == nil || len(at.Cmds) != n || len(keep) == 0 {
+		return "", false
+	}
+	var cmds []*pgq.Node
+	for _, i := range keep {
+		if i < 0 || i >= n {
+			return "", false
+		}
+		cmds = append(cmds, at.Cmds[i])
+	}
+	at.Cmds = cmds
+	out, err := pgq.Deparse(&pgq.ParseResult{Version: tree.Version, Stmts: []*pgq.RawStmt{{Stmt: tree.Stmts[0].Stmt}}})
+	if err != nil {
+		return "", false
+	}
+	return out + ";", true
+}

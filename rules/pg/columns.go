@@ -267,7 +267,16 @@ func dropAndAdd(p *rules.Pass) (ir.ColumnDef, bool) {
 
 // dropAndAddPlan says what a drop-and-add really does, and offers the
 // plan that keeps the data: a rename, or a type change.
+// The plan stands for both subcommands (Plan.Whole).
 func dropAndAddPlan(p *rules.Pass, table ir.QName, dropped string, add ir.ColumnDef) (string, *rules.Plan) {
+	msg, plan := dropOrRename(p, table, dropped, add)
+	if plan != nil {
+		plan.Whole = true
+	}
+	return msg, plan
+}
+
+func dropOrRename(p *rules.Pass, table ir.QName, dropped string, add ir.ColumnDef) (string, *rules.Plan) {
 	col := p.Catalog.Table(table).Column(dropped)
 	if add.Name == dropped {
 		msg := fmt.Sprintf("DROP COLUMN %q, ADD COLUMN %q %s in one statement on existing table %s is a type change that loses every value of the column (ORMs such as Prisma write a type change this way): deployed code sees it empty at once",
