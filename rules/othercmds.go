@@ -14,63 +14,98 @@ import (
 // one of its subcommands: a plan for `ADD COLUMN a ..., ADD CONSTRAINT k
 // UNIQUE (b)` that builds k's index concurrently must still add a, or the
 // statement's other changes are lost when the plan replaces it. The other
-// subcommands run as written, in a step of their own, before the plan's
-// steps when any of them comes first in the statement (a later subcommand
-// may use what they add), after them otherwise. The plan is changed in
-// place and returned.
+// subcommands run as written, in the statement's order: those before the
+// replaced one in a step before the plan's steps, those after it in a step
+// after them (a Prisma drop-and-add re-adds the name a DROP frees). The
+// plan is changed in place and returned.
 func (p *Pass) withOtherCmds(plan *Plan) *Plan {
 	op, ok := p.Op.(ir.AlterTable)
 	if !ok || plan.KeepsStatement || plan.Whole || p.cmd < 0 || len(op.Cmds) < 2 {
 		return plan
 	}
-	var keep []int
+	var before, after []int
 	for i := range op.Cmds {
-		if i != p.cmd {
-			keep = append(keep, i)
+		switch {
+		case i < p.cmd:
+			before = append(before, i)
+		case i > p.cmd:
+			after = append(after, i)
 		}
 	}
+	var first, last []Step
+	for _, part := range [][]int{before, after} {
+		if len(part) == 0 {
+			continue
+		}
+		step, ok := p.otherCmdsStep(op, part)
+		if !ok {
+			if len(plan.Steps) > 0 {
+				plan.Steps[0].Note = JoinNotes(plan.Steps[0].Note, "The statement's other subcommands are not in this plan: run them as written.")
+			}
+			return plan
+		}
+		if part[0] < p.cmd {
+			first = append(first, step)
+		} else {
+			last = append(last, step)
+		}
+	}
+	plan.Steps = append(append(first, plan.Steps...), last...)
+	return plan
+}
+
+// otherCmdsStep is the step that runs the statement's subcommands at keep
+// as written.
+func (p *Pass) otherCmdsStep(op ir.AlterTable, keep []int) (Step, bool) {
 	sql, ok := pg.AlterSubset(p.Stmt.Text, len(op.Cmds), keep)
 	if !ok {
-		if len(plan.Steps) > 0 {
-			plan.Steps[0].Note = JoinNotes(plan.Steps[0].Note, "The statement's other subcommands are not in this plan: run them as written.")
-		}
-		return plan
+		return Step{}, false
 	}
 	lockTimeout := sqlgen.SetLockTimeout(p.Thresholds.LockTimeout) + "\n"
 	step := Step{Kind: StepMigration, Title: "run the statement's other subcommands as written (this plan replaces only one of them)",
 		Forward: lockTimeout + sql, Lock: "ACCESS EXCLUSIVE",
 		Note: "If another finding on this statement plans one of these subcommands, run its plan instead of that subcommand."}
-	if rollback, ok := undoCmds(p, op, keep); ok {
+	rollback, undo := undoCmds(p, op, keep)
+	switch undo {
+	case undoable:
 		step.Rollback = lockTimeout + rollback
-	} else {
+	case destroys:
+		step.Irreversible = true
+		step.Note = JoinNotes(step.Note, "They drop data, which no rollback brings back: undo the rest by hand.")
+	default:
 		step.Note = JoinNotes(step.Note, "Their rollback is not written (fluxlint cannot reverse every subcommand): undo them by hand.")
 	}
-	if keep[0] < p.cmd {
-		plan.Steps = append([]Step{step}, plan.Steps...)
-	} else {
-		plan.Steps = append(plan.Steps, step)
-	}
-	return plan
+	return step, true
 }
 
+// What undoCmds can do.
+const (
+	undoable = iota
+	destroys // a subcommand drops data
+	unknown  // a subcommand has no known reverse
+)
+
 // undoCmds writes what reverses the subcommands at keep, last first, from
-// the catalog before the statement; ok is false when one of them has no
-// known reverse.
-func undoCmds(p *Pass, op ir.AlterTable, keep []int) (string, bool) {
+// the catalog before the statement, or says why it cannot.
+func undoCmds(p *Pass, op ir.AlterTable, keep []int) (string, int) {
 	t := sqlgen.Name(op.Table)
 	var out []string
 	for _, i := range slices.Backward(keep) {
 		switch c := op.Cmds[i].(type) {
+		case ir.DropColumn, ir.DropConstraint:
+			return "", destroys
 		case ir.AddColumn:
 			out = append(out, fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, sqlgen.Ident(c.Column.Name)))
 		case ir.AddConstraint:
 			out = append(out, fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s;", t, sqlgen.Ident(c.Constraint.Name)))
 		case ir.SetNotNull:
 			out = append(out, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL;", t, sqlgen.Ident(c.Column)))
+		case ir.DropNotNull:
+			out = append(out, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL;", t, sqlgen.Ident(c.Column)))
 		case ir.SetDefault:
 			tab := p.Catalog.Table(op.Table)
 			if tab == nil || tab.Column(c.Column) == nil {
-				return "", false
+				return "", unknown
 			}
 			if prev := tab.Column(c.Column).Default; prev != nil {
 				out = append(out, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;", t, sqlgen.Ident(c.Column), prev.SQL))
@@ -78,8 +113,8 @@ func undoCmds(p *Pass, op ir.AlterTable, keep []int) (string, bool) {
 				out = append(out, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", t, sqlgen.Ident(c.Column)))
 			}
 		default:
-			return "", false
+			return "", unknown
 		}
 	}
-	return strings.Join(out, "\n"), true
+	return strings.Join(out, "\n"), undoable
 }
