@@ -939,11 +939,6 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 		if i < start {
 			continue
 		}
-		pending := m.Tool == migrations.Drizzle && m.Target
-		if !pending || !shared {
-			open = false
-		}
-		shared = pending
 		if i == first && key != "" && len(res.Errors) == 0 && len(res.Internal) == 0 {
 			storeHistory(opt.CacheDir, key, metaKey, cat, unit, res.Files)
 		}
@@ -961,7 +956,12 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 			cat.BeginChange()
 			unit = u
 		}
-		p := next(i - start)
+		p := next(i - start) // after it, the parse has set m.Tool from the file's markers
+		pending := m.Tool == migrations.Drizzle && m.Target
+		if !pending || !shared {
+			open = false
+		}
+		shared = pending
 		if p.bug != nil {
 			res.Internal = append(res.Internal, p.bug)
 			continue
