@@ -680,6 +680,18 @@ func AlterCmds[T ir.AlterCmd](p *Pass, fn func(table ir.QName, cmd T)) {
 	}
 }
 
+// EachCmd calls fn for every subcommand of op, on a new table too, with
+// the pass knowing which subcommand a finding reported from fn is about
+// (as AlterCmds does).
+func EachCmd(p *Pass, op ir.AlterTable, fn func(cmd ir.AlterCmd)) {
+	prev := p.cmd
+	defer func() { p.cmd = prev }()
+	for i, c := range op.Cmds {
+		p.cmd = i
+		fn(c)
+	}
+}
+
 // JoinNotes joins two notes with a space, either may be empty.
 func JoinNotes(a, b string) string {
 	switch {

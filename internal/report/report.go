@@ -377,7 +377,11 @@ func box(f *rules.Finding, verbose bool) []string {
 		for i, s := range p.Steps {
 			add("%2d. %s %s", i+1, pad(stepTag(s), width), s.Title)
 			if s.Lock != "" {
-				add("    lock: %s (%s)", s.Lock, rules.LockEffect(s.Lock))
+				if effect := rules.LockEffect(s.Lock); effect != s.Lock {
+					add("    lock: %s (%s)", s.Lock, effect)
+				} else {
+					add("    lock: %s", s.Lock) // a description already, not a bare mode
+				}
 			}
 			if s.Estimate != "" {
 				add("    takes: %s", s.Estimate)

@@ -213,6 +213,9 @@ var addCheck = &rules.Rule{
 // notValidSteps add a CHECK or FOREIGN KEY constraint NOT VALID (brief lock,
 // no scan), then validate it in a separate migration (no write lock).
 func notValidSteps(p *rules.Pass, table ir.QName, k ir.Constraint) []rules.Step {
+	if parts := p.Catalog.Partitions(table); k.Kind == ir.ForeignKey && len(parts) > 0 && p.Version < 18 {
+		return partitionedFKSteps(p, table, k, parts)
+	}
 	lock, validateLock := "ACCESS EXCLUSIVE", "SHARE UPDATE EXCLUSIVE"
 	if k.Kind == ir.ForeignKey {
 		lock = fmt.Sprintf("SHARE ROW EXCLUSIVE on %s and on %s", table, k.RefTable)
@@ -225,6 +228,51 @@ func notValidSteps(p *rules.Pass, table ir.QName, k ir.Constraint) []rules.Step 
 	validate.SeparateDeploy = true
 	validate.Note = "If validation fails, existing rows break the rule: fix them, then run it again. The NOT VALID constraint keeps guarding new rows meanwhile."
 	return []rules.Step{add, validate}
+}
+
+// attachesValidated reports whether a foreign key added to a partitioned
+// table finds an equal, validated key on every partition: the server then
+// attaches those instead of creating and validating new ones, so nothing
+// is scanned (the last step of partitionedFKSteps).
+func attachesValidated(p *rules.Pass, table ir.QName, k ir.Constraint) bool {
+	parts := p.Catalog.Partitions(table)
+	if len(parts) == 0 {
+		return false
+	}
+	for _, part := range parts {
+		if !slices.ContainsFunc(part.Constraints, func(pk *catalog.Constraint) bool {
+			return pk.Kind == ir.ForeignKey && pk.Validated && slices.Equal(pk.Columns, k.Columns) &&
+				p.Catalog.Same(pk.RefTable, k.RefTable) && slices.Equal(pk.RefColumns, k.RefColumns)
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+// partitionedFKSteps add a foreign key to a partitioned table before
+// PostgreSQL 18, which refuses NOT VALID there: each partition gets the key
+// NOT VALID and validated on its own, then the parent's ADD finds an equal
+// validated key on every partition and attaches it instead of scanning.
+func partitionedFKSteps(p *rules.Pass, table ir.QName, k ir.Constraint, parts []*catalog.Table) []rules.Step {
+	var adds, validates []rules.Step
+	for _, part := range parts {
+		name := unqualified(part.Name, table)
+		adds = append(adds, migration(p, fmt.Sprintf("add the key to partition %s NOT VALID (brief lock, no scan)", name),
+			withLockTimeout(p, sqlgen.AddConstraint(name, k, true)), withLockTimeout(p, sqlgen.DropConstraint(name, k.Name)),
+			fmt.Sprintf("SHARE ROW EXCLUSIVE on %s and on %s", name, k.RefTable), false))
+		v := migration(p, fmt.Sprintf("validate it on partition %s: it scans, but reads and writes continue", name),
+			fmt.Sprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s;", sqlgen.Name(name), sqlgen.Ident(k.Name)), "",
+			fmt.Sprintf("SHARE UPDATE EXCLUSIVE on %s, ROW SHARE on %s", name, k.RefTable), false)
+		v.Note = "If validation fails, existing rows break the rule: fix them, then run it again."
+		validates = append(validates, v)
+	}
+	validates[0].SeparateDeploy = true
+	parent := migration(p, "add the key to the parent: it attaches each partition's validated key, with no scan",
+		withLockTimeout(p, sqlgen.AddConstraint(table, k, false)), withLockTimeout(p, sqlgen.DropConstraint(table, k.Name)),
+		fmt.Sprintf("SHARE ROW EXCLUSIVE on %s, its partitions and %s, briefly", table, k.RefTable), false)
+	parent.Note = fmt.Sprintf("PostgreSQL %d refuses ADD FOREIGN KEY ... NOT VALID on a partitioned table (18 allows it), hence the keys per partition.", p.Version)
+	return append(append(adds, validates...), parent)
 }
 
 var addForeignKey = &rules.Rule{
@@ -252,18 +300,18 @@ func checkForeignKeys(p *rules.Pass) {
 		refs = append(refs, foreignKeys(op.Constraints)...)
 		reportNewTableFKs(p, op.Table, refs, fmt.Sprintf("DROP TABLE IF EXISTS %s;", sqlgen.Name(op.Table)))
 	case ir.AlterTable:
-		for _, cmd := range op.Cmds {
+		rules.EachCmd(p, op, func(cmd ir.AlterCmd) {
 			switch c := cmd.(type) {
 			case ir.AddConstraint:
 				if c.Constraint.Kind != ir.ForeignKey {
-					continue
+					return
 				}
 				if !p.Existing(op.Table) {
 					reportNewTableFKs(p, op.Table, []ir.Constraint{c.Constraint}, withLockTimeout(p, sqlgen.DropConstraint(op.Table, c.Constraint.Name)))
-					continue
+					return
 				}
-				if c.Constraint.NotValid {
-					continue
+				if c.Constraint.NotValid || attachesValidated(p, op.Table, c.Constraint) {
+					return
 				}
 				msg := fmt.Sprintf("ADD FOREIGN KEY %q on existing table %s scans it while holding SHARE ROW EXCLUSIVE on %s and on referenced table %s: writes to both block until the scan ends",
 					c.Constraint.Name, tableLabel(op.Table), tableLabel(op.Table), tableLabel(c.Constraint.RefTable))
@@ -272,11 +320,11 @@ func checkForeignKeys(p *rules.Pass) {
 			case ir.AddColumn:
 				fks := foreignKeys(c.Column.Constraints)
 				if len(fks) == 0 || p.Existing(op.Table) && rewritesOnAdd(p, c.Column) {
-					continue // PG202's plan adds the foreign keys too
+					return // PG202's plan adds the foreign keys too
 				}
 				if !p.Existing(op.Table) {
 					reportNewTableFKs(p, op.Table, fks, withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", sqlgen.Name(op.Table), sqlgen.Ident(c.Column.Name))))
-					continue
+					return
 				}
 				col := c.Column
 				bare := &catalog.Column{Name: col.Name, Type: col.Type, Collation: col.Collation, Default: col.Default}
@@ -292,7 +340,7 @@ func checkForeignKeys(p *rules.Pass) {
 				p.Report(msg, &rules.Plan{Title: "add the column, then the foreign key NOT VALID, then validate it", Steps: steps}).
 					Claims(rules.Takes(rules.AccessExclusive, op.Table))
 			}
-		}
+		})
 	}
 }
 
