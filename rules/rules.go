@@ -459,6 +459,9 @@ func (s Step) ForwardSQL() string { return sqlgen.ExpandRetry(s.Forward, s.LockR
 // RollbackSQL is the step's rollback as it runs, with its lock retries.
 func (s Step) RollbackSQL() string { return sqlgen.ExpandRetry(s.Rollback, s.LockRetries) }
 
+// Retried reports whether the step's SQL runs in a retry block.
+func (s Step) Retried() bool { return s.ForwardSQL() != s.Forward }
+
 // LockEffect describes what a lock mode blocks, for people reading a plan.
 func LockEffect(mode string) string {
 	switch mode {
@@ -670,14 +673,11 @@ func AlterCmds[T ir.AlterCmd](p *Pass, fn func(table ir.QName, cmd T)) {
 	if !ok || !p.Existing(op.Table) {
 		return
 	}
-	prev := p.cmd
-	defer func() { p.cmd = prev }()
-	for i, c := range op.Cmds {
+	EachCmd(p, op, func(c ir.AlterCmd) {
 		if x, ok := c.(T); ok {
-			p.cmd = i
 			fn(op.Table, x)
 		}
-	}
+	})
 }
 
 // EachCmd calls fn for every subcommand of op, on a new table too, with

@@ -1162,8 +1162,7 @@ func setByOther(found []*rules.Finding, reminder *rules.Finding) bool {
 			continue
 		}
 		for _, st := range fd.Plan.Steps {
-			if strings.Contains(st.Forward, "SET "+reminder.Rule.Reminder) || strings.Contains(st.Forward, "SET SESSION "+reminder.Rule.Reminder) ||
-				strings.Contains(st.Forward, "SET LOCAL "+reminder.Rule.Reminder) {
+			if strings.Contains(st.Forward, "SET "+reminder.Rule.Reminder) || strings.Contains(st.Forward, "SET SESSION "+reminder.Rule.Reminder) {
 				return true
 			}
 		}

@@ -392,7 +392,7 @@ func box(f *rules.Finding, verbose bool) []string {
 			if !verbose && short && s.Forward != "" {
 				l = append(l, indent(s.Forward)...)
 			}
-			more = more || !short && s.Forward != "" || s.File != "" || s.Note != "" || s.ForwardSQL() != s.Forward
+			more = more || !short && s.Forward != "" || s.File != "" || s.Note != "" || s.Retried()
 			if verbose {
 				if s.Forward != "" {
 					l = append(l, indent(s.ForwardSQL())...)
@@ -552,7 +552,7 @@ func checklist(p *rules.Plan) []string {
 	}
 	for i, s := range p.Steps {
 		switch {
-		case strings.Contains(s.ForwardSQL(), "SET LOCAL lock_timeout"):
+		case s.Retried():
 			add("each step that takes a strong lock waits briefly for it and retries after a pause while a long transaction holds it (-v shows the retry block); if it still times out, rerun it (it is idempotent)")
 		case strings.Contains(s.Forward, "lock_timeout"):
 			add("lock_timeout is set before every strong lock: if a step times out, retry it (it is idempotent)")
