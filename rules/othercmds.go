@@ -23,6 +23,7 @@ func (p *Pass) withOtherCmds(plan *Plan) *Plan {
 	if !ok || plan.KeepsStatement || plan.Whole || p.cmd < 0 || len(op.Cmds) < 2 {
 		return plan
 	}
+	plan.cmd, plan.composable = p.cmd, true
 	var before, after []int
 	for i := range op.Cmds {
 		switch {
@@ -42,14 +43,18 @@ func (p *Pass) withOtherCmds(plan *Plan) *Plan {
 			if len(plan.Steps) > 0 {
 				plan.Steps[0].Note = JoinNotes(plan.Steps[0].Note, "The statement's other subcommands are not in this plan: run them as written.")
 			}
+			plan.composable = false
 			return plan
 		}
+		step.Title = "run the statement's other subcommands as written (this plan replaces only one of them)"
+		step.Note = JoinNotes("If another finding on this statement plans one of these subcommands, run its plan instead of that subcommand.", step.Note)
 		if part[0] < p.cmd {
 			first = append(first, step)
 		} else {
 			last = append(last, step)
 		}
 	}
+	plan.own = [2]int{len(first), len(first) + len(plan.Steps)}
 	plan.Steps = append(append(first, plan.Steps...), last...)
 	return plan
 }
@@ -62,9 +67,7 @@ func (p *Pass) otherCmdsStep(op ir.AlterTable, keep []int) (Step, bool) {
 		return Step{}, false
 	}
 	lockTimeout := sqlgen.SetLockTimeout(p.Thresholds.LockTimeout) + "\n"
-	step := Step{Kind: StepMigration, Title: "run the statement's other subcommands as written (this plan replaces only one of them)",
-		Forward: lockTimeout + sql, Lock: "ACCESS EXCLUSIVE",
-		Note: "If another finding on this statement plans one of these subcommands, run its plan instead of that subcommand."}
+	step := Step{Kind: StepMigration, Forward: lockTimeout + sql, Lock: "ACCESS EXCLUSIVE"}
 	rollback, undo := undoCmds(p, op, keep)
 	switch undo {
 	case undoable:
@@ -76,6 +79,76 @@ func (p *Pass) otherCmdsStep(op ir.AlterTable, keep []int) (Step, bool) {
 		step.Note = JoinNotes(step.Note, "Their rollback is not written (fluxlint cannot reverse every subcommand): undo them by hand.")
 	}
 	return step, true
+}
+
+// Compose gives the findings on one ALTER TABLE whose plans each replace
+// one of its subcommands a single plan. Alone, each plan runs the other
+// subcommands as written, so that run one after the other they would apply
+// those twice, or apply as written the very subcommand another plan makes
+// safe. Together: each replaced subcommand's own steps and, between them,
+// the subcommands no finding replaces, as written, in the statement's
+// order (its subcommands apply in that order too). Every one of those
+// findings then carries the same plan. Findings whose plans cannot be
+// split by subcommand (a plan for the whole statement, two plans for one
+// subcommand) are left as they are.
+func (p *Pass) Compose(found []*Finding) {
+	op, ok := p.Op.(ir.AlterTable)
+	if !ok {
+		return
+	}
+	by := map[int]*Finding{}
+	var fs []*Finding
+	for _, f := range found {
+		pl := f.Plan
+		if pl == nil || pl.KeepsStatement {
+			continue
+		}
+		if !pl.composable || by[pl.cmd] != nil {
+			return
+		}
+		by[pl.cmd] = f
+		fs = append(fs, f)
+	}
+	if len(fs) < 2 {
+		return
+	}
+	var steps []Step
+	var titles []string
+	var run []int
+	flush := func() bool {
+		if len(run) == 0 {
+			return true
+		}
+		st, ok := p.otherCmdsStep(op, run)
+		if !ok {
+			return false
+		}
+		st.Title = "run the statement's subcommands that no finding replaces, as written"
+		steps, run = append(steps, st), nil
+		return true
+	}
+	for i := range op.Cmds {
+		f := by[i]
+		if f == nil {
+			run = append(run, i)
+			continue
+		}
+		if !flush() {
+			return
+		}
+		steps = append(steps, f.Plan.Steps[f.Plan.own[0]:f.Plan.own[1]]...)
+		titles = append(titles, f.Rule.Code+": "+f.Plan.Title)
+	}
+	if !flush() {
+		return
+	}
+	for i := range steps {
+		steps[i].LockRetries = p.Thresholds.LockRetries
+	}
+	plan := &Plan{Title: fmt.Sprintf("one plan for the statement's %d findings (%s)", len(fs), strings.Join(titles, "; then ")), Whole: true, Steps: steps}
+	for _, f := range fs {
+		f.Plan, f.Rewrite = plan, ""
+	}
 }
 
 // What undoCmds can do.

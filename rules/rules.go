@@ -407,6 +407,14 @@ type Plan struct {
 	// not only the one its finding is about (withOtherCmds).
 	Whole bool
 	Steps []Step
+	// cmd is the subcommand a plan that withOtherCmds completed replaces,
+	// and Steps[own[0]:own[1]] are that subcommand's own steps (the others
+	// run the statement's other subcommands as written); composable says
+	// so, and lets Compose join the plan with those of the statement's
+	// other findings.
+	cmd        int
+	own        [2]int
+	composable bool
 }
 
 // Where says where a plan that keeps its statement puts its steps.

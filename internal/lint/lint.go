@@ -1078,6 +1078,7 @@ func checkOp(f *rules.File, s *ir.Stmt, i int, c *catalog.Catalog, opt Options, 
 	for _, fd := range found {
 		sizing.Apply(fd, opt.Live, p.Thresholds, opt.Engine)
 	}
+	p.Compose(found)
 	for _, fd := range found {
 		if fd.Rule.Reminder == "" || !setByOther(found, fd) {
 			report(fd)

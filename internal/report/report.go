@@ -220,8 +220,25 @@ func Text(w io.Writer, res *lint.Result, opt TextOptions) error {
 	verbose := opt.Verbose
 	bw := bufio.NewWriter(w)
 	cut := 0
+	shown := map[*rules.Plan]*rules.Finding{} // the statement's plans, each with the finding it was shown with
+	var stmt *rules.Finding
 	for _, f := range res.Findings {
-		lines := box(f, verbose)
+		if stmt == nil || f.Path != stmt.Path || f.Pos != stmt.Pos {
+			stmt = f
+			clear(shown)
+		}
+		var lines []string
+		if first := shown[f.Plan]; f.Plan != nil && first != nil {
+			// Findings composed into one plan for their statement: the
+			// plan once, under the first.
+			alone := *f
+			alone.Plan = nil
+			lines = box(&alone, verbose)
+			lines = append(lines[:len(lines)-1], "│", fmt.Sprintf("│  Plan: the plan of the %s finding above, one plan for the whole statement", first.Rule.Code), lines[len(lines)-1])
+		} else {
+			lines = box(f, verbose)
+			shown[f.Plan] = f
+		}
 		if !verbose && len(lines) > MaxBoxLines {
 			cut++
 			lines = append(lines[:MaxBoxLines-2], "│  … cut to fit 40 lines: the HTML report (--format html --output report.html) shows the whole plan", lines[len(lines)-1])

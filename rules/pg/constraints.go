@@ -313,10 +313,15 @@ func checkForeignKeys(p *rules.Pass) {
 				if c.Constraint.NotValid || attachesValidated(p, op.Table, c.Constraint) {
 					return
 				}
+				mode := stmtLock(p, rules.ShareRowExclusive, op.Table)
 				msg := fmt.Sprintf("ADD FOREIGN KEY %q on existing table %s scans it while holding SHARE ROW EXCLUSIVE on %s and on referenced table %s: writes to both block until the scan ends",
 					c.Constraint.Name, tableLabel(op.Table), tableLabel(op.Table), tableLabel(c.Constraint.RefTable))
+				if mode != rules.ShareRowExclusive {
+					msg = fmt.Sprintf("ADD FOREIGN KEY %q on existing table %s scans it while holding %s on it (the statement's other subcommands need that lock) and SHARE ROW EXCLUSIVE on referenced table %s: every query on %s and every write to %s block until the scan ends",
+						c.Constraint.Name, tableLabel(op.Table), mode, tableLabel(c.Constraint.RefTable), tableLabel(op.Table), tableLabel(c.Constraint.RefTable))
+				}
 				p.Report(msg, &rules.Plan{Title: "add the foreign key NOT VALID, then validate it", Steps: notValidSteps(p, op.Table, c.Constraint)}).
-					Claims(rules.Takes(rules.ShareRowExclusive, op.Table).Scanning())
+					Claims(rules.Takes(mode, op.Table).Scanning())
 			case ir.AddColumn:
 				fks := foreignKeys(c.Column.Constraints)
 				if len(fks) == 0 || p.Existing(op.Table) && rewritesOnAdd(p, c.Column) {

@@ -137,6 +137,18 @@ func blocksWrites(c *catalog.Catalog, op ir.Op, existing func(ir.QName) bool) (i
 	return ir.QName{}, "", false
 }
 
+// stmtLock is the lock the pass's statement takes on table, when a
+// subcommand's own lock is mode: an ALTER TABLE takes the strongest lock
+// any of its subcommands needs, for all of them (ADD COLUMN beside ADD
+// FOREIGN KEY makes the key's scan run under ACCESS EXCLUSIVE).
+func stmtLock(p *rules.Pass, mode string, table ir.QName) string {
+	t, m, ok := blocksWrites(p.Catalog, p.Op, p.Existing)
+	if ok && p.Catalog.Same(t, table) && slices.Index(rules.LockModes, m) > slices.Index(rules.LockModes, mode) {
+		return m
+	}
+	return mode
+}
+
 // domainScans reports whether an ALTER DOMAIN checks the values stored in
 // every column of the domain, under a SHARE lock on each table.
 func domainScans(o ir.AlterDomain) bool {
