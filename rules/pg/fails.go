@@ -17,11 +17,11 @@ var failsOnServer = &rules.Rule{
 	Doc: rules.Doc{
 		Title: "A statement PostgreSQL rejects",
 		Why: "Some statements are refused by the server whatever the data: a second PRIMARY KEY, CREATE INDEX CONCURRENTLY on a " +
-			"partitioned table, DROP INDEX CONCURRENTLY of several indexes or with CASCADE, REFRESH MATERIALIZED " +
+			"partitioned table, DROP INDEX CONCURRENTLY of a partitioned table's index, of several indexes or with CASCADE, REFRESH MATERIALIZED " +
 			"VIEW CONCURRENTLY of a view without a unique index. The migration fails at that statement, after " +
 			"the ones before it may have run: a deploy that fails halfway is worse than one that locks.",
 		Bad:      "CREATE INDEX CONCURRENTLY measurements_value_idx ON measurements (value);  -- measurements is partitioned",
-		Good:     "Build a partitioned table's index partition by partition: CREATE INDEX ... ON ONLY the parent, CREATE INDEX CONCURRENTLY on each partition, ALTER INDEX ... ATTACH PARTITION each. Drop indexes concurrently one statement each, without CASCADE. Give a materialized view a unique index on plain columns before refreshing it concurrently.",
+		Good:     "Build a partitioned table's index partition by partition: CREATE INDEX ... ON ONLY the parent, CREATE INDEX CONCURRENTLY on each partition, ALTER INDEX ... ATTACH PARTITION each. Drop indexes concurrently one statement each, without CASCADE; a partitioned table's index without CONCURRENTLY, under a short lock_timeout. Give a materialized view a unique index on plain columns before refreshing it concurrently.",
 		Versions: "All supported versions (SQLSTATE 0A000 feature not supported, 55000 object not in prerequisite state).",
 	},
 	Check: func(p *rules.Pass) {
@@ -42,7 +42,14 @@ var failsOnServer = &rules.Rule{
 			p.Report(msg, partitionedIndexPlan(p, op.Index)).Claims(rules.Fails("0A000", op.Index.Table))
 		case ir.Drop:
 			dependedOn(p, op)
-			if op.Kind != ir.KindIndex || !op.Concurrently || len(op.Names) < 2 && !op.Cascade {
+			if op.Kind != ir.KindIndex || !op.Concurrently {
+				return
+			}
+			if len(op.Names) == 1 && !op.Cascade {
+				if table, idx := ownerTable(p.Catalog, op.Names[0]); idx != nil && partitioned(p.Catalog, table) {
+					msg := fmt.Sprintf("DROP INDEX CONCURRENTLY %q fails (SQLSTATE 0A000): %s is partitioned, and PostgreSQL drops a partitioned table's index only without CONCURRENTLY", op.Names[0].String(), tableLabel(table))
+					p.Report(msg, &rules.Plan{Title: "drop it without CONCURRENTLY, with a short lock_timeout", Steps: []rules.Step{partitionedDrop(p, op.Names[0], idx)}}).Claims(rules.Fails("0A000", table))
+				}
 				return
 			}
 			why := "of several indexes in one statement"

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
 	"github.com/fluxlint/fluxlint/rules"
@@ -142,7 +143,7 @@ var dropIndex = &rules.Rule{
 			"lock request waits behind any running query on the table, and every query that arrives meanwhile " +
 			"queues behind it: reads and writes stall. DROP INDEX CONCURRENTLY waits without blocking them.",
 		Bad:      "DROP INDEX users_email_idx;",
-		Good:     "In its own migration, outside a transaction:\nDROP INDEX CONCURRENTLY IF EXISTS users_email_idx;\nCONCURRENTLY drops one index per statement and does not take CASCADE.",
+		Good:     "In its own migration, outside a transaction:\nDROP INDEX CONCURRENTLY IF EXISTS users_email_idx;\nCONCURRENTLY drops one index per statement and does not take CASCADE. A partitioned table's index cannot be dropped concurrently (SQLSTATE 0A000): drop it under a short lock_timeout, which is then no finding.",
 		Versions: "All supported versions.",
 	},
 	Check: func(p *rules.Pass) {
@@ -160,6 +161,15 @@ var dropIndex = &rules.Rule{
 			}
 			if idx != nil && claim == nil {
 				claim = rules.Takes(rules.AccessExclusive, table)
+			}
+			if idx != nil && partitioned(p.Catalog, table) {
+				// No concurrent drop exists: under a short lock_timeout
+				// the statement is as good as it gets.
+				if !lockTimeoutSet(p) {
+					names = append(names, fmt.Sprintf("%q", name.String()))
+					steps = append(steps, partitionedDrop(p, name, idx))
+				}
+				continue
 			}
 			names = append(names, fmt.Sprintf("%q", name.String()))
 			rollback := ""
@@ -181,6 +191,27 @@ var dropIndex = &rules.Rule{
 		msg := fmt.Sprintf("DROP INDEX %s takes an ACCESS EXCLUSIVE lock on its table: queries queue behind it while it waits", joinList(names))
 		p.Report(msg, &rules.Plan{Title: "drop the index without blocking queries", Steps: steps}).Claims(claim)
 	},
+}
+
+// partitioned reports whether table is a partitioned table.
+func partitioned(c *catalog.Catalog, table ir.QName) bool {
+	t := c.Table(table)
+	return t != nil && t.PartitionBy != nil
+}
+
+// partitionedDrop drops a partitioned table's index, which PostgreSQL
+// cannot drop concurrently (SQLSTATE 0A000): with a short lock_timeout,
+// since the lock is brief once granted (the drop is a catalog change and
+// unlinked files) but queues every query on the table and its partitions
+// while it waits.
+func partitionedDrop(p *rules.Pass, name ir.QName, idx *catalog.Index) rules.Step {
+	step := migration(p, fmt.Sprintf("drop index %s with a short lock_timeout (a partitioned table's index cannot be dropped concurrently)", name),
+		withLockTimeout(p, sqlgen.DropIndex(name, false)), withLockTimeout(p, sqlgen.CreateIndex(idx.Def, false)), "ACCESS EXCLUSIVE on the table and its partitions", false)
+	step.Note = "DROP INDEX CONCURRENTLY fails on a partitioned table's index (SQLSTATE 0A000). The rollback builds the index again on every partition under a SHARE lock that blocks writes while it builds: run it at a quiet time, or rebuild it partition by partition (CREATE INDEX ... ON ONLY the table, CREATE INDEX CONCURRENTLY on each partition, ALTER INDEX ... ATTACH PARTITION)."
+	if idx.Constraint != "" {
+		step.Note = rules.JoinNotes(step.Note, fmt.Sprintf("The index backs constraint %q: drop the constraint instead (ALTER TABLE ... DROP CONSTRAINT), which PostgreSQL requires.", idx.Constraint))
+	}
+	return step
 }
 
 var concurrentlyInTx = &rules.Rule{
