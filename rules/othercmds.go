@@ -7,6 +7,7 @@ import (
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/pg"
+	"github.com/fluxlint/fluxlint/analyzers/split"
 	"github.com/fluxlint/fluxlint/rules/sqlgen"
 )
 
@@ -59,10 +60,141 @@ func (p *Pass) withOtherCmds(plan *Plan) *Plan {
 	return plan
 }
 
+// withOtherStatements keeps the rest of a statement that holds several SQL
+// statements (a goose StatementBegin ... StatementEnd block, sent as one) in
+// a plan that replaces the one holding the pass's op: the others run as
+// written, those before it in a step before the plan's steps, those after
+// it in a step after them. Without them, a plan for the block's CHECK would
+// lose the ADD COLUMN before it, and fail for want of the column.
+func (p *Pass) withOtherStatements(plan *Plan) *Plan {
+	if plan.KeepsStatement || plan.Whole {
+		return plan
+	}
+	parts, at := p.blockParts()
+	if parts == nil {
+		return plan
+	}
+	var first, last []Step
+	if at > 0 {
+		first = []Step{p.asWrittenStep(parts[:at], true, "run the block's statements before the one this plan replaces, as written")}
+	}
+	if at+1 < len(parts) {
+		last = []Step{p.asWrittenStep(parts[at+1:], false, "run the block's statements after the one this plan replaces, as written")}
+	}
+	plan.own = [2]int{plan.own[0] + len(first), plan.own[1] + len(first)}
+	plan.Steps = append(append(first, plan.Steps...), last...)
+	return plan
+}
+
+// asWrittenStep runs statements of the block as written, with their
+// reverse where fluxlint knows one for each: ALTER TABLE subcommands that
+// undoCmds undoes, a created table or named index dropped again; INSERT,
+// UPDATE and DELETE change no schema, and their rows are not restored.
+// The catalog a pass sees has the block's statements before its op
+// applied, so for those (before) a previous default cannot be read from it.
+func (p *Pass) asWrittenStep(parts []string, before bool, title string) Step {
+	lockTimeout := sqlgen.SetLockTimeout(p.Thresholds.LockTimeout) + "\n"
+	step := Step{Kind: StepMigration, Title: title, Forward: lockTimeout + strings.Join(parts, ";\n") + ";",
+		Note: "If another finding is about one of these statements, run its plan instead of that statement."}
+	var undo []string
+	writes := false
+	for _, part := range slices.Backward(parts) {
+		ops, err := pg.Parse(part)
+		if err != nil || len(ops) != 1 {
+			step.Note = JoinNotes(step.Note, "Their rollback is not written (fluxlint cannot reverse every statement): undo them by hand.")
+			return step
+		}
+		switch op := ops[0].(type) {
+		case ir.AlterTable:
+			all := make([]int, len(op.Cmds))
+			for i := range all {
+				all[i] = i
+				if _, ok := op.Cmds[i].(ir.SetDefault); ok && before {
+					step.Note = JoinNotes(step.Note, "Their rollback is not written (the default a SET DEFAULT replaced is not known here): undo them by hand.")
+					return step
+				}
+			}
+			sql, how := undoCmds(p, op, all)
+			switch how {
+			case destroys:
+				step.Irreversible = true
+				step.Note = JoinNotes(step.Note, "They drop data, which no rollback brings back: undo the rest by hand.")
+				return step
+			case unknown:
+				step.Note = JoinNotes(step.Note, "Their rollback is not written (a subcommand has no known reverse): undo them by hand.")
+				return step
+			}
+			undo = append(undo, sql)
+		case ir.CreateTable:
+			undo = append(undo, fmt.Sprintf("DROP TABLE IF EXISTS %s;", sqlgen.Name(op.Table)))
+		case ir.CreateIndex:
+			if op.Index.Name == "" {
+				step.Note = JoinNotes(step.Note, "Their rollback is not written (an index without a name): undo them by hand.")
+				return step
+			}
+			undo = append(undo, sqlgen.DropIndex(ir.QName{Schema: op.Index.Table.Schema, Name: op.Index.Name}, false))
+		case ir.Write:
+			writes = true
+		default:
+			step.Note = JoinNotes(step.Note, "Their rollback is not written (fluxlint cannot reverse every statement): undo them by hand.")
+			return step
+		}
+	}
+	if writes {
+		step.Note = JoinNotes(step.Note, "The rollback reverses their schema changes; rows they inserted, updated or deleted stay as they are.")
+	}
+	if len(undo) > 0 {
+		step.Rollback = lockTimeout + strings.Join(undo, "\n")
+	}
+	return step
+}
+
+// blockParts splits a statement that holds several SQL statements into
+// them, and says which holds the pass's op; nil for a single statement, or
+// when the parts do not account for the statement's ops.
+func (p *Pass) blockParts() (parts []string, at int) {
+	if len(p.Stmt.Ops) < 2 {
+		return nil, 0
+	}
+	res := split.Split([]byte(p.Stmt.Text), ir.Postgres)
+	if len(res.Segments) < 2 {
+		return nil, 0
+	}
+	n := 0
+	for i, seg := range res.Segments {
+		if seg.Client != "" || seg.Err != "" {
+			return nil, 0
+		}
+		text := p.Stmt.Text[seg.Start:seg.End]
+		ops, err := pg.Parse(text)
+		if err != nil {
+			return nil, 0
+		}
+		if p.OpIndex >= n && p.OpIndex < n+len(ops) {
+			at = i
+		}
+		parts = append(parts, text)
+		n += len(ops)
+	}
+	if n != len(p.Stmt.Ops) {
+		return nil, 0
+	}
+	return parts, at
+}
+
+// opText is the SQL statement that holds the pass's op: the statement's
+// text, or its part in a block of several.
+func (p *Pass) opText() string {
+	if parts, at := p.blockParts(); parts != nil {
+		return parts[at]
+	}
+	return p.Stmt.Text
+}
+
 // otherCmdsStep is the step that runs the statement's subcommands at keep
 // as written.
 func (p *Pass) otherCmdsStep(op ir.AlterTable, keep []int) (Step, bool) {
-	sql, ok := pg.AlterSubset(p.Stmt.Text, len(op.Cmds), keep)
+	sql, ok := pg.AlterSubset(p.opText(), len(op.Cmds), keep)
 	if !ok {
 		return Step{}, false
 	}
@@ -142,10 +274,11 @@ func (p *Pass) Compose(found []*Finding) {
 	if !flush() {
 		return
 	}
-	for i := range steps {
-		steps[i].LockRetries = p.Thresholds.LockRetries
+	plan := p.withOtherStatements(&Plan{Title: fmt.Sprintf("one plan for the statement's %d findings (%s)", len(fs), strings.Join(titles, "; then ")), Steps: steps})
+	plan.Whole = true
+	for i := range plan.Steps {
+		plan.Steps[i].LockRetries = p.Thresholds.LockRetries
 	}
-	plan := &Plan{Title: fmt.Sprintf("one plan for the statement's %d findings (%s)", len(fs), strings.Join(titles, "; then ")), Whole: true, Steps: steps}
 	for _, f := range fs {
 		f.Plan, f.Rewrite = plan, ""
 	}

@@ -181,7 +181,7 @@ func (p *Pass) Report(msg string, plan *Plan) *Finding {
 	f := NewFinding(p.Rule, p.File.Path, p.Stmt.Pos, p.Stmt.End, msg)
 	f.Down, f.Source = p.Stmt.Down, p.Stmt.Text
 	if plan != nil && p.Rule.Engine == ir.Postgres {
-		plan = p.withOtherCmds(plan)
+		plan = p.withOtherStatements(p.withOtherCmds(plan))
 		for i := range plan.Steps {
 			plan.Steps[i].LockRetries = p.Thresholds.LockRetries
 		}
