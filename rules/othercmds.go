@@ -97,12 +97,12 @@ func (p *Pass) asWrittenStep(parts []string, before bool, title string) Step {
 	step := Step{Kind: StepMigration, Title: title, Forward: lockTimeout + strings.Join(parts, ";\n") + ";",
 		Note: "If another finding is about one of these statements, run its plan instead of that statement."}
 	var undo []string
-	writes := false
+	writes, destroyed, why := false, false, ""
 	for _, part := range slices.Backward(parts) {
 		ops, err := pg.Parse(part)
 		if err != nil || len(ops) != 1 {
-			step.Note = JoinNotes(step.Note, "Their rollback is not written (fluxlint cannot reverse every statement): undo them by hand.")
-			return step
+			why = "fluxlint cannot reverse every statement"
+			continue
 		}
 		switch op := ops[0].(type) {
 		case ir.AlterTable:
@@ -110,41 +110,43 @@ func (p *Pass) asWrittenStep(parts []string, before bool, title string) Step {
 			for i := range all {
 				all[i] = i
 				if _, ok := op.Cmds[i].(ir.SetDefault); ok && before {
-					step.Note = JoinNotes(step.Note, "Their rollback is not written (the default a SET DEFAULT replaced is not known here): undo them by hand.")
-					return step
+					why = "the default a SET DEFAULT replaced is not known here"
 				}
 			}
 			sql, how := undoCmds(p, op, all)
 			switch how {
 			case destroys:
-				step.Irreversible = true
-				step.Note = JoinNotes(step.Note, "They drop data, which no rollback brings back: undo the rest by hand.")
-				return step
+				destroyed = true
 			case unknown:
-				step.Note = JoinNotes(step.Note, "Their rollback is not written (a subcommand has no known reverse): undo them by hand.")
-				return step
+				why = "a subcommand has no known reverse"
 			}
 			undo = append(undo, sql)
 		case ir.CreateTable:
 			undo = append(undo, fmt.Sprintf("DROP TABLE IF EXISTS %s;", sqlgen.Name(op.Table)))
 		case ir.CreateIndex:
 			if op.Index.Name == "" {
-				step.Note = JoinNotes(step.Note, "Their rollback is not written (an index without a name): undo them by hand.")
-				return step
+				why = "an index without a name"
 			}
 			undo = append(undo, sqlgen.DropIndex(ir.QName{Schema: op.Index.Table.Schema, Name: op.Index.Name}, false))
 		case ir.Write:
 			writes = true
 		default:
-			step.Note = JoinNotes(step.Note, "Their rollback is not written (fluxlint cannot reverse every statement): undo them by hand.")
-			return step
+			why = "fluxlint cannot reverse every statement"
 		}
 	}
-	if writes {
-		step.Note = JoinNotes(step.Note, "The rollback reverses their schema changes; rows they inserted, updated or deleted stay as they are.")
-	}
-	if len(undo) > 0 {
-		step.Rollback = lockTimeout + strings.Join(undo, "\n")
+	switch {
+	case destroyed:
+		step.Irreversible = true
+		step.Note = JoinNotes(step.Note, "They drop data, which no rollback brings back: undo the rest by hand.")
+	case why != "":
+		step.Note = JoinNotes(step.Note, "Their rollback is not written ("+why+"): undo them by hand.")
+	default:
+		if writes {
+			step.Note = JoinNotes(step.Note, "The rollback reverses their schema changes; rows they inserted, updated or deleted stay as they are.")
+		}
+		if len(undo) > 0 {
+			step.Rollback = lockTimeout + strings.Join(undo, "\n")
+		}
 	}
 	return step
 }
