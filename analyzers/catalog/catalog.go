@@ -976,6 +976,24 @@ func (c *Catalog) moveTable(t *Table, to ir.QName) {
 			v.Definition = ""
 		}
 	}
+	// Foreign keys follow it too: they reference the table, not its name
+	// (a rollback that re-adds one must name the table as it is now).
+	from := t.Name
+	for _, r := range c.TablesReferencing(from) {
+		if r.Name != from {
+			r = c.ownTable(r)
+		}
+		for _, k := range r.Constraints {
+			if k.Kind == ir.ForeignKey && c.resolve(k.RefTable) == from {
+				short := ir.QName{Name: to.Name}
+				if k.RefTable.Schema == "" && c.resolve(short) == to {
+					k.RefTable = short // written unqualified, it stays so
+				} else {
+					k.RefTable = to
+				}
+			}
+		}
+	}
 	delete(c.tables, t.Name)
 	t.Name = to
 	c.tables[to] = t

@@ -1,6 +1,7 @@
 package catalog_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -120,5 +121,30 @@ func TestUnknown(t *testing.T) {
 	}
 	if c.IsNew(ir.QName{Name: "never_created"}) {
 		t.Error("a table seen only in ALTER must not count as new")
+	}
+}
+
+// TestRenamedTableReferences checks that a renamed table's foreign keys
+// from other tables (and from itself) name it by its new name, unqualified
+// where they were, so that a rollback re-adding one names a table that
+// exists.
+func TestRenamedTableReferences(t *testing.T) {
+	c := catalog.New()
+	replay(t, c,
+		`CREATE TABLE user_ (id int PRIMARY KEY, boss int REFERENCES user_ (id))`,
+		`CREATE TABLE community (id int PRIMARY KEY, creator_id int REFERENCES user_ (id), other int REFERENCES public.user_ (id))`,
+		`ALTER TABLE user_ RENAME TO person`,
+	)
+	got := map[string]string{}
+	for _, name := range []string{"community", "person"} {
+		for _, k := range c.Table(ir.QName{Name: name}).Constraints {
+			if k.Kind == ir.ForeignKey {
+				got[k.Name] = k.RefTable.String()
+			}
+		}
+	}
+	want := map[string]string{"community_creator_id_fkey": "person", "community_other_fkey": "public.person", "user__boss_fkey": "person"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("foreign keys reference %v, want %v", got, want)
 	}
 }
