@@ -1024,10 +1024,31 @@ func (c *Catalog) drop(o ir.Drop) {
 		q := c.resolve(n)
 		switch o.Kind {
 		case ir.KindTable, ir.KindView, ir.KindMatView:
-			for _, i := range c.IndexesOn(q) {
-				delete(c.indexes, c.indexKey(q, i.Def.Name))
+			gone := []ir.QName{q}
+			if o.Cascade {
+				// CASCADE drops the views that read it, and the foreign
+				// keys that reference it (not their tables).
+				for _, v := range c.Dependents(q) {
+					gone = append(gone, v.Name)
+				}
+				for _, r := range c.TablesReferencing(q) {
+					if r.Name == q {
+						continue
+					}
+					r = c.ownTable(r)
+					for _, k := range slices.Clone(r.Constraints) {
+						if k.Kind == ir.ForeignKey && c.resolve(k.RefTable) == q {
+							c.dropConstraint(r, k.Name)
+						}
+					}
+				}
 			}
-			delete(c.tables, q)
+			for _, g := range gone {
+				for _, i := range c.IndexesOn(g) {
+					delete(c.indexes, c.indexKey(g, i.Def.Name))
+				}
+				delete(c.tables, g)
+			}
 		case ir.KindIndex:
 			c.dropIndex(q)
 		case ir.KindType:

@@ -148,3 +148,26 @@ func TestRenamedTableReferences(t *testing.T) {
 		t.Errorf("foreign keys reference %v, want %v", got, want)
 	}
 }
+
+// TestDropCascade checks that DROP ... CASCADE takes with it what
+// PostgreSQL drops: the views that read the relation (and theirs, with
+// their indexes) and the foreign keys that reference it, not their tables.
+func TestDropCascade(t *testing.T) {
+	c := catalog.New()
+	replay(t, c,
+		`CREATE TABLE u (id int PRIMARY KEY)`,
+		`CREATE TABLE posts (id int, author int REFERENCES u (id))`,
+		`CREATE VIEW user_view AS SELECT id FROM u`,
+		`CREATE MATERIALIZED VIEW user_mview AS SELECT * FROM user_view`,
+		`CREATE UNIQUE INDEX idx_user_mview_id ON user_mview (id)`,
+		`DROP VIEW user_view CASCADE`,
+	)
+	if c.Table(ir.QName{Name: "user_mview"}) != nil || c.Index(ir.QName{Name: "idx_user_mview_id"}) != nil {
+		t.Errorf("the materialized view reading the dropped view, or its index, is still there")
+	}
+	replay(t, c, `DROP TABLE u CASCADE`)
+	posts := c.Table(ir.QName{Name: "posts"})
+	if posts == nil || len(posts.Constraints) != 0 {
+		t.Errorf("posts after DROP TABLE u CASCADE: %+v, want the table without its foreign key", posts)
+	}
+}
