@@ -1025,9 +1025,10 @@ func (c *Catalog) drop(o ir.Drop) {
 		switch o.Kind {
 		case ir.KindTable, ir.KindView, ir.KindMatView:
 			gone := []ir.QName{q}
-			if o.Cascade {
+			if o.Cascade && !c.mysql {
 				// CASCADE drops the views that read it, and the foreign
-				// keys that reference it (not their tables).
+				// keys that reference it (not their tables); MySQL parses
+				// CASCADE and ignores it.
 				for _, v := range c.Dependents(q) {
 					gone = append(gone, v.Name)
 				}
