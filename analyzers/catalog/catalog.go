@@ -56,6 +56,10 @@ type Table struct {
 	Name       ir.QName // schema always set
 	Kind       ir.ObjectKind
 	Definition string // a view's CREATE statement, as the parser renders it
+	// Renames are the renames of relations Definition names (the view's
+	// own name too) made since it was defined, in order, From then To: the
+	// definition as written, with these applied, is the view as it is now.
+	Renames [][2]ir.QName
 	// Filled: created in the change with rows already (from a query), so
 	// new is not empty.
 	Filled bool
@@ -955,7 +959,9 @@ func (c *Catalog) renameColumn(t *Table, old, new string) {
 
 func (c *Catalog) moveTable(t *Table, to ir.QName) {
 	to = c.resolve(to)
-	t.Definition = "" // it names the view as it was
+	if t.Definition != "" {
+		t.Renames = append(slices.Clone(t.Renames), [2]ir.QName{t.Name, to}) // it names the view as it was
+	}
 	moved := c.IndexesOn(t.Name)
 	for _, i := range moved {
 		key := c.indexKey(t.Name, i.Def.Name)
@@ -973,7 +979,9 @@ func (c *Catalog) moveTable(t *Table, to ir.QName) {
 			v = c.ownTable(v)
 			v.Reads.Relations = slices.Clone(v.Reads.Relations)
 			v.Reads.Relations[i] = to
-			v.Definition = ""
+			if v.Definition != "" {
+				v.Renames = append(slices.Clone(v.Renames), [2]ir.QName{t.Name, to})
+			}
 		}
 	}
 	// Foreign keys follow it too: they reference the table, not its name

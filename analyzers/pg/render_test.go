@@ -5,6 +5,8 @@ import (
 
 	pgq "github.com/pganalyze/pg_query_go/v6"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/fluxlint/fluxlint/analyzers/ir"
 )
 
 // TestFastPathsMatchDeparse checks that every fast renderer prints exactly
@@ -57,5 +59,30 @@ func TestFastPathsMatchDeparse(t *testing.T) {
 	t.Logf("%d fast renders checked, %d fell back to the deparser", fast, slow)
 	if fast < 30 || slow < 10 {
 		t.Errorf("sample exercises %d fast and %d fallback renders; want both paths well covered", fast, slow)
+	}
+}
+
+// TestRenameRelations checks that a stored view definition follows
+// renames: unqualified and public-qualified references, the view's own
+// name, renames applied in order, other schemas left alone.
+func TestRenameRelations(t *testing.T) {
+	q := func(schema, name string) ir.QName { return ir.QName{Schema: schema, Name: name} }
+	for _, c := range []struct {
+		sql     string
+		renames [][2]ir.QName
+		want    string
+	}{
+		{"CREATE VIEW v AS SELECT id FROM users JOIN public.orgs o ON o.id = users.org_id",
+			[][2]ir.QName{{q("public", "users"), q("public", "members")}, {q("public", "orgs"), q("public", "teams")}},
+			"CREATE VIEW v AS SELECT id FROM members JOIN public.teams o ON o.id = members.org_id"},
+		{"CREATE VIEW v AS SELECT * FROM app.users", [][2]ir.QName{{q("public", "users"), q("public", "members")}},
+			"CREATE VIEW v AS SELECT * FROM app.users"},
+		{"CREATE MATERIALIZED VIEW v AS SELECT * FROM a", [][2]ir.QName{{q("public", "a"), q("public", "b")}, {q("public", "b"), q("public", "c")}, {q("public", "v"), q("public", "w")}},
+			"CREATE MATERIALIZED VIEW w AS SELECT * FROM c"},
+	} {
+		got, ok := RenameRelations(c.sql, c.renames)
+		if !ok || got != c.want {
+			t.Errorf("RenameRelations(%q) = %q, %v; want %q", c.sql, got, ok, c.want)
+		}
 	}
 }

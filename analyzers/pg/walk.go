@@ -110,3 +110,55 @@ func columnRefs(n *pgq.Node) []string {
 	})
 	return out
 }
+
+// RenameRelations rewrites a statement (a view's stored CREATE VIEW) so
+// that the tables and views it names follow renames made since, applied in
+// order: a reference to From becomes To. Names compare as PostgreSQL
+// resolves them, unqualified in public. It reports false when the statement
+// does not parse or deparse.
+func RenameRelations(sql string, renames [][2]ir.QName) (string, bool) {
+	tree, err := pgq.Parse(sql)
+	if err != nil || len(tree.Stmts) != 1 {
+		return "", false
+	}
+	resolved := func(q ir.QName) ir.QName {
+		if q.Schema == "" {
+			q.Schema = "public"
+		}
+		return q
+	}
+	// Columns qualified by a renamed table's own name (it has no alias)
+	// follow it: old name -> new name.
+	qualifiers := map[string]string{}
+	walk(tree.Stmts[0].Stmt.ProtoReflect(), func(m protoreflect.Message) {
+		rv, ok := m.Interface().(*pgq.RangeVar)
+		if !ok {
+			return
+		}
+		was := rv.Relname
+		for _, r := range renames {
+			if resolved(qname(rv)) != resolved(r[0]) {
+				continue
+			}
+			rv.Relname = r[1].Name
+			if rv.Schemaname != "" || resolved(r[1]).Schema != "public" {
+				rv.Schemaname = resolved(r[1]).Schema
+			}
+		}
+		if rv.Relname != was && rv.Alias == nil {
+			qualifiers[was] = rv.Relname
+		}
+	})
+	walk(tree.Stmts[0].Stmt.ProtoReflect(), func(m protoreflect.Message) {
+		ref, ok := m.Interface().(*pgq.ColumnRef)
+		if !ok || len(ref.Fields) < 2 {
+			return
+		}
+		q := ref.Fields[len(ref.Fields)-2].GetString_()
+		if to, ok := qualifiers[q.GetSval()]; ok && q != nil {
+			q.Sval = to
+		}
+	})
+	out, err := pgq.Deparse(tree)
+	return out, err == nil
+}

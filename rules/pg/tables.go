@@ -7,6 +7,7 @@ import (
 
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
+	pganalyzer "github.com/fluxlint/fluxlint/analyzers/pg"
 	"github.com/fluxlint/fluxlint/rules"
 	"github.com/fluxlint/fluxlint/rules/sqlgen"
 )
@@ -86,7 +87,15 @@ func recreateView(p *rules.Pass, name ir.QName) (string, string) {
 		return "", "The view's definition is not in the migrations fluxlint read, so no rollback can be written."
 	}
 	note := "The rollback recreates the view as the migration that created it defined it."
-	sql := t.Definition + ";"
+	def := t.Definition
+	if len(t.Renames) > 0 {
+		var ok bool
+		if def, ok = pganalyzer.RenameRelations(def, t.Renames); !ok {
+			return "", "The view's definition names tables renamed since, and fluxlint could not rewrite it, so no rollback can be written."
+		}
+		note = "The rollback recreates the view as the migration that created it defined it, with the tables renamed since under their new names."
+	}
+	sql := def + ";"
 	if t.Kind == ir.KindMatView {
 		note += " A materialized view's rows are computed again from its query."
 		for _, i := range p.Catalog.IndexesOn(name) {
