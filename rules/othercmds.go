@@ -92,72 +92,96 @@ func (p *Pass) withOtherStatements(plan *Plan) *Plan {
 // UPDATE and DELETE change no schema, and their rows are not restored.
 // The catalog a pass sees has the block's statements before its op
 // applied, so for those (before) a previous default cannot be read from it.
-func (p *Pass) asWrittenStep(parts []string, before bool, title string) Step {
-	lockTimeout := sqlgen.SetLockTimeout(p.Thresholds.LockTimeout) + "\n"
-	step := Step{Kind: StepMigration, Title: title, Forward: lockTimeout + strings.Join(parts, ";\n") + ";",
-		Note: "If another finding is about one of these statements, run its plan instead of that statement."}
-	var undo []string
-	writes, destroyed, why := false, false, ""
+func (p *Pass) asWrittenStep(parts []blockPart, before bool, title string) Step {
+	var texts, undo []string
+	how, why, writes := undoable, "", false
 	for _, part := range slices.Backward(parts) {
-		ops, err := pg.Parse(part)
-		if err != nil || len(ops) != 1 {
-			why = "fluxlint cannot reverse every statement"
+		texts = append([]string{part.text}, texts...)
+		if len(part.ops) != 1 {
+			how, why = max(how, unknown), "fluxlint cannot reverse every statement"
 			continue
 		}
-		switch op := ops[0].(type) {
+		switch op := part.ops[0].(type) {
 		case ir.AlterTable:
 			all := make([]int, len(op.Cmds))
 			for i := range all {
 				all[i] = i
 				if _, ok := op.Cmds[i].(ir.SetDefault); ok && before {
-					why = "the default a SET DEFAULT replaced is not known here"
+					how, why = max(how, unknown), "the default a SET DEFAULT replaced is not known here"
 				}
 			}
-			sql, how := undoCmds(p, op, all)
-			switch how {
-			case destroys:
-				destroyed = true
-			case unknown:
+			sql, h := undoCmds(p, op, all)
+			if h == unknown {
 				why = "a subcommand has no known reverse"
 			}
+			how = max(how, h)
 			undo = append(undo, sql)
 		case ir.CreateTable:
 			undo = append(undo, fmt.Sprintf("DROP TABLE IF EXISTS %s;", sqlgen.Name(op.Table)))
 		case ir.CreateIndex:
 			if op.Index.Name == "" {
-				why = "an index without a name"
+				how, why = max(how, unknown), "an index without a name"
 			}
 			undo = append(undo, sqlgen.DropIndex(ir.QName{Schema: op.Index.Table.Schema, Name: op.Index.Name}, false))
 		case ir.Write:
 			writes = true
 		default:
-			why = "fluxlint cannot reverse every statement"
+			how, why = max(how, unknown), "fluxlint cannot reverse every statement"
 		}
 	}
-	switch {
-	case destroyed:
-		step.Irreversible = true
-		step.Note = JoinNotes(step.Note, "They drop data, which no rollback brings back: undo the rest by hand.")
-	case why != "":
-		step.Note = JoinNotes(step.Note, "Their rollback is not written ("+why+"): undo them by hand.")
-	default:
-		if writes {
-			step.Note = JoinNotes(step.Note, "The rollback reverses their schema changes; rows they inserted, updated or deleted stay as they are.")
-		}
-		if len(undo) > 0 {
-			step.Rollback = lockTimeout + strings.Join(undo, "\n")
-		}
+	step := p.asWritten(strings.Join(texts, ";\n")+";", strings.Join(undo, "\n"), how, why)
+	step.Title = title
+	step.Note = JoinNotes("If another finding is about one of these statements, run its plan instead of that statement.", step.Note)
+	if writes && step.Rollback != "" {
+		step.Note = JoinNotes(step.Note, "The rollback reverses their schema changes; rows they inserted, updated or deleted stay as they are.")
 	}
 	return step
 }
 
+// asWritten is a migration step that runs sql, under the plans'
+// lock_timeout, with the reverse that undoCmds' verdict how allows: rollback,
+// none (a point of no return) when something drops data, or none and a note
+// saying why.
+func (p *Pass) asWritten(sql, rollback string, how int, why string) Step {
+	lockTimeout := sqlgen.SetLockTimeout(p.Thresholds.LockTimeout) + "\n"
+	step := Step{Kind: StepMigration, Forward: lockTimeout + sql}
+	switch how {
+	case undoable:
+		if rollback != "" {
+			step.Rollback = lockTimeout + rollback
+		}
+	case destroys:
+		step.Irreversible = true
+		step.Note = "They drop data, which no rollback brings back: undo the rest by hand."
+	default:
+		step.Note = "Their rollback is not written (" + why + "): undo them by hand."
+	}
+	return step
+}
+
+// blockPart is one SQL statement of a block, with its ops.
+type blockPart struct {
+	text string
+	ops  []ir.Op
+}
+
 // blockParts splits a statement that holds several SQL statements into
 // them, and says which holds the pass's op; nil for a single statement, or
-// when the parts do not account for the statement's ops.
-func (p *Pass) blockParts() (parts []string, at int) {
+// when the parts do not account for the statement's ops. Parsed once per
+// pass: every plan of the op asks.
+func (p *Pass) blockParts() ([]blockPart, int) {
 	if len(p.Stmt.Ops) < 2 {
 		return nil, 0
 	}
+	type split struct {
+		parts []blockPart
+		at    int
+	}
+	b := p.Memo("block-parts", func() any { parts, at := p.splitBlock(); return split{parts, at} }).(split)
+	return b.parts, b.at
+}
+
+func (p *Pass) splitBlock() (parts []blockPart, at int) {
 	res := split.Split([]byte(p.Stmt.Text), ir.Postgres)
 	if len(res.Segments) < 2 {
 		return nil, 0
@@ -175,7 +199,7 @@ func (p *Pass) blockParts() (parts []string, at int) {
 		if p.OpIndex >= n && p.OpIndex < n+len(ops) {
 			at = i
 		}
-		parts = append(parts, text)
+		parts = append(parts, blockPart{text, ops})
 		n += len(ops)
 	}
 	if n != len(p.Stmt.Ops) {
@@ -188,7 +212,7 @@ func (p *Pass) blockParts() (parts []string, at int) {
 // text, or its part in a block of several.
 func (p *Pass) opText() string {
 	if parts, at := p.blockParts(); parts != nil {
-		return parts[at]
+		return parts[at].text
 	}
 	return p.Stmt.Text
 }
@@ -200,18 +224,9 @@ func (p *Pass) otherCmdsStep(op ir.AlterTable, keep []int) (Step, bool) {
 	if !ok {
 		return Step{}, false
 	}
-	lockTimeout := sqlgen.SetLockTimeout(p.Thresholds.LockTimeout) + "\n"
-	step := Step{Kind: StepMigration, Forward: lockTimeout + sql, Lock: "ACCESS EXCLUSIVE"}
-	rollback, undo := undoCmds(p, op, keep)
-	switch undo {
-	case undoable:
-		step.Rollback = lockTimeout + rollback
-	case destroys:
-		step.Irreversible = true
-		step.Note = JoinNotes(step.Note, "They drop data, which no rollback brings back: undo the rest by hand.")
-	default:
-		step.Note = JoinNotes(step.Note, "Their rollback is not written (fluxlint cannot reverse every subcommand): undo them by hand.")
-	}
+	rollback, how := undoCmds(p, op, keep)
+	step := p.asWritten(sql, rollback, how, "fluxlint cannot reverse every subcommand")
+	step.Lock = "ACCESS EXCLUSIVE"
 	return step, true
 }
 
@@ -286,11 +301,13 @@ func (p *Pass) Compose(found []*Finding) {
 	}
 }
 
-// What undoCmds can do.
+// What undoCmds can do, from best to worst (max of two is the worse):
+// dropping data outranks a missing reverse, since it makes the step a point
+// of no return.
 const (
 	undoable = iota
-	destroys // a subcommand drops data
 	unknown  // a subcommand has no known reverse
+	destroys // a subcommand drops data
 )
 
 // undoCmds writes what reverses the subcommands at keep, last first, from
