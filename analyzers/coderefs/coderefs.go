@@ -127,8 +127,11 @@ func skipped(rel string) bool {
 // file is one source file to search.
 type file struct {
 	path string // as reported
+	abs  string // absolute
+	root string // the absolute root it was found under
 	// data returns the content; a file on disk is read into *buf, which
-	// each worker reuses (less garbage to collect).
+	// each worker reuses (less garbage to collect), or, with a nil buf,
+	// into memory of its own.
 	data func(buf *[]byte) ([]byte, error)
 }
 
@@ -144,30 +147,52 @@ func Search(opt Options, queries []Query) (*Result, error) {
 	return search(files, opt.Engine, queries)
 }
 
-// listAll lists the source files of every root.
+// listAll lists the source files of every root, except those under
+// opt.Exclude.
 func listAll(opt Options) ([]file, error) {
-	excluded := map[string]bool{}
-	for _, e := range opt.Exclude {
-		if abs, err := filepath.Abs(e); err == nil {
-			excluded[abs] = true
-		}
-	}
 	var files []file
 	for _, root := range opt.Roots {
-		fs, err := list(root, opt.Rev, opt.Only, excluded)
+		fs, err := list(root, opt.Rev, opt.Only)
 		if err != nil {
 			return nil, err
 		}
 		files = append(files, fs...)
 	}
-	return files, nil
+	return outside(files, opt.Exclude), nil
+}
+
+// outside drops the files under the excluded directories (the migration
+// directories being linted).
+func outside(files []file, exclude []string) []file {
+	excluded := map[string]bool{}
+	for _, e := range exclude {
+		if abs, err := filepath.Abs(e); err == nil {
+			excluded[abs] = true
+		}
+	}
+	if len(excluded) == 0 {
+		return files
+	}
+	kept := make([]file, 0, len(files))
+	for _, f := range files {
+		in := false
+		for dir := filepath.Dir(f.abs); !in && len(dir) > len(f.root); dir = filepath.Dir(dir) {
+			in = excluded[dir]
+		}
+		if !in {
+			kept = append(kept, f)
+		}
+	}
+	return kept
 }
 
 // Tree is the work tree's source files, listed and read into memory (up to
 // prefetchMax bytes; the rest are read when searched) in the background
-// while the lint runs, so that the search after it only scans.
+// while git is asked what changed and the lint runs, so that the search
+// after it only scans. It is started before the migration directories are
+// known: Search leaves them out.
 type Tree struct {
-	opt   Options
+	roots []string
 	ready chan struct{}
 	files []file
 	err   error
@@ -176,9 +201,9 @@ type Tree struct {
 // prefetchMax bounds the code held in memory ahead of a search.
 const prefetchMax = 64 << 20
 
-// Prefetch starts reading the work tree's source files.
-func Prefetch(opt Options) *Tree {
-	t := &Tree{opt: opt, ready: make(chan struct{})}
+// Prefetch starts reading the work tree's source files under roots.
+func Prefetch(roots []string) *Tree {
+	t := &Tree{roots: roots, ready: make(chan struct{})}
 	go func() {
 		defer close(t.ready)
 		defer func() {
@@ -186,34 +211,34 @@ func Prefetch(opt Options) *Tree {
 				t.files, t.err = nil, nil // fall back to reading at search time
 			}
 		}()
-		if t.files, t.err = listAll(opt); t.err != nil {
+		if t.files, t.err = listAll(Options{Roots: roots}); t.err != nil {
 			return
 		}
 		budget := prefetchMax
-		var buf []byte
 		for i, f := range t.files {
-			data, err := f.data(&buf)
+			data, err := f.data(nil)
 			if err != nil || len(data) > budget {
 				continue // read again when searched
 			}
 			budget -= len(data)
-			data = bytes.Clone(data) // buf is reused for the next file
 			t.files[i].data = func(*[]byte) ([]byte, error) { return data, nil }
 		}
 	}()
 	return t
 }
 
-// Search scans the prefetched tree for the queries.
-func (t *Tree) Search(queries []Query) (*Result, error) {
+// Search scans the prefetched tree for the queries, as opt.Engine's SQL,
+// outside opt.Exclude (opt.Roots are the tree's).
+func (t *Tree) Search(opt Options, queries []Query) (*Result, error) {
 	<-t.ready
 	if t.err != nil || t.files == nil {
-		return Search(t.opt, queries)
+		opt.Roots = t.roots
+		return Search(opt, queries)
 	}
 	if len(queries) == 0 {
 		return &Result{Refs: map[Query][]Ref{}, Ignored: map[Query]bool{}}, nil
 	}
-	return search(t.files, t.opt.Engine, queries)
+	return search(outside(t.files, opt.Exclude), opt.Engine, queries)
 }
 
 // search scans files for the queries.
@@ -285,27 +310,19 @@ func search(files []file, engine ir.Engine, queries []Query) (*Result, error) {
 // untracked files that are not ignored (git applies .gitignore, nested
 // ones and the global excludes exactly), or a revision's tree; outside a
 // git repository, every file.
-func list(root, rev string, only, excluded map[string]bool) ([]file, error) {
+func list(root, rev string, only map[string]bool) ([]file, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, err
 	}
 	keep := func(rel string) bool {
-		if !sourceExts[strings.ToLower(filepath.Ext(rel))] || skipped(rel) {
-			return false
-		}
-		for dir := filepath.Dir(filepath.Join(abs, rel)); len(dir) > len(abs); dir = filepath.Dir(dir) {
-			if excluded[dir] {
-				return false
-			}
-		}
-		return true
+		return sourceExts[strings.ToLower(filepath.Ext(rel))] && !skipped(rel)
 	}
 	if rev != "" {
 		var paths []string // the files to read, when only some differ
 		if only != nil {
 			for p := range only {
-				if rel, err := filepath.Rel(abs, p); err == nil && !strings.HasPrefix(rel, "..") {
+				if rel, err := filepath.Rel(abs, p); err == nil && !strings.HasPrefix(rel, "..") && keep(filepath.ToSlash(rel)) {
 					paths = append(paths, filepath.ToSlash(rel))
 				}
 			}
@@ -328,7 +345,7 @@ func list(root, rev string, only, excluded map[string]bool) ([]file, error) {
 		}
 		seen[rel] = true
 		p := filepath.Join(abs, rel)
-		files = append(files, file{path: relative(root, rel), data: func(buf *[]byte) ([]byte, error) { return readSource(p, buf) }})
+		files = append(files, file{path: relative(root, rel), abs: p, root: abs, data: func(buf *[]byte) ([]byte, error) { return readSource(p, buf) }})
 	}
 	return files, nil
 }
@@ -348,10 +365,16 @@ func readSource(p string, buf *[]byte) ([]byte, error) {
 	if err != nil || !info.Mode().IsRegular() || info.Size() > maxFileSize {
 		return nil, errors.New("not a source file")
 	}
-	if int64(cap(*buf)) < info.Size() {
+	var data []byte
+	switch {
+	case buf == nil:
+		data = make([]byte, info.Size()) // kept by the caller
+	case int64(cap(*buf)) < info.Size():
 		*buf = make([]byte, 0, max(info.Size(), 256<<10))
+		fallthrough
+	default:
+		data = (*buf)[:info.Size()]
 	}
-	data := (*buf)[:info.Size()]
 	_, err = io.ReadFull(f, data)
 	return data, err
 }
@@ -376,7 +399,7 @@ func walkFiles(abs string, keep func(string) bool) ([]file, error) {
 		if info, err := d.Info(); err != nil || !info.Mode().IsRegular() || info.Size() > maxFileSize || !keep(rel) {
 			return nil
 		}
-		files = append(files, file{path: p, data: func(buf *[]byte) ([]byte, error) { return readSource(p, buf) }})
+		files = append(files, file{path: p, abs: p, root: abs, data: func(buf *[]byte) ([]byte, error) { return readSource(p, buf) }})
 		return nil
 	})
 	return files, err
@@ -431,7 +454,8 @@ func revFiles(abs, rev string, paths []string, keep func(string) bool) ([]file, 
 	files := make([]file, len(names))
 	for i := range names {
 		data := contents[i]
-		files[i] = file{path: filepath.Join(abs, filepath.FromSlash(names[i])), data: func(*[]byte) ([]byte, error) { return data, nil }}
+		p := filepath.Join(abs, filepath.FromSlash(names[i]))
+		files[i] = file{path: p, abs: p, root: abs, data: func(*[]byte) ([]byte, error) { return data, nil }}
 	}
 	return files, nil
 }

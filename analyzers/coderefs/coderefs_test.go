@@ -178,3 +178,59 @@ func TestSearchRevision(t *testing.T) {
 		t.Error("a revision starting with - must be refused, not passed to git as an option")
 	}
 }
+
+// TestPrefetchExclude: the tree is read before the migration directories
+// are known, so Search leaves them out; SQL in a migration directory whose
+// name does not say so is not a use, the same SQL in the code is. A
+// directory excluded that is the root itself excludes nothing (migrations
+// kept at the top of the code tree), as Search with Options does.
+func TestPrefetchExclude(t *testing.T) {
+	root := t.TempDir()
+	for name, body := range map[string]string{
+		"db/changes/0002.sql": "SELECT email FROM users;\n",
+		"api/user.go":         "package api\n\nconst q = `SELECT email FROM users`\n",
+	} {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := exec.Command("git", "-C", root, "init", "-q").CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v %s", err, out)
+	}
+	q := Query{Table: "users", Column: "email"}
+	paths := func(res *Result) string {
+		var ps []string
+		for _, r := range res.Refs[q] {
+			rel, _ := filepath.Rel(root, r.Path)
+			ps = append(ps, filepath.ToSlash(rel))
+		}
+		sort.Strings(ps)
+		return strings.Join(ps, ",")
+	}
+	tree := Prefetch([]string{root})
+	for _, c := range []struct {
+		exclude []string
+		want    string
+	}{
+		{[]string{filepath.Join(root, "db", "changes")}, "api/user.go"},
+		{nil, "api/user.go,db/changes/0002.sql"},
+		{[]string{root}, "api/user.go,db/changes/0002.sql"},
+	} {
+		opt := Options{Roots: []string{root}, Engine: ir.Postgres, Exclude: c.exclude}
+		early, err := tree.Search(opt, []Query{q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		late, err := Search(opt, []Query{q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if paths(early) != c.want || paths(late) != c.want {
+			t.Errorf("exclude %v: prefetched %q, read at search time %q, want %q", c.exclude, paths(early), paths(late), c.want)
+		}
+	}
+}

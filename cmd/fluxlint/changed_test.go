@@ -116,12 +116,12 @@ func TestChangedSinceMergeBase(t *testing.T) {
 	git("commit", "-q", "-am", "main edits history")
 	git("checkout", "-q", "feature")
 	t.Chdir(dir)
-	changed, _, err := changedFiles("main", "migrations")
+	c, err := changedFiles("main", []string{"migrations"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
-	for p := range changed {
+	for p := range c.files {
 		names = append(names, filepath.Base(p))
 	}
 	if strings.Join(names, ",") != "0002_feature.sql" {
@@ -133,7 +133,7 @@ func TestChangedSinceMergeBase(t *testing.T) {
 		t.Fatalf("git clone: %v\n%s", err, out)
 	}
 	gitIn(t, clone)("fetch", "-q", "--depth", "1", "origin", "main:main")
-	_, _, err = changedFiles("main", filepath.Join(clone, "migrations"))
+	_, err = changedFiles("main", []string{filepath.Join(clone, "migrations")})
 	if err == nil || !strings.Contains(err.Error(), "fetch-depth: 0") {
 		t.Errorf("shallow clone: %v, want the advice to fetch the history", err)
 	}
@@ -205,5 +205,41 @@ func TestDeployedCodeReferences(t *testing.T) {
 	}
 	if len(rep.Findings) != 1 || rep.Findings[0].Severity != "error" || rep.Findings[0].Related[0].Deployed != "main" {
 		t.Errorf("users.name is still read by the deployed code: %+v", rep.Findings)
+	}
+}
+
+// TestChangedSinceUntrackedAtRoot: untracked files are listed only under
+// the migration paths given; migrations kept at the repository's root
+// (given as ".", and through a symlink to it) still count an untracked
+// file as changed, and a committed, unchanged one as history.
+func TestChangedSinceUntrackedAtRoot(t *testing.T) {
+	dir := t.TempDir()
+	git := gitIn(t, dir)
+	git("init", "-q")
+	if err := os.WriteFile(filepath.Join(dir, "0001_users.sql"), []byte("CREATE TABLE users (id bigint);\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git("add", ".")
+	git("commit", "-q", "-m", "history")
+	if err := os.WriteFile(filepath.Join(dir, "0002_email.sql"), []byte("ALTER TABLE users ADD COLUMN email text;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	for _, path := range []string{".", link} {
+		c, err := changedFiles("HEAD", []string{path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for p := range c.files {
+			names = append(names, filepath.Base(p))
+		}
+		if strings.Join(names, ",") != "0002_email.sql" {
+			t.Errorf("%s: changed %v, want the untracked 0002_email.sql alone", path, names)
+		}
 	}
 }

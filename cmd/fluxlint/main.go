@@ -21,6 +21,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"golang.org/x/sys/unix"
 
+	"github.com/fluxlint/fluxlint/analyzers/coderefs"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
 	"github.com/fluxlint/fluxlint/analyzers/onlineddl"
@@ -260,19 +261,18 @@ func lintOrFix(args []string, stdout, stderr io.Writer, fixing bool) int {
 		fmt.Fprintf(stderr, "fluxlint: %v\n", err)
 		return exitUsage
 	}
+	if len(opt.CodePaths) > 0 {
+		opt.Code = coderefs.Prefetch(opt.CodePaths) // read while git is asked what changed
+	}
 	if *changedSince != "" {
-		var base string
-		if opt.Changed, base, err = changedFiles(*changedSince, paths[0]); err != nil {
+		c, err := changedFiles(*changedSince, paths)
+		if err != nil {
 			fmt.Fprintf(stderr, "fluxlint: --changed-since: %v\n", err)
 			return exitUsage
 		}
 		// The code at the merge base is what runs while the migration
 		// applies: search it too, where it differs from the work tree.
-		opt.DeployedRef, opt.DeployedName = base, *changedSince
-		if opt.DeployedDiff, err = differing(base, paths[0]); err != nil {
-			fmt.Fprintf(stderr, "fluxlint: --changed-since: %v\n", err)
-			return exitUsage
-		}
+		opt.Changed, opt.DeployedRef, opt.DeployedName, opt.DeployedDiff = c.files, c.base, *changedSince, c.differing
 	}
 	if *deployedRef != "" {
 		opt.DeployedRef, opt.DeployedName = *deployedRef, *deployedRef
@@ -627,15 +627,26 @@ func thresholds(cfg *config.Config) rules.Thresholds {
 	return t
 }
 
-// changedFiles lists, as absolute paths, the files added or changed since
-// ref in the git repository containing near, with uncommitted and untracked
-// files included. Names come NUL-separated (-z), so git quotes none of them,
-// and the ref is verified as a commit first, so it never reaches git as an
-// option.
-func changedFiles(ref, near string) (map[string]bool, string, error) {
+// branchChange is what a branch changed since it left a ref, as absolute paths.
+type branchChange struct {
+	files map[string]bool // added or modified since the merge base, untracked ones too
+	base  string          // the merge base: the code that is deployed
+	// differing lists the merge base's files that the work tree changed,
+	// deleted or renamed away: the only ones whose code search results can
+	// differ from the work tree's.
+	differing map[string]bool
+}
+
+// changedFiles asks git what changed since ref in the repository
+// containing paths[0], uncommitted files and the untracked ones under paths
+// (the migrations: the only files it is asked about) included. Names come
+// NUL-separated (-z), so git quotes none of them, and the ref is verified
+// as a commit first, so it never reaches git as an option.
+func changedFiles(ref string, paths []string) (branchChange, error) {
 	if strings.HasPrefix(ref, "-") {
-		return nil, "", fmt.Errorf("%q is not a git ref", ref)
+		return branchChange{}, fmt.Errorf("%q is not a git ref", ref)
 	}
+	near := paths[0]
 	dir := near
 	if st, err := os.Stat(near); err == nil && !st.IsDir() {
 		dir = filepath.Dir(near)
@@ -653,62 +664,69 @@ func changedFiles(ref, near string) (map[string]bool, string, error) {
 	}
 	root, err := git("rev-parse", "--show-toplevel")
 	if err != nil {
-		return nil, "", err
+		return branchChange{}, err
 	}
 	root = strings.TrimSpace(root)
 	commit, err := git("rev-parse", "--verify", "--quiet", "--end-of-options", ref+"^{commit}")
 	if err != nil {
-		return nil, "", fmt.Errorf("%q is not a commit in %s", ref, root)
+		return branchChange{}, fmt.Errorf("%q is not a commit in %s", ref, root)
 	}
 	// What the branch changed since it left ref (REF...HEAD), plus the work
 	// tree: edits made on ref since then are not the branch's.
 	base, err := git("merge-base", strings.TrimSpace(commit), "HEAD")
 	if err != nil {
 		if shallow, _ := git("rev-parse", "--is-shallow-repository"); strings.TrimSpace(shallow) == "true" {
-			return nil, "", fmt.Errorf("%q and HEAD have no common commit in this shallow clone: fetch the history (actions/checkout with fetch-depth: 0)", ref)
+			return branchChange{}, fmt.Errorf("%q and HEAD have no common commit in this shallow clone: fetch the history (actions/checkout with fetch-depth: 0)", ref)
 		}
-		return nil, "", fmt.Errorf("%q and HEAD have no common commit: %w", ref, err)
+		return branchChange{}, fmt.Errorf("%q and HEAD have no common commit: %w", ref, err)
 	}
-	diff, err := git("diff", "-z", "--name-only", "--diff-filter=ACMR", strings.TrimSpace(base), "--")
+	c := branchChange{files: map[string]bool{}, base: strings.TrimSpace(base), differing: map[string]bool{}}
+	// "<status>\0<path>\0" per file; without rename detection a rename is
+	// a deletion and an addition.
+	diff, err := git("diff", "-z", "--name-status", "--no-renames", c.base, "--")
 	if err != nil {
-		return nil, "", err
+		return branchChange{}, err
 	}
-	untracked, err := git("ls-files", "-z", "--others", "--exclude-standard", "--full-name")
-	if err != nil {
-		return nil, "", err
+	// Untracked files are listed under the migration paths only: listing
+	// the whole tree walks every directory.
+	list := []string{"ls-files", "-z", "--others", "--exclude-standard", "--full-name", "--"}
+	for _, p := range paths {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			continue // "-", or a path that does not exist: no file of it is in git
+		}
+		abs, err := filepath.Abs(real)
+		if err != nil {
+			continue
+		}
+		switch rel, err := filepath.Rel(root, abs); {
+		case err != nil || rel == ".." || strings.HasPrefix(rel, "../"): // another repository's
+		case rel == ".":
+			list = append(list, ":(top)") // the whole tree ("literal" matches no file for ".")
+		default:
+			list = append(list, ":(top,literal)"+filepath.ToSlash(rel))
+		}
 	}
-	changed := map[string]bool{}
-	for _, name := range strings.Split(diff+"\x00"+untracked, "\x00") {
+	var untracked string
+	if list[len(list)-1] != "--" {
+		if untracked, err = git(list...); err != nil {
+			return branchChange{}, err
+		}
+	}
+	fields := strings.Split(strings.TrimSuffix(diff, "\x00"), "\x00")
+	for i := 0; i+1 < len(fields); i += 2 {
+		status, name := fields[i], filepath.Join(root, fields[i+1])
+		c.differing[name] = true
+		if status == "A" || status == "M" {
+			c.files[name] = true
+		}
+	}
+	for _, name := range strings.Split(untracked, "\x00") {
 		if name != "" {
-			changed[filepath.Join(root, name)] = true
+			c.files[filepath.Join(root, name)] = true
 		}
 	}
-	return changed, strings.TrimSpace(base), nil
-}
-
-// differing lists, as absolute paths, the files of revision rev that the
-// work tree changed, deleted or renamed away: the only ones whose code
-// search results can differ from the work tree's.
-func differing(rev, near string) (map[string]bool, error) {
-	dir := near
-	if st, err := os.Stat(near); err == nil && !st.IsDir() {
-		dir = filepath.Dir(near)
-	}
-	root, err := exec.Command("git", "-C", dir, "rev-parse", "--show-toplevel").Output()
-	if err != nil {
-		return nil, fmt.Errorf("git rev-parse: %w", err)
-	}
-	out, err := exec.Command("git", "-C", dir, "diff", "-z", "--name-only", "--no-renames", rev, "--").Output()
-	if err != nil {
-		return nil, fmt.Errorf("git diff %s: %w", rev, err)
-	}
-	files := map[string]bool{}
-	for _, name := range strings.Split(string(out), "\x00") {
-		if name != "" {
-			files[filepath.Join(strings.TrimSpace(string(root)), name)] = true
-		}
-	}
-	return files, nil
+	return c, nil
 }
 
 // searchRoots picks where to search for code references: the flags, else

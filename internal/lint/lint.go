@@ -47,6 +47,9 @@ type Options struct {
 	// CodePaths are the application code trees searched for references to
 	// dropped or renamed objects; none: no search.
 	CodePaths []string
+	// Code is CodePaths' files, read ahead by the caller as soon as the
+	// paths are known (nil: the lint starts reading them).
+	Code *coderefs.Tree
 	// DeployedRef is a git revision holding the code that is deployed (the
 	// merge base of --changed-since): its code is searched too, because
 	// it still runs while the migration applies. DeployedName is how
@@ -169,13 +172,9 @@ func run(sets []*migrations.Set, errs []*migrations.FileError, opt Options) *Res
 	}
 	markTargets(sets, opt)
 	// The code search reads the application code while the lint runs.
-	var tree *coderefs.Tree
-	if len(opt.CodePaths) > 0 {
-		var dirs []string
-		for _, set := range sets {
-			dirs = append(dirs, set.Dir)
-		}
-		tree = coderefs.Prefetch(coderefs.Options{Roots: opt.CodePaths, Exclude: dirs, Engine: opt.Engine})
+	tree := opt.Code
+	if tree == nil && len(opt.CodePaths) > 0 {
+		tree = coderefs.Prefetch(opt.CodePaths)
 	}
 	// Sets are independent histories: lint them concurrently, and merge
 	// their results in set order so that output stays deterministic.
@@ -366,7 +365,7 @@ func attachCodeRefs(res *Result, opt Options, tree *coderefs.Tree, migrationDirs
 		var found *coderefs.Result
 		var err error
 		if rev == "" {
-			found, err = tree.Search(queries)
+			found, err = tree.Search(o, queries)
 		} else {
 			o.Only = opt.DeployedDiff
 			found, err = coderefs.Search(o, queries)
