@@ -85,6 +85,9 @@ type Options struct {
 	// the ones that differ from the work tree, since the others hold the
 	// same references.
 	Only map[string]bool
+	// Columns are each queried table's columns, where the catalog knows
+	// them (by table name).
+	Columns map[string][]string
 }
 
 // sourceExts are the files searched: application code, ORM schemas and SQL
@@ -144,7 +147,7 @@ func Search(opt Options, queries []Query) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return search(files, opt.Engine, queries)
+	return search(files, opt, queries)
 }
 
 // listAll lists the source files of every root, except those under
@@ -238,13 +241,14 @@ func (t *Tree) Search(opt Options, queries []Query) (*Result, error) {
 	if len(queries) == 0 {
 		return &Result{Refs: map[Query][]Ref{}, Ignored: map[Query]bool{}}, nil
 	}
-	return search(outside(t.files, opt.Exclude), opt.Engine, queries)
+	return search(outside(t.files, opt.Exclude), opt, queries)
 }
 
 // search scans files for the queries.
-func search(files []file, engine ir.Engine, queries []Query) (*Result, error) {
+func search(files []file, opt Options, queries []Query) (*Result, error) {
 	res := &Result{Refs: map[Query][]Ref{}, Ignored: map[Query]bool{}}
-	m := newMatcher(queries, engine)
+	m := newMatcher(queries, opt.Engine)
+	m.columns = opt.Columns
 	res.Files = len(files)
 	type found struct {
 		refs    map[Query][]Ref

@@ -29,7 +29,7 @@ func copyTree(t *testing.T, src string) string {
 
 // wants reads the inline expectations: "want users.email=sql" on a line
 // says the search finds that query there, of that kind.
-func wants(t *testing.T, root string) (map[string]bool, []Query) {
+func wants(t *testing.T, root string) (map[string]bool, []Query, map[string][]string) {
 	t.Helper()
 	want := map[string]bool{}
 	err := filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
@@ -61,12 +61,18 @@ func wants(t *testing.T, root string) (map[string]bool, []Query) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// "table(a,b,c)" lists a table's columns, as the catalog knows them.
 	var qs []Query
+	columns := map[string][]string{}
 	for _, l := range strings.Fields(string(data)) {
+		if table, cols, ok := strings.Cut(strings.TrimSuffix(l, ")"), "("); ok {
+			columns[table] = strings.Split(cols, ",")
+			continue
+		}
 		table, col, _ := strings.Cut(l, ".")
 		qs = append(qs, Query{Table: table, Column: col})
 	}
-	return want, qs
+	return want, qs, columns
 }
 
 func (q Query) String() string {
@@ -88,8 +94,8 @@ func (q Query) String() string {
 func TestSearchPatterns(t *testing.T) {
 	src := filepath.Join("..", "..", "fixtures", "coderefs", "_patterns")
 	root := copyTree(t, src)
-	want, qs := wants(t, src)
-	res, err := Search(Options{Roots: []string{root}, Engine: ir.Postgres}, qs)
+	want, qs, columns := wants(t, src)
+	res, err := Search(Options{Roots: []string{root}, Engine: ir.Postgres, Columns: columns}, qs)
 	if err != nil {
 		t.Fatal(err)
 	}

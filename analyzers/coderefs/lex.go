@@ -27,6 +27,9 @@ type token struct {
 	// sym: an identifier right after ':' (a Ruby symbol); key: followed
 	// by ':' (a hash or object key).
 	sym, key bool
+	// inSQL: a string inside a ${...} of a SQL template, such as the
+	// 'country,' of ${withCountry ? 'country,' : ''}: a piece of the SQL.
+	inSQL bool
 }
 
 type lang int
@@ -215,4 +218,61 @@ func charLiteral(src []byte, i int) bool {
 		return true
 	}
 	return at(src, i+2) == '\''
+}
+
+// interpolates reports the languages whose template strings hold code in
+// ${...}: JavaScript and TypeScript (and the components written in them).
+func interpolates(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".vue", ".svelte":
+		return true
+	}
+	return false
+}
+
+// withTemplateCode adds, after each template string, the tokens of the
+// code in its ${...} expressions: toPostgresLikeClause('referrer_domain',
+// ...) inside a SQL template names a column as code does, while the SQL
+// around it is parsed with the expression as a placeholder.
+func withTemplateCode(toks []token) []token {
+	var out []token
+	for _, t := range toks {
+		out = append(out, t)
+		if t.kind != tString || !strings.Contains(t.text, "${") {
+			continue
+		}
+		lead := strings.ToLower(firstWord(t.text))
+		sql := sqlLead[lead] || sqlClause[lead]
+		for i := 0; i+1 < len(t.text); i++ {
+			if t.text[i] != '$' || t.text[i+1] != '{' {
+				continue
+			}
+			end := closingBrace(t.text, i+2)
+			line := t.line + strings.Count(t.text[:i], "\n")
+			for _, inner := range lex([]byte(t.text[i+2:end]), langC) {
+				inner.line += line - 1
+				inner.inSQL = inner.kind == tString && sql
+				out = append(out, inner)
+			}
+			i = end
+		}
+	}
+	return out
+}
+
+// closingBrace is the offset of the '}' that closes a brace opened just
+// before from (the text's end when none does).
+func closingBrace(s string, from int) int {
+	depth := 1
+	for i := from; i < len(s); i++ {
+		switch s[i] {
+		case '{':
+			depth++
+		case '}':
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+	}
+	return len(s)
 }

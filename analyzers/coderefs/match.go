@@ -3,6 +3,7 @@ package coderefs
 import (
 	"bytes"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
@@ -20,7 +21,32 @@ type matcher struct {
 	tables  map[string][]string
 	// cores are the spellings, each cut to start at its rarest byte: a
 	// file that holds none of them cannot matter.
-	cores [][]byte
+	cores   [][]byte
+	columns map[string][]string // a table's columns, where known
+}
+
+// inColumnList reports a string naming q's column in an array or object
+// literal of strings that names two more of its table's columns: a list of
+// the table's columns, as code that builds SQL keeps (a map of filters to
+// columns), even in a file that never names the table.
+func (m *matcher) inColumnList(q Query, toks []token, i int) bool {
+	others := map[string]bool{}
+	for _, step := range []int{-1, 1} {
+		for j := i + step; j >= 0 && j < len(toks); j += step {
+			t := toks[j]
+			if t.kind == tString {
+				if t.text != q.Column && slices.Contains(m.columns[q.Table], t.text) {
+					others[t.text] = true
+				}
+				continue
+			}
+			if t.kind == tIdent && t.key || t.text == "," || t.text == ":" {
+				continue
+			}
+			break // the end of the literal's elements
+		}
+	}
+	return len(others) >= 2
 }
 
 func newMatcher(qs []Query, engine ir.Engine) *matcher {
@@ -78,6 +104,14 @@ func (m *matcher) safeFile(f file, buf *[]byte) (refs map[Query][]Ref, ignored m
 // sqlLead are the first words of statements that use tables.
 var sqlLead = map[string]bool{"select": true, "insert": true, "update": true, "delete": true, "with": true, "merge": true, "replace": true}
 
+// sqlClause are the first words of SQL fragments that code glues into a
+// statement at run time (`and email ilike ...`, `order by ...`): no
+// parser takes them alone, so the names they hold are mentions.
+var sqlClause = map[string]bool{
+	"and": true, "or": true, "where": true, "join": true, "left": true, "right": true, "inner": true, "cross": true,
+	"full": true, "on": true, "group": true, "order": true, "having": true, "union": true, "returning": true,
+}
+
 // scan finds the references in one file.
 func (m *matcher) scan(f file, buf *[]byte) (map[Query][]Ref, map[Query]bool) {
 	data, err := f.data(buf) // reused for the next file: what is kept below is copied
@@ -122,6 +156,9 @@ func (m *matcher) scan(f file, buf *[]byte) (map[Query][]Ref, map[Query]bool) {
 		return refs, ignored
 	}
 	toks := lex(data, langOf(f.path))
+	if interpolates(f.path) {
+		toks = withTemplateCode(toks)
+	}
 	modelLine := map[int]modelRef{} // lines that declare a model's field
 	mapped := map[string]bool{}     // tables a model in the file maps
 	for _, mr := range models(f.path, data, toks) {
@@ -181,10 +218,13 @@ func (m *matcher) scan(f file, buf *[]byte) (map[Query][]Ref, map[Query]bool) {
 		}
 	}
 	for i, t := range toks {
+		if t.kind == tString && clickhouse(t.text) {
+			continue // another database's query: not a use of this one's tables
+		}
 		if t.kind == tString {
 			lead := strings.ToLower(firstWord(t.text))
-			if sqlLead[lead] {
-				if m.sqlRefs(t.text, t.line, add) {
+			if sqlLead[lead] || sqlClause[lead] && fragment(t.text) || t.inSQL {
+				if sqlLead[lead] && m.sqlRefs(t.text, t.line, add) {
 					continue
 				}
 				// SQL the parser rejects (another dialect, fragments
@@ -199,7 +239,9 @@ func (m *matcher) scan(f file, buf *[]byte) (map[Query][]Ref, map[Query]bool) {
 						}
 					}
 				}
-				continue
+				if !t.inSQL {
+					continue // a piece of SQL in ${...} is code's string too ('referrer_domain')
+				}
 			}
 		}
 		for qi, q := range m.queries {
@@ -208,10 +250,17 @@ func (m *matcher) scan(f file, buf *[]byte) (map[Query][]Ref, map[Query]bool) {
 				if !mapped[q.Table] { // a model's own mapping is its model ref
 					add(q, t.line, Mention) // db.Table("users"), knex("users")
 				}
-			case q.Column == "" || !about[q.Table]:
+			case q.Column == "":
 			case modelLine[t.line].table != "":
 				// a model field, understood above: this table's column, or
 				// another model's field of the same name
+			case t.kind == tString && t.text == q.Column && (strings.Contains(q.Column, "_") || m.inColumnList(q, toks, i)):
+				// A snake_case column name as a string, or one in a list
+				// of the table's columns, is a column name wherever it is
+				// (query builders, a map of filters to columns), even in
+				// a file that does not name the table.
+				add(q, t.line, Mention)
+			case !about[q.Table]:
 			case t.kind == tString && strings.TrimSpace(t.text) == q.Column:
 				add(q, t.line, Mention) // .select("email"), where("email", ...)
 			case t.kind == tIdent && contains(m.words[qi], t.text) && !ignoredColumns(toks, i):
@@ -262,11 +311,67 @@ func ignoredColumns(toks []token, i int) bool {
 	return false
 }
 
-// firstWord is a SQL text's first keyword, after comments.
+// clickhouse reports SQL written for ClickHouse, whose query parameters
+// are {name:Type} ({websiteId:UUID}): an application that keeps its
+// events there queries ClickHouse's tables of the same names, which a
+// migration of this database does not change. (sqlc's and Prisma's
+// {{name::type}} has two braces.)
+func clickhouse(text string) bool {
+	for i := 0; i < len(text); i++ {
+		if text[i] != '{' || i > 0 && (text[i-1] == '{' || text[i-1] == '$') {
+			continue
+		}
+		j := i + 1
+		for j < len(text) && identByte(text[j]) {
+			j++
+		}
+		if j == i+1 || j+1 >= len(text) || text[j] != ':' || !isUpper(text[j+1]) {
+			continue
+		}
+		k := j + 1
+		for k < len(text) && (identByte(text[k]) || text[k] == '(' || text[k] == ')' || text[k] == ',' || text[k] == ' ') {
+			k++
+		}
+		if k < len(text) && text[k] == '}' {
+			return true
+		}
+	}
+	return false
+}
+
+// fragment tells a SQL fragment from prose that starts with the same word
+// ("and then ..."): a condition compares or calls, ORDER and GROUP go on
+// with BY, a join names JOIN.
+func fragment(text string) bool {
+	words := strings.Fields(strings.ToLower(text))
+	switch {
+	case len(words) < 2:
+		return false
+	case words[0] == "order" || words[0] == "group":
+		return words[1] == "by"
+	case words[0] == "union" || words[0] == "returning":
+		return true
+	case words[0] == "join" || slices.Contains(words[:min(3, len(words))], "join"):
+		return true
+	}
+	return strings.ContainsAny(text, "=<>(.{$") || slices.ContainsFunc(words, func(w string) bool {
+		return w == "like" || w == "ilike" || w == "in" || w == "is" || w == "between"
+	})
+}
+
+// firstWord is a SQL text's first keyword, after comments and a
+// template's leading ${...} fragments (a CTE or a clause glued in front).
 func firstWord(s string) string {
 	for {
 		s = strings.TrimLeft(s, " \t\r\n(")
 		switch {
+		case strings.HasPrefix(s, "${"):
+			end := strings.IndexByte(s, '}')
+			if end < 0 {
+				return ""
+			}
+			s = s[end+1:]
+			continue
 		case strings.HasPrefix(s, "--"):
 			nl := strings.IndexByte(s, '\n')
 			if nl < 0 {
@@ -299,6 +404,7 @@ func (m *matcher) sqlRefs(text string, line int, add func(Query, int, Kind)) boo
 	if err != nil {
 		return false
 	}
+	text = withOptionalSQL(text) // its lines are found where the template writes them
 	lineOf := func(at int) int { return line + strings.Count(text[:at], "\n") }
 	for _, u := range uses {
 		if u.Definition {
@@ -342,9 +448,17 @@ func (m *matcher) sqlRefs(text string, line int, add func(Query, int, Kind)) boo
 				continue
 			}
 			// Every line of the statement that names the column, unless
-			// another table or alias qualifies it there.
+			// another table or its alias qualifies it there (the alias of
+			// a subquery or a CTE passes the column on).
+			others := map[string]bool{}
+			for _, t := range u.Tables {
+				if !strings.EqualFold(t.Name.Name, q.Table) {
+					others[strings.ToLower(t.Name.Name)] = true
+					others[strings.ToLower(t.Alias)] = true
+				}
+			}
 			for _, at := range sqlWords(text, q.Column) {
-				if qual := qualifier(text, at); qual == "" || aliases[qual] {
+				if qual := qualifier(text, at); qual == "" || aliases[qual] || !others[strings.ToLower(qual)] {
 					add(q, lineOf(at), SQL)
 				}
 			}
@@ -420,9 +534,11 @@ func placeholders(s string, engine ir.Engine, frag string) string {
 				b.WriteString(s[i:])
 				return b.String()
 			}
-			switch {
+			switch text, ok := optionalSQL(s[i+2 : i+end]); {
 			case frag != "auto":
 				b.WriteString(fragment)
+			case ok:
+				b.WriteString(" " + text + " ") // the SQL it adds when it adds any
 			case endsWithWord(b.String(), "where", "and", "or", "on", "having", "when", "not"):
 				b.WriteString(" TRUE ") // a condition
 			case strings.HasSuffix(strings.TrimRight(b.String(), " \t"), "\n") || strings.TrimSpace(b.String()) == "":
@@ -455,6 +571,60 @@ func placeholders(s string, engine ir.Engine, frag string) string {
 		}
 	}
 	return b.String()
+}
+
+// withOptionalSQL writes each ${cond ? 'piece' : ''} of a template as its
+// piece, keeping the expression's line breaks so that lines stay put.
+func withOptionalSQL(text string) string {
+	if !strings.Contains(text, "${") {
+		return text
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(text, "${")
+		if i < 0 {
+			break
+		}
+		end := closingBrace(text, i+2)
+		expr := text[i+2 : end]
+		b.WriteString(text[:i])
+		if piece, ok := optionalSQL(expr); ok {
+			b.WriteString(piece + strings.Repeat("\n", strings.Count(expr, "\n")))
+		} else {
+			b.WriteString(text[i:min(end+1, len(text))])
+		}
+		text = text[min(end+1, len(text)):]
+	}
+	b.WriteString(text)
+	return b.String()
+}
+
+// optionalSQL reads a template expression that adds a piece of SQL or
+// nothing, cond ? 'country,' : '', and returns the piece.
+func optionalSQL(expr string) (string, bool) {
+	cond, branches, ok := strings.Cut(expr, "?")
+	if !ok || strings.TrimSpace(cond) == "" {
+		return "", false
+	}
+	yes, no, ok := strings.Cut(branches, ":")
+	literal := func(s string) (string, bool) {
+		s = strings.TrimSpace(s)
+		if len(s) < 2 || !strings.ContainsRune("'\"`", rune(s[0])) || s[len(s)-1] != s[0] || strings.ContainsRune(s[1:len(s)-1], rune(s[0])) {
+			return "", false
+		}
+		return s[1 : len(s)-1], true
+	}
+	a, okA := literal(yes)
+	b, okB := literal(no)
+	switch {
+	case !ok || !okA || !okB:
+		return "", false
+	case b == "":
+		return a, a != ""
+	case a == "":
+		return b, true
+	}
+	return "", false
 }
 
 // sqlWords are the offsets of word's occurrences in SQL text as an

@@ -4,10 +4,11 @@
 // application: it lints the whole migration history without the search,
 // searches the code for every drop and rename the history holds (as if
 // each were new), and prints what the search claims, with a seeded random
-// sample of claimed lines to label by hand. With -queries it searches for
-// the given columns instead, and lists every line of the code that names
-// each column as an identifier (outside migrations), so that the misses
-// can be labelled too (recall).
+// sample of claimed lines to label by hand. With -queries it drops the
+// given columns instead, in a scratch migration after the history that
+// fluxlint lints as a user would (the references are its findings'), and
+// lists every line of the code that names each column as an identifier
+// (outside migrations), so that the misses can be labelled too (recall).
 //
 //	go run -tags bench ./bench/coderefs -repo /tmp/apps/harbor -migrations make/migrations/postgresql
 //	go run -tags bench ./bench/coderefs -repo /tmp/apps/lemmy -migrations migrations -queries person.name,post.url
@@ -65,7 +66,13 @@ func main() {
 		}
 	}
 	start := time.Now()
-	found, err := coderefs.Search(coderefs.Options{Roots: []string{*repo}, Exclude: []string{dir}, Engine: ir.Postgres}, qs)
+	var found *coderefs.Result
+	var err error
+	if *queries != "" {
+		found, err = scratchDrops(*repo, dir, qs)
+	} else {
+		found, err = coderefs.Search(coderefs.Options{Roots: []string{*repo}, Exclude: []string{dir}, Engine: ir.Postgres}, qs)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -159,4 +166,54 @@ func trim(s string) string {
 		return s[:107] + "..."
 	}
 	return s
+}
+
+// scratchDrops writes a migration that drops each queried column after the
+// history (in the tool's layout: prisma keeps a directory per migration),
+// lints the set with the code search on, as `fluxlint DIR` would, and
+// returns the references its findings list.
+func scratchDrops(repo, dir string, qs []coderefs.Query) (*coderefs.Result, error) {
+	var sql strings.Builder
+	for _, q := range qs {
+		fmt.Fprintf(&sql, "ALTER TABLE %q DROP COLUMN %q;\n", q.Table, q.Column)
+	}
+	path := filepath.Join(dir, "99999_fluxlint_scratch.sql")
+	if _, err := os.Stat(filepath.Join(dir, "migration_lock.toml")); err == nil {
+		path = filepath.Join(dir, "99999999999999_fluxlint_scratch", "migration.sql")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(sql.String()), 0o644); err != nil {
+		return nil, err
+	}
+	defer func() {
+		os.Remove(path)
+		if filepath.Dir(path) != dir {
+			os.Remove(filepath.Dir(path))
+		}
+	}()
+	res := lint.Run([]string{dir}, lint.Options{Engine: ir.Postgres, Version: pgrules.DefaultVersion, Rules: pgrules.Rules(), CodePaths: []string{repo}})
+	found := &coderefs.Result{Refs: map[coderefs.Query][]coderefs.Ref{}}
+	for _, f := range res.Findings {
+		if f.Uses == nil || f.Path != path {
+			continue
+		}
+		q := coderefs.Query{Table: f.Uses.Table.Name, Column: f.Uses.Column}
+		for _, r := range f.Related {
+			p := r.Path
+			if !filepath.IsAbs(p) {
+				p, _ = filepath.Abs(p)
+			}
+			text := r.Message
+			if _, after, ok := strings.Cut(text, ") "); ok {
+				text = after
+			}
+			found.Refs[q] = append(found.Refs[q], coderefs.Ref{Path: p, Line: r.Line, Text: text, Kind: coderefs.Kind(r.Kind)})
+		}
+	}
+	if len(res.Errors) > 0 {
+		return nil, res.Errors[0]
+	}
+	return found, nil
 }

@@ -360,8 +360,14 @@ func attachCodeRefs(res *Result, opt Options, tree *coderefs.Tree, migrationDirs
 	if len(queries) == 0 {
 		return nil
 	}
+	columns := map[string][]string{}
+	for _, f := range res.Findings {
+		if searched(f) && len(f.Uses.Columns) > 0 {
+			columns[f.Uses.Table.Name] = f.Uses.Columns
+		}
+	}
 	search := func(rev string) (*coderefs.Result, error) {
-		o := coderefs.Options{Roots: opt.CodePaths, Exclude: migrationDirs, Engine: opt.Engine, Rev: rev}
+		o := coderefs.Options{Roots: opt.CodePaths, Exclude: migrationDirs, Engine: opt.Engine, Rev: rev, Columns: columns}
 		var found *coderefs.Result
 		var err error
 		if rev == "" {

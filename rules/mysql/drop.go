@@ -40,7 +40,7 @@ var dropColumn = &rules.Rule{
 			if !readded(p, d.Column) {
 				// Dropped and re-added under its own name, the column
 				// still exists: the code's uses of it are not the problem.
-				f.Uses = &rules.Uses{Table: table, Column: d.Column}
+				f.Uses = rules.ColumnUses(p, table, d.Column)
 			}
 		})
 	},

@@ -44,7 +44,7 @@ func check(p *rules.Pass, table ir.QName, old, new string, def *ir.ColumnDef) {
 		return
 	}
 	msg := fmt.Sprintf("renaming column %q of existing table %s to %q breaks deployed code that still uses the old name", old, tableLabel(table), new)
-	uses := &rules.Uses{Table: table, Column: old}
+	uses := rules.ColumnUses(p, table, old)
 	tab := p.Catalog.Table(table)
 	var col *catalog.Column
 	if tab != nil && !tab.Unknown {

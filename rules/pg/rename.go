@@ -84,7 +84,7 @@ var renameColumn = &rules.Rule{
 				col = t.Column(r.Old)
 			}
 			msg := fmt.Sprintf("renaming column %q of existing table %s to %q breaks deployed code that still uses the old name", r.Old, tableLabel(table), r.New)
-			uses := &rules.Uses{Table: table, Column: r.Old}
+			uses := rules.ColumnUses(p, table, r.Old)
 			if col == nil {
 				p.Report(msg+"; the column's definition is not in the migrations fluxlint read, so no plan can be written", nil).
 					Claims(rules.Takes(rules.AccessExclusive, table)).Uses = uses
