@@ -573,7 +573,7 @@ func placeholders(s string, engine ir.Engine, frag string) string {
 	return b.String()
 }
 
-// withOptionalSQL writes each ${cond ? 'piece' : ”} of a template as its
+// withOptionalSQL writes each ${cond ? 'piece' : ""} of a template as its
 // piece, keeping the expression's line breaks so that lines stay put.
 func withOptionalSQL(text string) string {
 	if !strings.Contains(text, "${") {
@@ -600,7 +600,7 @@ func withOptionalSQL(text string) string {
 }
 
 // optionalSQL reads a template expression that adds a piece of SQL or
-// nothing, cond ? 'country,' : ”, and returns the piece.
+// nothing, cond ? 'country,' : "", and returns the piece.
 func optionalSQL(expr string) (string, bool) {
 	cond, branches, ok := strings.Cut(expr, "?")
 	if !ok || strings.TrimSpace(cond) == "" {
