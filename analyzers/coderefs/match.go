@@ -440,6 +440,9 @@ func (m *matcher) sqlRefs(text string, line int, add func(Query, int, Kind)) boo
 				switch {
 				case c.Target != nil && !strings.EqualFold(c.Target.Name, q.Table):
 				case c.Target == nil && c.Qualifier != "" && !aliases[c.Qualifier]:
+				case c.Target == nil && c.Qualifier == "" && c.Tables != nil && !slices.ContainsFunc(c.Tables, func(t ir.QName) bool { return strings.EqualFold(t.Name, q.Table) }):
+					// an outer query's column, where only a subquery in
+					// its WHERE reads the table
 				default:
 					uses = true
 				}
@@ -628,8 +631,9 @@ func optionalSQL(expr string) (string, bool) {
 }
 
 // sqlWords are the offsets of word's occurrences in SQL text as an
-// identifier: outside comments and string literals (a double-quoted
-// identifier counts), case-insensitively as SQL compares names.
+// identifier: outside comments, string literals and placeholders (a
+// double-quoted identifier counts), case-insensitively as SQL compares
+// names.
 func sqlWords(text, word string) []int {
 	var out []int
 	lower, w := strings.ToLower(text), strings.ToLower(word)
@@ -653,6 +657,10 @@ func sqlWords(text, word string) []int {
 				return out
 			}
 			i += end + 2
+		case strings.HasPrefix(text[i:], "{{") || strings.HasPrefix(text[i:], "${"):
+			// a bind parameter ({{country}}) or a template's value: named
+			// like the column, it is not the column
+			i = closingBrace(text, i+2) + 1
 		case strings.HasPrefix(lower[i:], w) && (i == 0 || !identByte(text[i-1])) && (i+len(w) == len(text) || !identByte(text[i+len(w)])):
 			out = append(out, i)
 			i += len(w)

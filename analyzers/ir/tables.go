@@ -52,6 +52,11 @@ type ColumnUse struct {
 	Qualifier string
 	Name      string
 	Target    *QName
+	// Tables, for an unqualified column, are the tables its query level
+	// reads from (its FROM list, through subqueries and CTEs there, and
+	// the levels around it); a table only a subquery in its WHERE reads is
+	// not among them. Nil: not known.
+	Tables []QName
 }
 
 // OutsideTx reports whether ops must run outside a transaction block: the

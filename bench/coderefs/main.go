@@ -77,7 +77,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	fmt.Printf("search: %d queries over %d files in %v\n", len(qs), found.Files, time.Since(start).Round(time.Millisecond))
+	if *queries != "" {
+		fmt.Printf("lint of the history and %d scratch drops, with the search: %v\n", len(qs), time.Since(start).Round(time.Millisecond))
+	} else {
+		fmt.Printf("search: %d queries over %d files in %v\n", len(qs), found.Files, time.Since(start).Round(time.Millisecond))
+	}
 	var strong []string
 	kinds := map[coderefs.Kind]int{}
 	claimed := 0
