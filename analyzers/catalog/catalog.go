@@ -64,7 +64,11 @@ type Table struct {
 	// new is not empty.
 	Filled bool
 	// Reads is what a view's query reads (names resolved).
-	Reads       ir.ViewReads
+	Reads ir.ViewReads
+	// StarColumns are, for a view that selects *, the columns of each
+	// table it reads as they were when it was defined: what its * stands
+	// for, as PostgreSQL stores it.
+	StarColumns map[ir.QName][]string
 	order       int // creation order, for recreating views after what they read
 	Columns     []*Column
 	Constraints []*Constraint
@@ -581,7 +585,18 @@ func (c *Catalog) Apply(op ir.Op) {
 		}
 		c.made++
 		c.views = true
-		c.tables[q] = &Table{Name: q, Kind: kind, Unknown: true, Definition: o.Definition, Reads: reads, order: c.made, created: c.gen, owner: c}
+		v := &Table{Name: q, Kind: kind, Unknown: true, Definition: o.Definition, Reads: reads, order: c.made, created: c.gen, owner: c}
+		if reads.Star {
+			v.StarColumns = map[ir.QName][]string{}
+			for _, r := range o.Reads.Relations {
+				if t := c.Table(r); t != nil && !t.Unknown && t.Kind == ir.KindTable {
+					for _, col := range t.Columns {
+						v.StarColumns[withSchema(r)] = append(v.StarColumns[withSchema(r)], col.Name)
+					}
+				}
+			}
+		}
+		c.tables[q] = v
 	case ir.CreateDomain:
 		q := c.resolve(o.Name)
 		c.domains[q] = &Domain{Name: q, Checks: slices.Clone(o.Checks), NotNull: o.NotNull, created: c.gen}
@@ -1211,4 +1226,13 @@ func (c *Catalog) String() string {
 		}
 	}
 	return b.String()
+}
+
+// withSchema names q in public when it names no schema, as a definition's
+// unqualified names resolve.
+func withSchema(q ir.QName) ir.QName {
+	if q.Schema == "" {
+		q.Schema = "public"
+	}
+	return q
 }

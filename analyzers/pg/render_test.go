@@ -86,3 +86,29 @@ func TestRenameRelations(t *testing.T) {
 		}
 	}
 }
+
+// TestExpandStar checks that a view's * and t.* are written as the columns
+// they stood for, through joins and in a materialized view, and that a *
+// whose columns are not all known (a subquery, a join with USING, a table
+// not given) is refused rather than guessed.
+func TestExpandStar(t *testing.T) {
+	cols := map[ir.QName][]string{
+		{Schema: "public", Name: "users"}: {"id", "Name"},
+		{Schema: "public", Name: "orgs"}:  {"id", "title"},
+	}
+	for _, c := range []struct{ sql, want string }{
+		{"CREATE VIEW v AS SELECT * FROM users", `CREATE VIEW v AS SELECT users.id, users."Name" FROM users`},
+		{"CREATE VIEW v AS SELECT u.*, o.title FROM users u JOIN orgs o ON o.id = u.id",
+			`CREATE VIEW v AS SELECT u.id, u."Name", o.title FROM users u JOIN orgs o ON o.id = u.id`},
+		{"CREATE MATERIALIZED VIEW v AS SELECT * FROM public.orgs", "CREATE MATERIALIZED VIEW v AS SELECT orgs.id, orgs.title FROM public.orgs"},
+		{"CREATE VIEW v AS SELECT id FROM users", "CREATE VIEW v AS SELECT id FROM users"},
+		{"CREATE VIEW v AS SELECT * FROM (SELECT id FROM users) s", ""},
+		{"CREATE VIEW v AS SELECT * FROM users JOIN orgs USING (id)", ""},
+		{"CREATE VIEW v AS SELECT * FROM teams", ""},
+	} {
+		got, ok := ExpandStar(c.sql, cols)
+		if ok != (c.want != "") || got != c.want {
+			t.Errorf("ExpandStar(%q) = %q, %v; want %q", c.sql, got, ok, c.want)
+		}
+	}
+}

@@ -162,3 +162,93 @@ func RenameRelations(sql string, renames [][2]ir.QName) (string, bool) {
 	out, err := pgq.Deparse(tree)
 	return out, err == nil
 }
+
+// ExpandStar writes the * and t.* of a view's SELECT lists as the columns
+// they stood for when the view was created (columns, by table, in their
+// order), as PostgreSQL stores a view: recreated from its text later, * would
+// pick up the columns added since. It reports false when the statement does
+// not parse, or a * reads something whose columns are not given (a
+// subquery, a function, a join with USING or NATURAL).
+func ExpandStar(sql string, columns map[ir.QName][]string) (string, bool) {
+	tree, err := pgq.Parse(sql)
+	if err != nil || len(tree.Stmts) != 1 {
+		return "", false
+	}
+	type item struct {
+		name string // how the SELECT qualifies its columns
+		cols []string
+	}
+	var from func(n *pgq.Node) ([]item, bool)
+	from = func(n *pgq.Node) ([]item, bool) {
+		switch {
+		case n.GetRangeVar() != nil:
+			rv := n.GetRangeVar()
+			q := qname(rv)
+			if q.Schema == "" {
+				q.Schema = "public"
+			}
+			cols, ok := columns[q]
+			name := rv.Relname
+			if rv.Alias != nil {
+				name = rv.Alias.Aliasname
+			}
+			return []item{{name, cols}}, ok
+		case n.GetJoinExpr() != nil:
+			j := n.GetJoinExpr()
+			if j.IsNatural || len(j.UsingClause) > 0 {
+				return nil, false
+			}
+			l, okL := from(j.Larg)
+			r, okR := from(j.Rarg)
+			return append(l, r...), okL && okR
+		}
+		return nil, false
+	}
+	ok := true
+	walk(tree.Stmts[0].Stmt.ProtoReflect(), func(m protoreflect.Message) {
+		sel, isSel := m.Interface().(*pgq.SelectStmt)
+		if !isSel || len(sel.TargetList) == 0 {
+			return
+		}
+		var items []item
+		known := true
+		for _, n := range sel.FromClause {
+			is, k := from(n)
+			items, known = append(items, is...), known && k
+		}
+		var list []*pgq.Node
+		for _, t := range sel.TargetList {
+			ref := t.GetResTarget().GetVal().GetColumnRef()
+			if ref == nil || len(ref.Fields) == 0 || ref.Fields[len(ref.Fields)-1].GetAStar() == nil {
+				list = append(list, t)
+				continue
+			}
+			var expand []item
+			switch {
+			case len(ref.Fields) == 1 && known:
+				expand = items
+			case len(ref.Fields) == 2:
+				for _, it := range items {
+					if it.name == ref.Fields[0].GetString_().GetSval() && it.cols != nil {
+						expand = append(expand, it)
+					}
+				}
+			}
+			if len(expand) == 0 {
+				ok = false
+				return
+			}
+			for _, it := range expand {
+				for _, c := range it.cols {
+					list = append(list, pgq.MakeResTargetNodeWithVal(pgq.MakeColumnRefNode([]*pgq.Node{pgq.MakeStrNode(it.name), pgq.MakeStrNode(c)}, -1), -1))
+				}
+			}
+		}
+		sel.TargetList = list
+	})
+	if !ok {
+		return "", false
+	}
+	out, err := pgq.Deparse(tree)
+	return out, err == nil
+}

@@ -62,6 +62,9 @@ var dropTable = &rules.Rule{
 				drop.Rollback, drop.Note = recreateTable(p, name)
 			} else {
 				drop.Rollback, drop.Note = recreateView(p, name)
+				// Without its definition nothing can bring the view back:
+				// for this plan, dropping it is the point of no return.
+				drop.Irreversible = drop.Rollback == ""
 			}
 			if deps := p.Catalog.Dependents(name); op.Cascade && len(deps) > 0 && drop.Rollback != "" {
 				// CASCADE drops the views that read it: they come back too.
@@ -84,10 +87,18 @@ var dropTable = &rules.Rule{
 func recreateView(p *rules.Pass, name ir.QName) (string, string) {
 	t := p.Catalog.Table(name)
 	if t == nil || t.Definition == "" {
-		return "", "The view's definition is not in the migrations fluxlint read, so no rollback can be written."
+		return "", "fluxlint does not know the view's definition (it is not in the migrations fluxlint read, or a column it reads was renamed since), so no rollback can be written."
 	}
 	note := "The rollback recreates the view as the migration that created it defined it."
 	def := t.Definition
+	if t.Reads.Star {
+		// Its * stands for the columns read when it was created, not for
+		// the ones added since.
+		if expanded, ok := pganalyzer.ExpandStar(def, t.StarColumns); ok {
+			def = expanded
+			note += " Its * is written as the columns it selected then."
+		}
+	}
 	if len(t.Renames) > 0 {
 		var ok bool
 		if def, ok = pganalyzer.RenameRelations(def, t.Renames); !ok {
