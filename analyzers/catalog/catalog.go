@@ -131,6 +131,10 @@ type Catalog struct {
 	// tracked), so that a rule can tell what an earlier file of the same
 	// transaction did (a tool that applies every pending migration in one).
 	tx int
+	// strays are the sequences of serial columns that no longer carry the
+	// name serial would give them (see stray); an entry may outlive its
+	// owner, and is checked before it counts.
+	strays map[ir.QName]bool
 	// mysql: index names are scoped to their table, unqualified names stay
 	// unqualified (the connection's database), and the server's own rules
 	// for implicit indexes and dropped columns apply.
@@ -700,10 +704,16 @@ func (c *Catalog) addColumn(t *Table, def ir.ColumnDef) {
 		// serial is int4/int8/int2 with a sequence default.
 		col.Type = serialType(def.Type.Name)
 		col.Serial = def.Type.Name
-		col.OwnedSeq = t.Name.Name + "_" + def.Name + "_seq"
+		col.OwnedSeq = c.freeName(t.Name, t.Name.Name+"_"+def.Name+"_seq")
+		if col.OwnedSeq != t.Name.Name+"_"+def.Name+"_seq" {
+			col.Serial = "" // a rollback creates the sequence under this name, not serial's
+		}
 		col.Default = &ir.Expr{SQL: fmt.Sprintf("nextval('%s'::regclass)", strings.ReplaceAll(quoteIdent(col.OwnedSeq), "'", "''")), Volatility: ir.Volatile}
 	}
 	t.Columns = append(t.Columns, col)
+	if col.OwnedSeq != "" {
+		c.stray(t)
+	}
 	for _, k := range def.Constraints {
 		c.addConstraint(t, k)
 	}
@@ -949,6 +959,7 @@ func (c *Catalog) renameColumn(t *Table, old, new string) {
 	if col := t.Column(old); col != nil {
 		col.Name = new
 		col.Serial = "" // its sequence keeps the old name, which the default names
+		c.stray(t)
 	}
 	for _, v := range c.ViewsUsing(t.Name, old) {
 		v = c.ownTable(v)
@@ -1023,6 +1034,7 @@ func (c *Catalog) moveTable(t *Table, to ir.QName) {
 	for _, col := range t.Columns {
 		col.Serial = "" // its sequence keeps the old name, which the default names
 	}
+	c.stray(t)
 }
 
 // quoteIdent quotes a PostgreSQL identifier when it would not read back
@@ -1144,6 +1156,7 @@ func (c *Catalog) Clone() *Catalog {
 		views:   c.views,
 		tx:      c.tx,
 		mysql:   c.mysql,
+		strays:  maps.Clone(c.strays),
 	}
 }
 
@@ -1235,4 +1248,49 @@ func withSchema(q ir.QName) ir.QName {
 		q.Schema = "public"
 	}
 	return q
+}
+
+// freeName is the name PostgreSQL gives a relation it names itself (a
+// serial column's sequence) in table's schema: name, or name1, name2 ...
+// when a table, view, index or sequence there already has it.
+func (c *Catalog) freeName(table ir.QName, name string) string {
+	schema := c.resolve(table).Schema
+	taken := func(n string) bool {
+		q := ir.QName{Schema: schema, Name: n}
+		if c.tables[q] != nil || c.indexes[q] != nil {
+			return true
+		}
+		if !c.strays[q] {
+			return false
+		}
+		for tq, t := range c.tables {
+			if tq.Schema == schema && slices.ContainsFunc(t.Columns, func(col *Column) bool { return col.OwnedSeq == n }) {
+				return true
+			}
+		}
+		delete(c.strays, q) // its owner is gone, and the sequence with it
+		return false
+	}
+	if c.mysql || !taken(name) {
+		return name
+	}
+	for i := 1; ; i++ {
+		if n := fmt.Sprintf("%s%d", name, i); !taken(n) {
+			return n
+		}
+	}
+}
+
+// stray records t's sequences that no longer carry the name serial would
+// give them (the table or the column was renamed, or the name was taken):
+// the only sequences that can hold a name serial wants for another table.
+func (c *Catalog) stray(t *Table) {
+	for _, col := range t.Columns {
+		if col.OwnedSeq != "" && col.OwnedSeq != t.Name.Name+"_"+col.Name+"_seq" {
+			if c.strays == nil {
+				c.strays = map[ir.QName]bool{}
+			}
+			c.strays[ir.QName{Schema: c.resolve(t.Name).Schema, Name: col.OwnedSeq}] = true
+		}
+	}
 }

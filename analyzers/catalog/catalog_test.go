@@ -171,3 +171,24 @@ func TestDropCascade(t *testing.T) {
 		t.Errorf("posts after DROP TABLE u CASCADE: %+v, want the table without its foreign key", posts)
 	}
 }
+
+// TestSerialSequenceNames: a serial column's sequence is named as
+// PostgreSQL names it. A table renamed away keeps its sequence, so the new
+// table of the old name gets name1; once the renamed table is dropped (its
+// sequence with it) the name is free again.
+func TestSerialSequenceNames(t *testing.T) {
+	c := catalog.New()
+	seq := func(table string) string { return c.Table(ir.QName{Name: table}).Column("id").OwnedSeq }
+	replay(t, c, "CREATE TABLE devices (id serial PRIMARY KEY)", "ALTER TABLE devices RENAME TO devices_old",
+		"CREATE TABLE devices (id serial PRIMARY KEY)")
+	if got := seq("devices_old") + " " + seq("devices"); got != "devices_id_seq devices_id_seq1" {
+		t.Errorf("sequences %q, want devices_id_seq devices_id_seq1", got)
+	}
+	if col := c.Table(ir.QName{Name: "devices"}).Column("id"); col.Serial != "" || !strings.Contains(col.Default.SQL, "devices_id_seq1") {
+		t.Errorf("the new table's id is %q with default %q: want no serial shorthand (a rollback would name the sequence devices_id_seq), and the default on devices_id_seq1", col.Serial, col.Default.SQL)
+	}
+	replay(t, c, "DROP TABLE devices_old", "CREATE TABLE gadgets (id serial)", "DROP TABLE devices", "CREATE TABLE devices (id serial)")
+	if got := seq("devices"); got != "devices_id_seq" {
+		t.Errorf("after both owners were dropped: %q, want devices_id_seq", got)
+	}
+}

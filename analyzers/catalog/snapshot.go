@@ -12,7 +12,7 @@ import (
 
 // snapshotFormat changes whenever the catalog's types change, so that an
 // old snapshot is refused instead of misread.
-const snapshotFormat = 2
+const snapshotFormat = 3
 
 // The snapshot mirrors the catalog with every field exported (gob encodes
 // only those), objects in a fixed order, and owners left out: the restored
@@ -106,6 +106,7 @@ func Restore(data []byte) (*Catalog, error) {
 		}
 		t.created, t.order, t.indexes, t.owner = st.Created, st.Order, st.IndexNames, c
 		c.tables[t.Name] = &t
+		c.stray(&t)
 	}
 	for _, si := range s.Indexes {
 		i := si.Index
