@@ -269,6 +269,14 @@ func shadowColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, a ir.A
 		unswap = append([]string{fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", t, cq),
 			fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;", t, old, col.Default.SQL)}, unswap...)
 	}
+	if col.OwnedSeq != "" {
+		// The sequence a serial column owns goes with the column when it
+		// is dropped, and the default now on the new column reads it:
+		// the new column owns it from the swap on.
+		seq := sqlgen.Name(sqlgen.Sibling(table, col.OwnedSeq))
+		swap = append(swap, fmt.Sprintf("ALTER SEQUENCE IF EXISTS %s OWNED BY %s.%s;", seq, t, cq))
+		unswap = append(unswap, fmt.Sprintf("ALTER SEQUENCE IF EXISTS %s OWNED BY %s.%s;", seq, t, cq))
+	}
 	swap = append(swap, renames...)
 	unswap = append(append(slices.Clone(unrenames), unswap...), syncSQL)
 	swapStep := migration(p, "swap the columns by renaming them, in one transaction (brief lock, no rewrite)",
@@ -278,6 +286,7 @@ func shadowColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, a ir.A
 	oldCol := *col
 	oldCol.Name = oldName
 	oldCol.Default = nil
+	oldCol.Serial, oldCol.OwnedSeq = "", "" // its sequence stays with the new column
 	rollback := []string{fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s;", t, sqlgen.ColumnDef(&oldCol, false))}
 	note := fmt.Sprintf("The rollback recreates %s with its type; its values are not restored", oldName)
 	if col.NotNull {
