@@ -362,32 +362,18 @@ func fragment(text string) bool {
 // firstWord is a SQL text's first keyword, after comments and a
 // template's leading ${...} fragments (a CTE or a clause glued in front).
 func firstWord(s string) string {
-	for {
+	for skipped := true; skipped; {
 		s = strings.TrimLeft(s, " \t\r\n(")
-		switch {
-		case strings.HasPrefix(s, "${"):
-			end := strings.IndexByte(s, '}')
-			if end < 0 {
-				return ""
+		skipped = false
+		for _, p := range [...][2]string{{"${", "}"}, {"--", "\n"}, {"/*", "*/"}} {
+			if strings.HasPrefix(s, p[0]) {
+				end := strings.Index(s, p[1])
+				if end < 0 {
+					return ""
+				}
+				s, skipped = s[end+len(p[1]):], true
 			}
-			s = s[end+1:]
-			continue
-		case strings.HasPrefix(s, "--"):
-			nl := strings.IndexByte(s, '\n')
-			if nl < 0 {
-				return ""
-			}
-			s = s[nl+1:]
-			continue
-		case strings.HasPrefix(s, "/*"):
-			end := strings.Index(s, "*/")
-			if end < 0 {
-				return ""
-			}
-			s = s[end+2:]
-			continue
 		}
-		break
 	}
 	end := 0
 	for end < len(s) && identByte(s[end]) {
