@@ -154,6 +154,7 @@ func (p *Pass) asWritten(sql, rollback string, how int, why string) Step {
 		step.Irreversible = true
 		step.Note = "They drop data, which no rollback brings back: undo the rest by hand."
 	default:
+		step.ManualRollback = true
 		step.Note = "Their rollback is not written (" + why + "): undo them by hand."
 	}
 	return step

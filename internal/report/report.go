@@ -30,6 +30,7 @@ type JSONStep struct {
 	NoTransaction  bool           `json:"no_transaction"`
 	SeparateDeploy bool           `json:"separate_deploy"`
 	Irreversible   bool           `json:"irreversible"`
+	ManualRollback bool           `json:"manual_rollback,omitempty"`
 	DeletesRows    bool           `json:"deletes_rows,omitempty"`
 	Note           string         `json:"note,omitempty"`
 	Expect         string         `json:"expect,omitempty"`

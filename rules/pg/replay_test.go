@@ -214,6 +214,12 @@ func replayPlan(t *testing.T, db pgDB, f *rules.Finding, c *replayCounts) string
 	unrestorable := false
 	for i := len(steps) - 1; i >= 0; i-- {
 		s := steps[i]
+		if s.Rollback == "" && s.Kind == rules.StepMigration && s.ManualRollback {
+			// No written rollback goes past a step undone by hand: the
+			// earlier steps' rollbacks hold before it ran.
+			unrestorable = true
+			break
+		}
 		unrestorable = unrestorable || s.Irreversible && s.Rollback == "" && s.Kind == rules.StepMigration
 		if s.Rollback == "" {
 			continue
