@@ -321,6 +321,9 @@ func undoCmds(p *Pass, op ir.AlterTable, keep []int) (string, int) {
 		case ir.DropColumn, ir.DropConstraint:
 			return "", destroys
 		case ir.AddColumn:
+			if tab := p.Catalog.Table(op.Table); c.IfNotExists && tab != nil && tab.Column(c.Column.Name) != nil {
+				continue // it was there already: the statement added nothing to take away
+			}
 			out = append(out, fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s;", t, sqlgen.Ident(c.Column.Name)))
 		case ir.AddConstraint:
 			out = append(out, fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s;", t, sqlgen.Ident(c.Constraint.Name)))
