@@ -595,7 +595,7 @@ func (c *Catalog) Apply(op ir.Op) {
 			for _, r := range o.Reads.Relations {
 				if t := c.Table(r); t != nil && !t.Unknown && t.Kind == ir.KindTable {
 					for _, col := range t.Columns {
-						v.StarColumns[withSchema(r)] = append(v.StarColumns[withSchema(r)], col.Name)
+						v.StarColumns[Resolve(r)] = append(v.StarColumns[Resolve(r)], col.Name)
 					}
 				}
 			}
@@ -704,8 +704,8 @@ func (c *Catalog) addColumn(t *Table, def ir.ColumnDef) {
 		// serial is int4/int8/int2 with a sequence default.
 		col.Type = serialType(def.Type.Name)
 		col.Serial = def.Type.Name
-		col.OwnedSeq = c.freeName(t.Name, t.Name.Name+"_"+def.Name+"_seq")
-		if col.OwnedSeq != t.Name.Name+"_"+def.Name+"_seq" {
+		col.OwnedSeq = c.freeName(t.Name, serialSequence(t.Name, def.Name))
+		if col.OwnedSeq != serialSequence(t.Name, def.Name) {
 			col.Serial = "" // a rollback creates the sequence under this name, not serial's
 		}
 		col.Default = &ir.Expr{SQL: fmt.Sprintf("nextval('%s'::regclass)", strings.ReplaceAll(quoteIdent(col.OwnedSeq), "'", "''")), Volatility: ir.Volatile}
@@ -1241,15 +1241,6 @@ func (c *Catalog) String() string {
 	return b.String()
 }
 
-// withSchema names q in public when it names no schema, as a definition's
-// unqualified names resolve.
-func withSchema(q ir.QName) ir.QName {
-	if q.Schema == "" {
-		q.Schema = "public"
-	}
-	return q
-}
-
 // freeName is the name PostgreSQL gives a relation it names itself (a
 // serial column's sequence) in table's schema: name, or name1, name2 ...
 // when a table, view, index or sequence there already has it.
@@ -1281,12 +1272,15 @@ func (c *Catalog) freeName(table ir.QName, name string) string {
 	}
 }
 
+// serialSequence is the name serial gives the sequence of table's column.
+func serialSequence(table ir.QName, column string) string { return table.Name + "_" + column + "_seq" }
+
 // stray records t's sequences that no longer carry the name serial would
 // give them (the table or the column was renamed, or the name was taken):
 // the only sequences that can hold a name serial wants for another table.
 func (c *Catalog) stray(t *Table) {
 	for _, col := range t.Columns {
-		if col.OwnedSeq != "" && col.OwnedSeq != t.Name.Name+"_"+col.Name+"_seq" {
+		if col.OwnedSeq != "" && col.OwnedSeq != serialSequence(t.Name, col.Name) {
 			if c.strays == nil {
 				c.strays = map[ir.QName]bool{}
 			}

@@ -518,8 +518,8 @@ func placeholders(s string, engine ir.Engine, frag string) string {
 			b.WriteString(mark)
 			i++
 		case c == '$' && i+1 < len(s) && s[i+1] == '{':
-			end := strings.IndexByte(s[i:], '}')
-			if end < 0 {
+			end := closingBrace(s, i+2) - i // the expression may hold braces itself
+			if i+end >= len(s) {
 				b.WriteString(s[i:])
 				return b.String()
 			}

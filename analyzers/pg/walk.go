@@ -121,12 +121,6 @@ func RenameRelations(sql string, renames [][2]ir.QName) (string, bool) {
 	if err != nil || len(tree.Stmts) != 1 {
 		return "", false
 	}
-	resolved := func(q ir.QName) ir.QName {
-		if q.Schema == "" {
-			q.Schema = "public"
-		}
-		return q
-	}
 	// Columns qualified by a renamed table's own name (it has no alias)
 	// follow it: old name -> new name.
 	qualifiers := map[string]string{}
@@ -137,12 +131,12 @@ func RenameRelations(sql string, renames [][2]ir.QName) (string, bool) {
 		}
 		was := rv.Relname
 		for _, r := range renames {
-			if resolved(qname(rv)) != resolved(r[0]) {
+			if public(qname(rv)) != public(r[0]) {
 				continue
 			}
 			rv.Relname = r[1].Name
-			if rv.Schemaname != "" || resolved(r[1]).Schema != "public" {
-				rv.Schemaname = resolved(r[1]).Schema
+			if rv.Schemaname != "" || public(r[1]).Schema != "public" {
+				rv.Schemaname = public(r[1]).Schema
 			}
 		}
 		if rv.Relname != was && rv.Alias == nil {
@@ -161,6 +155,15 @@ func RenameRelations(sql string, renames [][2]ir.QName) (string, bool) {
 	})
 	out, err := pgq.Deparse(tree)
 	return out, err == nil
+}
+
+// public names q as an unqualified name resolves, in public (as
+// catalog.Resolve does; this package does not import the catalog).
+func public(q ir.QName) ir.QName {
+	if q.Schema == "" {
+		q.Schema = "public"
+	}
+	return q
 }
 
 // ExpandStar writes the * and t.* of a view's SELECT lists as the columns
@@ -183,11 +186,7 @@ func ExpandStar(sql string, columns map[ir.QName][]string) (string, bool) {
 		switch {
 		case n.GetRangeVar() != nil:
 			rv := n.GetRangeVar()
-			q := qname(rv)
-			if q.Schema == "" {
-				q.Schema = "public"
-			}
-			cols, ok := columns[q]
+			cols, ok := columns[public(qname(rv))]
 			name := rv.Relname
 			if rv.Alias != nil {
 				name = rv.Alias.Aliasname
