@@ -77,21 +77,16 @@ type Rule struct {
 type Uses struct {
 	Table  ir.QName
 	Column string // "" for the table itself
-	// Columns are the table's columns as the catalog knows them: the code
-	// search recognises a list of them (a map of filters to columns) in
-	// code that never names the table.
-	Columns []string
+	// Def is the catalog's table, where known: the code search recognises
+	// a list of its columns (a map of filters to columns) in code that never
+	// names the table. Read only for the findings searched, and shared, not
+	// copied: a finding costs a pointer.
+	Def *catalog.Table
 }
 
 // ColumnUses is the use of a column of table that a drop or a rename breaks.
 func ColumnUses(p *Pass, table ir.QName, column string) *Uses {
-	u := &Uses{Table: table, Column: column}
-	if t := p.Catalog.Table(table); t != nil {
-		for _, c := range t.Columns {
-			u.Columns = append(u.Columns, c.Name)
-		}
-	}
-	return u
+	return &Uses{Table: table, Column: column, Def: p.Catalog.Table(table)}
 }
 
 // File is what a rule knows of the migration file under review.

@@ -362,8 +362,10 @@ func attachCodeRefs(res *Result, opt Options, tree *coderefs.Tree, migrationDirs
 	}
 	columns := map[string][]string{}
 	for _, f := range res.Findings {
-		if searched(f) && len(f.Uses.Columns) > 0 {
-			columns[f.Uses.Table.Name] = f.Uses.Columns
+		if searched(f) && f.Uses.Def != nil && columns[f.Uses.Table.Name] == nil {
+			for _, c := range f.Uses.Def.Columns {
+				columns[f.Uses.Table.Name] = append(columns[f.Uses.Table.Name], c.Name)
+			}
 		}
 	}
 	search := func(rev string) (*coderefs.Result, error) {
