@@ -453,9 +453,10 @@ type Step struct {
 	// Irreversible marks the point of no return: its rollback cannot bring
 	// the data back.
 	Irreversible bool
-	// ManualRollback marks a step whose reverse fluxlint cannot write (a
-	// statement kept as written that it does not know how to undo): it is
-	// undone by hand, and no written rollback goes past it.
+	// ManualRollback marks a step whose reverse fluxlint cannot write, or
+	// writes only in part (a statement kept as written that it does not know
+	// how to undo; partitions a function created): it is undone by hand, and
+	// no written rollback goes past it.
 	ManualRollback bool
 	// DeletesRows marks a step that removes rows by design (a replacement
 	// for TRUNCATE); every other step keeps every row.

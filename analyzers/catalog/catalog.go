@@ -76,6 +76,10 @@ type Table struct {
 	PartitionBy *ir.PartitionKey
 	Parent      *ir.QName          // set for a partition
 	Bound       *ir.PartitionBound // set for a partition
+	// OpenPartitions: the partitioned table may have partitions the
+	// migrations do not name, created by a function given its name or by a
+	// statement whose effect is hidden (a DO block's dynamic SQL, CALL).
+	OpenPartitions bool
 	// Charset is MySQL's table default character set, as declared ("" when
 	// not: the server's default); RowFormat its ROW_FORMAT ("" for the
 	// server's default, DYNAMIC).
@@ -625,7 +629,39 @@ func (c *Catalog) Apply(op ir.Op) {
 		}
 	case ir.Opaque:
 		c.Opaque = append(c.Opaque, o.Kind)
+		for _, t := range c.tables {
+			if t.PartitionBy != nil && !t.OpenPartitions {
+				c.ownTable(t).OpenPartitions = true
+			}
+		}
+	case ir.Call:
+		for _, s := range o.Strings {
+			if t := c.Table(nameIn(s)); t != nil && t.PartitionBy != nil {
+				c.ownTable(t).OpenPartitions = true
+			}
+		}
 	}
+}
+
+// nameIn reads a relation's name from a string as a function receives it
+// ('events', 'public.events', '"Events"'); a string that is no name gives
+// one that names nothing.
+func nameIn(s string) ir.QName {
+	parts := strings.Split(s, ".")
+	for i, p := range parts {
+		if len(p) >= 2 && p[0] == '"' && p[len(p)-1] == '"' {
+			parts[i] = strings.ReplaceAll(p[1:len(p)-1], `""`, `"`)
+		} else {
+			parts[i] = strings.ToLower(p)
+		}
+	}
+	switch len(parts) {
+	case 1:
+		return ir.QName{Name: parts[0]}
+	case 2:
+		return ir.QName{Schema: parts[0], Name: parts[1]}
+	}
+	return ir.QName{}
 }
 
 func (c *Catalog) createTable(o ir.CreateTable) {
@@ -1060,6 +1096,15 @@ func (c *Catalog) drop(o ir.Drop) {
 		switch o.Kind {
 		case ir.KindTable, ir.KindView, ir.KindMatView:
 			gone := []ir.QName{q}
+			// A partitioned table goes with its partitions, theirs too.
+			for i := 0; i < len(gone); i++ {
+				if t := c.tables[gone[i]]; t == nil || t.PartitionBy == nil {
+					continue
+				}
+				for _, part := range c.Partitions(gone[i]) {
+					gone = append(gone, part.Name)
+				}
+			}
 			if o.Cascade && !c.mysql {
 				// CASCADE drops the views that read it, and the foreign
 				// keys that reference it (not their tables); MySQL parses

@@ -192,3 +192,33 @@ func TestSerialSequenceNames(t *testing.T) {
 		t.Errorf("after both owners were dropped: %q, want devices_id_seq", got)
 	}
 }
+
+// TestPartitions checks that dropping a partitioned table drops its
+// partitions (theirs too), and that a partitioned table is marked as having
+// partitions the migrations may not name once a function is passed its name
+// or a statement whose effect is hidden runs; other tables are not marked.
+func TestPartitions(t *testing.T) {
+	c := catalog.New()
+	replay(t, c,
+		`CREATE TABLE events (id int, at date, kind text) PARTITION BY RANGE (at)`,
+		`CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01') PARTITION BY LIST (kind)`,
+		`CREATE TABLE events_2025_a PARTITION OF events_2025 FOR VALUES IN ('a')`,
+		`CREATE TABLE logs (id int, at date) PARTITION BY RANGE (at)`,
+		`CREATE TABLE plain (id int)`,
+		`SELECT partman.create_parent(p_parent_table := 'public.events', p_control := 'at')`,
+	)
+	open := func(name string) bool { return c.Table(ir.QName{Name: name}).OpenPartitions }
+	if !open("events") || open("logs") || open("plain") {
+		t.Errorf("after a call naming public.events: open events=%v logs=%v plain=%v, want true false false", open("events"), open("logs"), open("plain"))
+	}
+	replay(t, c, `DO $$ BEGIN EXECUTE 'CREATE TABLE ' || 'logs_x PARTITION OF logs DEFAULT'; END $$`)
+	if !open("logs") || open("plain") {
+		t.Errorf("after a DO block with dynamic SQL: open logs=%v plain=%v, want true false", open("logs"), open("plain"))
+	}
+	replay(t, c, `DROP TABLE events`)
+	for _, name := range []string{"events", "events_2025", "events_2025_a"} {
+		if c.Table(ir.QName{Name: name}) != nil {
+			t.Errorf("%s is still there after DROP TABLE events", name)
+		}
+	}
+}

@@ -481,6 +481,12 @@ type Refresh struct {
 // may have changed as unknown.
 type Opaque struct{ Kind string }
 
+// Call is a SELECT that calls functions, with the string constants passed
+// to them: a function given a table's name may create its partitions
+// (pg_partman's create_parent, an application's own partition function),
+// which the catalog cannot see.
+type Call struct{ Strings []string }
+
 // Other is a statement that changes nothing the catalog models (GRANT,
 // COMMENT, CREATE FUNCTION, SELECT, ...); Kind names it.
 type Other struct{ Kind string }
@@ -508,6 +514,7 @@ func (Reindex) isOp()       {}
 func (Rebuild) isOp()       {}
 func (Refresh) isOp()       {}
 func (Other) isOp()         {}
+func (Call) isOp()          {}
 
 // From is the name of the column before the change: CHANGE's old name, or
 // MODIFY's own.

@@ -216,6 +216,9 @@ func convert(n *pgq.Node) []ir.Op {
 		if into := x.SelectStmt.IntoClause; into != nil {
 			return []ir.Op{ir.CreateTable{Table: qname(into.Rel), AsSelect: true, Filled: !into.SkipData}}
 		}
+		if strs := callStrings(x.SelectStmt); len(strs) > 0 {
+			return []ir.Op{ir.Call{Strings: strs}}
+		}
 	case *pgq.Node_InsertStmt:
 		return []ir.Op{ir.Write{Kind: "insert", Table: qname(x.InsertStmt.Relation)}}
 	case *pgq.Node_UpdateStmt:
@@ -977,4 +980,28 @@ func setVar(v *pgq.VariableSetStmt) ir.Op {
 func CheckScript(text string) error {
 	_, err := pgq.SplitWithParser(text, false)
 	return err
+}
+
+// callStrings lists the string constants passed to the functions a SELECT's
+// target list calls (cast or not), as in SELECT create_parent('public.events').
+func callStrings(sel *pgq.SelectStmt) []string {
+	var out []string
+	for _, t := range sel.TargetList {
+		fc := t.GetResTarget().GetVal().GetFuncCall()
+		if fc == nil {
+			continue
+		}
+		for _, a := range fc.Args {
+			if na := a.GetNamedArgExpr(); na != nil {
+				a = na.Arg
+			}
+			if tc := a.GetTypeCast(); tc != nil {
+				a = tc.Arg
+			}
+			if c := a.GetAConst(); c != nil && c.GetSval() != nil {
+				out = append(out, c.GetSval().Sval)
+			}
+		}
+	}
+	return out
 }

@@ -455,12 +455,16 @@ var triggers = map[string]bool{"create trigger": true, "drop trigger": true}
 // read for the lock they take on a table.
 var lockingOnPostgres = map[string]bool{"create trigger": true, "create or replace trigger": true, "drop trigger": true}
 
-// selectInto reports whether a statement may be PostgreSQL's SELECT ...
-// INTO, which creates a table: a SELECT with the word INTO in it (the parse
-// decides).
-func selectInto(lead, text string) bool {
+// selectChanges reports whether a SELECT may change the schema, for the
+// parse to decide: PostgreSQL's SELECT ... INTO creates a table (the word
+// INTO is in it), and a function passed a string may create partitions of
+// the table it names (a call with a string constant).
+func selectChanges(lead, text string) bool {
 	if !strings.HasPrefix(lead, "select") {
 		return false
+	}
+	if strings.Contains(text, "(") && strings.Contains(text, "'") {
+		return true
 	}
 	for i := 0; i+4 <= len(text); i++ {
 		if strings.EqualFold(text[i:i+4], "into") {
@@ -560,8 +564,8 @@ func parseFile(m *migrations.Migration, engine ir.Engine, history, compact bool)
 		case seg.Client != "":
 			s.Near = true // kept: whether it is an error depends on the tool, known once the file is split
 			clients = append(clients, client{s, seg.Client})
-		case engine == ir.Postgres && (!history || !s.Down) && selectInto(seg.Lead, s.Text):
-			sqlSegs = append(sqlSegs, len(window)) // SELECT ... INTO creates a table
+		case engine == ir.Postgres && (!history || !s.Down) && selectChanges(seg.Lead, s.Text):
+			sqlSegs = append(sqlSegs, len(window)) // SELECT ... INTO creates a table, a function may create partitions
 		case engine == ir.MySQL && (!history || !s.Down) && leadIn(triggers, seg.Lead):
 			sqlSegs = append(sqlSegs, len(window)) // the catalog keeps MySQL tables' triggers (the online schema change tools need to know)
 		case history && (s.Down || !seg.Block && leadIn(schemaNeutral, seg.Lead)):

@@ -96,6 +96,17 @@ func partitionedIndexPlan(p *rules.Pass, def ir.IndexDef) *rules.Plan {
 		attach.Note = "Rolling back an attach drops the parent's index with every partition index attached so far, and creates the parent's index afresh."
 		steps = append(steps, build, attach)
 	}
+	// Partitions made by a function, pg_partman or the application are
+	// on the server but not in the migrations.
+	suffix := pgIndexName("", def.Columns) // "_col_idx", as PostgreSQL names them
+	if len(def.Elems) > 0 && len(def.Elems) != len(def.Columns) || len(suffix) > 40 {
+		suffix = "_" + def.Name[:min(len(def.Name), 40)]
+	}
+	others := migration(p, "build and attach the index on every partition the migrations do not name, if any",
+		withLockTimeout(p, sqlgen.IndexOtherPartitions(def, parent, suffix)), dropParent+"\n"+withLockTimeout(p, only),
+		"SHARE on each partition the migrations do not name, while its index builds (none when they name them all)", false)
+	others.Note = "Partitions created by a function, pg_partman or the application exist on the server but not in the migrations, so no step above builds their index. A DO block cannot build concurrently: to avoid blocking writes to them, build their indexes with CREATE INDEX CONCURRENTLY and attach them before this step, which then finds nothing to do."
+	steps = append(steps, others)
 	check := rules.Step{Kind: rules.StepCheckpoint, Title: "confirm the parent's index is valid: every partition has its index attached",
 		Forward: sqlgen.IndexValid(parent), Expect: "true", Note: "If it returns false, a partition lacks its index (one created after the plan was written, say): build and attach it as above."}
 	return &rules.Plan{Title: "build the index partition by partition without blocking writes", Steps: append(steps, check)}

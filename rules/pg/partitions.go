@@ -12,19 +12,6 @@ import (
 	"github.com/fluxlint/fluxlint/rules/sqlgen"
 )
 
-// boundSQL renders a FOR VALUES clause.
-func boundSQL(b ir.PartitionBound) string {
-	switch {
-	case b.Default:
-		return "DEFAULT"
-	case len(b.In) > 0:
-		return fmt.Sprintf("FOR VALUES IN (%s)", strings.Join(b.In, ", "))
-	case len(b.From) > 0:
-		return fmt.Sprintf("FOR VALUES FROM (%s) TO (%s)", strings.Join(b.From, ", "), strings.Join(b.To, ", "))
-	}
-	return fmt.Sprintf("FOR VALUES WITH (MODULUS %d, REMAINDER %d)", b.Modulus, b.Remainder)
-}
-
 // boundCheck is a CHECK expression that implies a partition bound, for a
 // single-column range or list key; "" when none can be written.
 func boundCheck(key *ir.PartitionKey, b ir.PartitionBound) string {
@@ -175,7 +162,7 @@ func attachPlan(p *rules.Pass, parent ir.QName, a ir.AttachPartition, key *ir.Pa
 		helper(def.Name, suffixed(def.Name.Name, "_excl_check"), expr)
 	}
 	attach := migration(p, "attach the partition: the validated checks prove the bounds, so nothing is scanned",
-		withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ATTACH PARTITION %s %s;", sqlgen.Name(parent), sqlgen.Name(a.Partition), boundSQL(a.Bound))),
+		withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ATTACH PARTITION %s %s;", sqlgen.Name(parent), sqlgen.Name(a.Partition), sqlgen.Bound(a.Bound))),
 		withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s DETACH PARTITION %s;", sqlgen.Name(parent), sqlgen.Name(a.Partition))), "ACCESS EXCLUSIVE on the partition, SHARE UPDATE EXCLUSIVE on the parent", false)
 	steps = append(append(steps, attach), after...)
 	return &rules.Plan{Title: "prove the bounds with validated checks, then attach without scanning", Steps: steps}
@@ -221,7 +208,7 @@ var detachPartition = &rules.Rule{
 			}
 			rollback := ""
 			if part != nil && part.Bound != nil {
-				rollback = fmt.Sprintf("ALTER TABLE %s ATTACH PARTITION %s %s;", sqlgen.Name(table), sqlgen.Name(d.Partition), boundSQL(*part.Bound))
+				rollback = fmt.Sprintf("ALTER TABLE %s ATTACH PARTITION %s %s;", sqlgen.Name(table), sqlgen.Name(d.Partition), sqlgen.Bound(*part.Bound))
 				if leftover != "" {
 					rollback += "\n" + sqlgen.DropConstraint(d.Partition, leftover)
 				}

@@ -214,9 +214,15 @@ func replayPlan(t *testing.T, db pgDB, f *rules.Finding, c *replayCounts) string
 	unrestorable := false
 	for i := len(steps) - 1; i >= 0; i-- {
 		s := steps[i]
-		if s.Rollback == "" && s.Kind == rules.StepMigration && s.ManualRollback {
-			// No written rollback goes past a step undone by hand: the
-			// earlier steps' rollbacks hold before it ran.
+		if s.Kind == rules.StepMigration && s.ManualRollback {
+			// No written rollback goes past a step undone by hand (in
+			// part, if it has one): the earlier steps' rollbacks hold
+			// before it ran.
+			if s.Rollback != "" {
+				if err := db.RunStep(ctx, s, s.Rollback); err != nil {
+					return fmt.Sprintf("%s: step %d (%s) rollback fails: %v\n%s", where, i+1, s.Title, err, s.Rollback)
+				}
+			}
 			unrestorable = true
 			break
 		}

@@ -60,6 +60,11 @@ var dropTable = &rules.Rule{
 			drop.Irreversible, drop.SeparateDeploy = op.Kind == ir.KindTable, true // a view's rollback recreates all of it
 			if op.Kind == ir.KindTable {
 				drop.Rollback, drop.Note = recreateTable(p, name)
+				if t := p.Catalog.Table(name); drop.Rollback != "" && t != nil && t.OpenPartitions {
+					// What made them is not SQL fluxlint can repeat.
+					drop.ManualRollback = true
+					drop.Note += " A function or hidden statement in the migrations may have created other partitions of it, which the rollback cannot name: recreate them as whatever manages the partitions does (the same function, pg_partman)."
+				}
 			} else {
 				drop.Rollback, drop.Note = recreateView(p, name)
 				// Without its definition nothing can bring the view back:
@@ -128,6 +133,30 @@ func recreateTable(p *rules.Pass, name ir.QName) (string, string) {
 	if !ok {
 		return "", "The migrations fluxlint read do not fully define this table, so no faithful rollback can be written."
 	}
+	// Dropping a partitioned table drops its partitions: they come back,
+	// each level after its parent.
+	note := "The rollback recreates the table's structure; its rows are not restored."
+	for level := []*catalog.Table{t}; len(level) > 0; {
+		var next []*catalog.Table
+		for _, parent := range level {
+			if parent.PartitionBy == nil {
+				continue
+			}
+			parts := c.Partitions(parent.Name)
+			if len(parts) > 0 {
+				note += fmt.Sprintf(" Partitions of %s come back too: %s.", parent.Name, tableNames(parts))
+			}
+			for _, part := range parts {
+				psql, ok := sqlgen.CreateTable(c, part)
+				if !ok {
+					return "", fmt.Sprintf("The migrations fluxlint read do not fully define partition %s, so no faithful rollback can be written.", part.Name)
+				}
+				sql += "\n" + psql
+			}
+			next = append(next, parts...)
+		}
+		level = next
+	}
 	for _, other := range c.TablesReferencing(name) {
 		for _, k := range other.Constraints {
 			if k.Kind == ir.ForeignKey && catalog.Resolve(k.RefTable) == catalog.Resolve(name) && other.Name != t.Name {
@@ -135,7 +164,16 @@ func recreateTable(p *rules.Pass, name ir.QName) (string, string) {
 			}
 		}
 	}
-	return withLockTimeout(p, sql), "The rollback recreates the table's structure; its rows are not restored."
+	return withLockTimeout(p, sql), note
+}
+
+// tableNames lists tables by name, for a note.
+func tableNames(ts []*catalog.Table) string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.Name.String()
+	}
+	return strings.Join(names, ", ")
 }
 
 var truncate = &rules.Rule{

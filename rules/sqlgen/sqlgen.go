@@ -213,6 +213,39 @@ func CreateIndex(d ir.IndexDef, concurrently bool) string {
 	return b.String() + ";"
 }
 
+// IndexOtherPartitions renders a DO block that builds def on every partition
+// of def.Table that has no index attached to parent (def's partitioned index)
+// yet, and attaches it: the partitions a plan cannot name because the
+// migrations do not create them. A DO block cannot build CONCURRENTLY, so
+// each takes SHARE on its partition while it builds; with no such partition
+// it does nothing. A partition's index is named after it, ending in suffix.
+func IndexOtherPartitions(def ir.IndexDef, parent ir.QName, suffix string) string {
+	const table, index = "fluxlint_partition", "fluxlint_partition_index"
+	d := def
+	d.Table, d.Name = ir.QName{Name: table}, index
+	create := strings.ReplaceAll(CreateIndex(d, false), "%", "%%")
+	create = strings.Replace(create, index+" ON "+table, "%I ON %s", 1)
+	attach := "ALTER INDEX " + strings.ReplaceAll(Name(parent), "%", "%%") + " ATTACH PARTITION %I.%I;"
+	return fmt.Sprintf(`DO $fluxlint$
+DECLARE
+  part record;
+BEGIN
+  FOR part IN
+    SELECT c.oid::regclass AS rel, n.nspname AS schema, left(c.relname, %[1]d) || %[2]s AS index
+    FROM pg_inherits i
+    JOIN pg_class c ON c.oid = i.inhrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE i.inhparent = %[3]s::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_inherits a JOIN pg_index x ON x.indexrelid = a.inhrelid
+                      WHERE a.inhparent = %[4]s::regclass AND x.indrelid = c.oid)
+  LOOP
+    EXECUTE format(%[5]s, part.index, part.rel);
+    EXECUTE format(%[6]s, part.schema, part.index);
+  END LOOP;
+END
+$fluxlint$;`, 63-len(suffix), Literal(suffix), Literal(Name(def.Table)), Literal(Name(parent)), Literal(create), Literal(attach))
+}
+
 // DropIndex renders DROP INDEX [CONCURRENTLY] IF EXISTS.
 func DropIndex(index ir.QName, concurrently bool) string {
 	c := ""
@@ -453,6 +486,19 @@ func AddConstraint(table ir.QName, k ir.Constraint, notValid bool) string {
 	return fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s %s;", Name(table), Ident(k.Name), body)
 }
 
+// Bound renders a partition's FOR VALUES clause (or DEFAULT).
+func Bound(b ir.PartitionBound) string {
+	switch {
+	case b.Default:
+		return "DEFAULT"
+	case len(b.In) > 0:
+		return fmt.Sprintf("FOR VALUES IN (%s)", strings.Join(b.In, ", "))
+	case len(b.From) > 0:
+		return fmt.Sprintf("FOR VALUES FROM (%s) TO (%s)", strings.Join(b.From, ", "), strings.Join(b.To, ", "))
+	}
+	return fmt.Sprintf("FOR VALUES WITH (MODULUS %d, REMAINDER %d)", b.Modulus, b.Remainder)
+}
+
 // DropConstraint renders ALTER TABLE ... DROP CONSTRAINT IF EXISTS.
 func DropConstraint(table ir.QName, name string) string {
 	return fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s;", Name(table), Ident(name))
@@ -463,8 +509,8 @@ func DropConstraint(table ir.QName, name string) string {
 // other indexes. It returns false for what it cannot recreate faithfully:
 // views, and tables the replayed history only partly knows.
 func CreateTable(c *catalog.Catalog, t *catalog.Table) (string, bool) {
-	if t.Unknown || t.Kind != ir.KindTable {
-		return "", false
+	if t.Unknown || t.Kind != ir.KindTable || t.PartitionBy != nil && len(t.PartitionBy.Columns) == 0 {
+		return "", false // a partition key of expressions is not kept
 	}
 	var defs, after []string
 	for _, col := range t.Columns {
@@ -492,7 +538,18 @@ func CreateTable(c *catalog.Catalog, t *catalog.Table) (string, bool) {
 			after = append(after, fmt.Sprintf("ALTER SEQUENCE %s OWNED BY %s.%s;", seq, Name(t.Name), Ident(col.Name)))
 		}
 	}
-	sqls = append(sqls, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n%s\n);", Name(t.Name), strings.Join(defs, ",\n")))
+	create := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n%s\n)", Name(t.Name), strings.Join(defs, ",\n"))
+	if t.Parent != nil && t.Bound != nil {
+		// A partition takes its columns from its parent.
+		create = fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s PARTITION OF %s %s", Name(t.Name), Name(*t.Parent), Bound(*t.Bound))
+		if len(defs) > len(t.Columns) {
+			create += fmt.Sprintf(" (\n%s\n)", strings.Join(defs[len(t.Columns):], ",\n"))
+		}
+	}
+	if k := t.PartitionBy; k != nil {
+		create += fmt.Sprintf(" PARTITION BY %s (%s)", strings.ToUpper(k.Strategy), Idents(k.Columns))
+	}
+	sqls = append(sqls, create+";")
 	sqls = append(sqls, after...)
 	for _, i := range c.IndexesOn(t.Name) {
 		if i.Constraint == "" {
