@@ -48,8 +48,13 @@ func doBlock(d *pgq.DoStmt) []ir.Op {
 	hidden := false
 	visit(tree, func(kind string, node map[string]any) {
 		switch kind {
-		case "PLpgSQL_stmt_execsql":
+		case "PLpgSQL_stmt_execsql", "PLpgSQL_stmt_call":
+			// CALL and a nested DO are calls to PL/pgSQL, with the
+			// statement in "expr".
 			q := exprQuery(node["sqlstmt"])
+			if kind == "PLpgSQL_stmt_call" {
+				q = exprQuery(node["expr"])
+			}
 			if more, err := Parse(q); err == nil {
 				ops = append(ops, more...)
 			} else {

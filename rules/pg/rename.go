@@ -44,14 +44,22 @@ var renameTable = &rules.Rule{
 			old, renamed := table, ir.QName{Schema: table.Schema, Name: r.New}
 			view := fmt.Sprintf("CREATE VIEW %s AS SELECT * FROM %s;", sqlgen.Name(old), sqlgen.Name(renamed))
 			dropView := fmt.Sprintf("DROP VIEW IF EXISTS %s;", sqlgen.Name(old))
+			forward := fmt.Sprintf("ALTER TABLE %s RENAME TO %s;\n%s", sqlgen.Name(old), sqlgen.Ident(r.New), view)
+			back := fmt.Sprintf("%s\nALTER TABLE %s RENAME TO %s;", dropView, sqlgen.Name(renamed), sqlgen.Ident(old.Name))
+			restoreView := view
+			if op, _ := p.Op.(ir.AlterTable); op.IfExists {
+				// IF EXISTS: where the table is missing, the plan does
+				// nothing either, and its rollbacks find nothing to undo.
+				forward = sqlgen.IfRelation(old, "r", forward)
+				back = sqlgen.IfRelation(old, "v", back)
+				restoreView = sqlgen.IfRelation(renamed, "r", view)
+			}
 			swap := migration(p, "rename the table and keep the old name working through a view, in one transaction",
-				withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s RENAME TO %s;\n%s", sqlgen.Name(old), sqlgen.Ident(r.New), view)),
-				withLockTimeout(p, fmt.Sprintf("%s\nALTER TABLE %s RENAME TO %s;", dropView, sqlgen.Name(renamed), sqlgen.Ident(old.Name))),
-				"ACCESS EXCLUSIVE", false)
+				withLockTimeout(p, forward), withLockTimeout(p, back), "ACCESS EXCLUSIVE", false)
 			swap.Note = "Old code reads and writes through the view; the table's defaults, constraints and triggers still apply."
 			deploy := rules.Step{Kind: rules.StepCodeDeploy, SeparateDeploy: true,
 				Title: fmt.Sprintf("deploy code that uses %s instead of %s", r.New, old.Name)}
-			drop := migration(p, "drop the compatibility view", withLockTimeout(p, dropView), view, "ACCESS EXCLUSIVE", false)
+			drop := migration(p, "drop the compatibility view", withLockTimeout(p, dropView), restoreView, "ACCESS EXCLUSIVE", false)
 			drop.SeparateDeploy = true
 			msg := fmt.Sprintf("renaming existing table %s to %q breaks deployed code that still uses the old name", tableLabel(old), r.New)
 			p.Report(msg, &rules.Plan{Title: "rename behind a compatibility view", Steps: []rules.Step{swap, deploy, drop}}).

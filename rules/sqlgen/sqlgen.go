@@ -246,6 +246,19 @@ END
 $fluxlint$;`, 63-len(suffix), Literal(suffix), Literal(Name(def.Table)), Literal(Name(parent)), Literal(create), Literal(attach))
 }
 
+// IfRelation renders a DO block that runs sql only where rel exists as a
+// relation of kind relkind (pg_class.relkind: "r" a table, "v" a view), for
+// plans of statements written with IF EXISTS.
+func IfRelation(rel ir.QName, relkind, sql string) string {
+	return fmt.Sprintf(`DO $fluxlint$
+BEGIN
+  IF (SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)) = %s THEN
+    %s
+  END IF;
+END
+$fluxlint$;`, Literal(Name(rel)), Literal(relkind), strings.ReplaceAll(sql, "\n", "\n    "))
+}
+
 // DropIndex renders DROP INDEX [CONCURRENTLY] IF EXISTS.
 func DropIndex(index ir.QName, concurrently bool) string {
 	c := ""
