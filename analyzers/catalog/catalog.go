@@ -57,9 +57,10 @@ type Table struct {
 	Kind       ir.ObjectKind
 	Definition string // a view's CREATE statement, as the parser renders it
 	// Renames are the renames of relations Definition names (the view's
-	// own name too) made since it was defined, in order, From then To: the
-	// definition as written, with these applied, is the view as it is now.
-	Renames [][2]ir.QName
+	// own name too) and of columns it reads, made since it was defined, in
+	// order: the definition as written, with these applied, is the view as
+	// it is now.
+	Renames []ir.Rename
 	// Filled: created in the change with rows already (from a query), so
 	// new is not empty.
 	Filled bool
@@ -1000,7 +1001,10 @@ func (c *Catalog) renameColumn(t *Table, old, new string) {
 	for _, v := range c.ViewsUsing(t.Name, old) {
 		v = c.ownTable(v)
 		v.Reads.Columns = append(slices.Clone(v.Reads.Columns), new)
-		v.Definition = "" // it now prints the new name
+		if v.Definition != "" {
+			// It now prints the new name, under the old one as its output.
+			v.Renames = append(slices.Clone(v.Renames), ir.Rename{From: t.Name, Column: old, NewColumn: new})
+		}
 	}
 	rename := func(names []string) {
 		for i, n := range names {
@@ -1022,7 +1026,7 @@ func (c *Catalog) renameColumn(t *Table, old, new string) {
 func (c *Catalog) moveTable(t *Table, to ir.QName) {
 	to = c.resolve(to)
 	if t.Definition != "" {
-		t.Renames = append(slices.Clone(t.Renames), [2]ir.QName{t.Name, to}) // it names the view as it was
+		t.Renames = append(slices.Clone(t.Renames), ir.Rename{From: t.Name, To: to}) // it names the view as it was
 	}
 	moved := c.IndexesOn(t.Name)
 	for _, i := range moved {
@@ -1042,7 +1046,7 @@ func (c *Catalog) moveTable(t *Table, to ir.QName) {
 			v.Reads.Relations = slices.Clone(v.Reads.Relations)
 			v.Reads.Relations[i] = to
 			if v.Definition != "" {
-				v.Renames = append(slices.Clone(v.Renames), [2]ir.QName{t.Name, to})
+				v.Renames = append(slices.Clone(v.Renames), ir.Rename{From: t.Name, To: to})
 			}
 		}
 	}

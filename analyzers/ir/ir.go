@@ -481,6 +481,13 @@ type Refresh struct {
 // may have changed as unknown.
 type Opaque struct{ Kind string }
 
+// Rename is a rename that a stored view definition must follow: relation
+// From to To, or, with Column set, From's column Column to NewColumn.
+type Rename struct {
+	From, To          QName
+	Column, NewColumn string
+}
+
 // Call is a SELECT that calls functions, with the string constants passed
 // to them: a function given a table's name may create its partitions
 // (pg_partman's create_parent, an application's own partition function),

@@ -112,38 +112,50 @@ func columnRefs(n *pgq.Node) []string {
 }
 
 // RenameRelations rewrites a statement (a view's stored CREATE VIEW) so
-// that the tables and views it names follow renames made since, applied in
-// order: a reference to From becomes To. Names compare as PostgreSQL
-// resolves them, unqualified in public. It reports false when the statement
-// does not parse or deparse.
-func RenameRelations(sql string, renames [][2]ir.QName) (string, bool) {
-	tree, err := pgq.Parse(sql)
-	if err != nil || len(tree.Stmts) != 1 {
-		return "", false
+// that it follows the renames made since, applied in order: a reference to
+// a renamed relation names it anew, and a renamed column of the one
+// relation the view reads is read under its new name, its output keeping
+// the old one (as PostgreSQL prints the view then). Names compare as
+// PostgreSQL resolves them, unqualified in public. It reports false when
+// the statement does not parse or deparse, or a column rename is in a view
+// that reads more than that relation (which reference is whose is not
+// known here).
+func RenameRelations(sql string, renames []ir.Rename) (string, bool) {
+	for _, r := range renames {
+		tree, err := pgq.Parse(sql)
+		if err != nil || len(tree.Stmts) != 1 {
+			return "", false
+		}
+		root := tree.Stmts[0].Stmt.ProtoReflect()
+		if r.Column != "" && !renameColumn(root, r) || r.Column == "" && !renameRelation(root, r) {
+			return "", false
+		}
+		if sql, err = pgq.Deparse(tree); err != nil {
+			return "", false
+		}
 	}
-	// Columns qualified by a renamed table's own name (it has no alias)
-	// follow it: old name -> new name.
+	return sql, true
+}
+
+// renameRelation renames the relation in a parsed statement, and the
+// columns qualified by its own name (it has no alias).
+func renameRelation(root protoreflect.Message, r ir.Rename) bool {
 	qualifiers := map[string]string{}
-	walk(tree.Stmts[0].Stmt.ProtoReflect(), func(m protoreflect.Message) {
+	walk(root, func(m protoreflect.Message) {
 		rv, ok := m.Interface().(*pgq.RangeVar)
-		if !ok {
+		if !ok || public(qname(rv)) != public(r.From) {
 			return
 		}
 		was := rv.Relname
-		for _, r := range renames {
-			if public(qname(rv)) != public(r[0]) {
-				continue
-			}
-			rv.Relname = r[1].Name
-			if rv.Schemaname != "" || public(r[1]).Schema != "public" {
-				rv.Schemaname = public(r[1]).Schema
-			}
+		rv.Relname = r.To.Name
+		if rv.Schemaname != "" || public(r.To).Schema != "public" {
+			rv.Schemaname = public(r.To).Schema
 		}
-		if rv.Relname != was && rv.Alias == nil {
+		if rv.Alias == nil {
 			qualifiers[was] = rv.Relname
 		}
 	})
-	walk(tree.Stmts[0].Stmt.ProtoReflect(), func(m protoreflect.Message) {
+	walk(root, func(m protoreflect.Message) {
 		ref, ok := m.Interface().(*pgq.ColumnRef)
 		if !ok || len(ref.Fields) < 2 {
 			return
@@ -153,8 +165,57 @@ func RenameRelations(sql string, renames [][2]ir.QName) (string, bool) {
 			q.Sval = to
 		}
 	})
-	out, err := pgq.Deparse(tree)
-	return out, err == nil
+	return true
+}
+
+// renameColumn renames a column in a parsed view that reads only its
+// relation, at every level (no joins of others, subqueries, functions or
+// CTEs): every reference to a column of that name is then to it. A select
+// list entry that is the bare column gets the old name as its output name.
+func renameColumn(root protoreflect.Message, r ir.Rename) bool {
+	// The view's own name is a RangeVar too.
+	var self *pgq.RangeVar
+	if n, isNode := root.Interface().(*pgq.Node); isNode {
+		if self = n.GetViewStmt().GetView(); self == nil {
+			self = n.GetCreateTableAsStmt().GetInto().GetRel()
+		}
+	}
+	ok := true
+	walk(root, func(m protoreflect.Message) {
+		switch x := m.Interface().(type) {
+		case *pgq.RangeVar:
+			ok = ok && (x == self || public(qname(x)) == public(r.From))
+		case *pgq.RangeSubselect, *pgq.RangeFunction, *pgq.CommonTableExpr, *pgq.SubLink, *pgq.RangeTableFunc:
+			ok = false
+		}
+	})
+	if !ok {
+		return false
+	}
+	names := func(ref *pgq.ColumnRef) *pgq.String {
+		if len(ref.Fields) == 0 {
+			return nil
+		}
+		if s := ref.Fields[len(ref.Fields)-1].GetString_(); s != nil && s.Sval == r.Column {
+			return s
+		}
+		return nil
+	}
+	walk(root, func(m protoreflect.Message) {
+		if rt, isRT := m.Interface().(*pgq.ResTarget); isRT && rt.Name == "" {
+			if ref := rt.Val.GetColumnRef(); ref != nil && names(ref) != nil {
+				rt.Name = r.Column
+			}
+		}
+	})
+	walk(root, func(m protoreflect.Message) {
+		if ref, isRef := m.Interface().(*pgq.ColumnRef); isRef {
+			if s := names(ref); s != nil {
+				s.Sval = r.NewColumn
+			}
+		}
+	})
+	return true
 }
 
 // public names q as an unqualified name resolves, in public (as

@@ -92,7 +92,7 @@ var dropTable = &rules.Rule{
 func recreateView(p *rules.Pass, name ir.QName) (string, string) {
 	t := p.Catalog.Table(name)
 	if t == nil || t.Definition == "" {
-		return "", "fluxlint does not know the view's definition (it is not in the migrations fluxlint read, or a column it reads was renamed since), so no rollback can be written."
+		return "", "fluxlint does not know the view's definition (it is not in the migrations fluxlint read), so no rollback can be written."
 	}
 	note := "The rollback recreates the view as the migration that created it defined it."
 	def := t.Definition
@@ -107,9 +107,9 @@ func recreateView(p *rules.Pass, name ir.QName) (string, string) {
 	if len(t.Renames) > 0 {
 		var ok bool
 		if def, ok = pganalyzer.RenameRelations(def, t.Renames); !ok {
-			return "", "The view's definition names tables renamed since, and fluxlint could not rewrite it, so no rollback can be written."
+			return "", "The view reads tables or columns renamed since, and fluxlint could not rewrite its definition to follow them (a column rename is followed in a view of one table), so no rollback can be written."
 		}
-		note = "The rollback recreates the view as the migration that created it defined it, with the tables renamed since under their new names."
+		note = "The rollback recreates the view as the migration that created it defined it, with the tables and columns renamed since under their new names."
 	}
 	sql := def + ";"
 	if t.Kind == ir.KindMatView {
