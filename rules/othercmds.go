@@ -81,9 +81,74 @@ func (p *Pass) withOtherStatements(plan *Plan) *Plan {
 	if at+1 < len(parts) {
 		last = []Step{p.asWrittenStep(parts[at+1:], false, "run the block's statements after the one this plan replaces, as written")}
 	}
+	// For ComposeBlock: where the statement's own steps are, and each later
+	// statement as written on its own (the gap before another finding's).
+	b := &blockPlan{at: at, own: [2]int{len(first), len(first) + len(plan.Steps)}}
+	for _, part := range parts[at+1:] {
+		b.after = append(b.after, p.asWrittenStep([]blockPart{part}, false, "run the block's statements that no finding replaces, as written"))
+	}
+	plan.block = b
 	plan.own = [2]int{plan.own[0] + len(first), plan.own[1] + len(first)}
 	plan.Steps = append(append(first, plan.Steps...), last...)
 	return plan
+}
+
+// blockPlan places a plan that withOtherStatements completed in its block:
+// it replaces the block's statement at, Steps[own[0]:own[1]] are that
+// statement's steps, and after holds, for each statement after it, a step
+// that runs that one as written.
+type blockPlan struct {
+	at    int
+	own   [2]int
+	after []Step
+}
+
+// ComposeBlock gives the findings on the statements of one block (a goose
+// StatementBegin ... End, sent as one) whose plans each replace one of them
+// a single plan: alone, each runs the others as written, so run one after
+// the other they would run a statement twice, or as written the very one
+// another plan makes safe. Together: the statements before the first as
+// written, then each replaced statement's own steps with, between them, the
+// statements no finding replaces, as written, then the rest as written.
+// Findings whose plans cannot be placed so (two plans for one statement, a
+// plan that keeps the statement) are left as they are.
+func ComposeBlock(found []*Finding) {
+	var plans []*Plan
+	seen := map[*Plan]bool{}
+	for _, f := range found {
+		pl := f.Plan
+		if pl == nil || pl.KeepsStatement || seen[pl] {
+			continue
+		}
+		if pl.block == nil {
+			return
+		}
+		seen[pl] = true
+		plans = append(plans, pl)
+	}
+	if len(plans) < 2 {
+		return
+	}
+	slices.SortStableFunc(plans, func(a, b *Plan) int { return a.block.at - b.block.at })
+	steps := slices.Clone(plans[0].Steps[:plans[0].block.own[1]])
+	titles := []string{plans[0].Title}
+	for i, pl := range plans[1:] {
+		prev := plans[i].block
+		if pl.block.at == prev.at {
+			return
+		}
+		steps = append(steps, prev.after[:pl.block.at-prev.at-1]...)
+		steps = append(steps, pl.Steps[pl.block.own[0]:pl.block.own[1]]...)
+		titles = append(titles, pl.Title)
+	}
+	last := plans[len(plans)-1]
+	steps = append(steps, last.Steps[last.block.own[1]:]...)
+	plan := &Plan{Title: fmt.Sprintf("one plan for the block's %d findings (%s)", len(plans), strings.Join(titles, "; then ")), Steps: steps, Whole: true}
+	for _, f := range found {
+		if seen[f.Plan] {
+			f.Plan, f.Rewrite = plan, ""
+		}
+	}
 }
 
 // asWrittenStep runs statements of the block as written, with their

@@ -425,6 +425,7 @@ type Plan struct {
 	cmd        int
 	own        [2]int
 	composable bool
+	block      *blockPlan // set by withOtherStatements, for ComposeBlock
 }
 
 // Where says where a plan that keeps its statement puts its steps.

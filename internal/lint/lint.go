@@ -1035,10 +1035,15 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 			}
 			// Each op is checked on the schema left by the ops before it, so
 			// a table created earlier in the same statement block counts as new.
+			var stmtFound []*rules.Finding // composed once the statement is checked
 			for i, op := range s.Ops {
 				if m.Target {
 					reportDrift(f, s, op, c, drift, report)
-					checkOp(f, s, i, c, opt, report)
+					checkOp(f, s, i, c, opt, func(fd *rules.Finding) {
+						if !dirs.suppressedBy(fd) {
+							stmtFound = append(stmtFound, fd)
+						}
+					})
 					if opt.LockOf != nil && !s.Down {
 						if t, mode, ok := opt.LockOf(c, op); ok {
 							res.Locks = addLock(res.Locks, livestats.Want{Table: t, Mode: mode})
@@ -1046,6 +1051,10 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 					}
 				}
 				c.Apply(op)
+			}
+			rules.ComposeBlock(stmtFound)
+			for _, fd := range stmtFound {
+				keep(fd)
 			}
 		}
 		if m.Target {

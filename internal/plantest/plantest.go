@@ -113,6 +113,7 @@ func RunPlans(t *testing.T, paths []string, rs []*rules.Rule, fresh func(t *test
 			}
 		}
 		ran := map[*rules.Plan]bool{}
+		together := map[int][]*rules.Plan{} // a statement's plans that replace it, in the findings' order
 		for _, f := range res.Findings {
 			if f.Plan == nil || ran[f.Plan] {
 				continue // findings composed into one plan share it: run it once
@@ -124,7 +125,20 @@ func RunPlans(t *testing.T, paths []string, rs []*rules.Rule, fresh func(t *test
 			i, _ := c.StmtAt(f)
 			whole := compareEnd(c) && len(perStmt[i]) == 1
 			t.Run(fmt.Sprintf("%s:%d:%s", filepath.Base(path), f.Pos.Line, f.Rule.Code), func(t *testing.T) {
-				runPlan(t, c, f, fresh, whole)
+				runPlan(t, c, i, []*rules.Plan{f.Plan}, fresh, whole)
+			})
+			if !f.Plan.KeepsStatement {
+				together[i] = append(together[i], f.Plan)
+			}
+		}
+		// Run together, in fluxlint's order, a statement's plans must reach
+		// the statement's end and their rollbacks, in reverse, undo them all.
+		for i, ps := range together {
+			if len(ps) < 2 {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s:%d:together", filepath.Base(path), c.Stmts[i].Pos.Line), func(t *testing.T) {
+				runPlan(t, c, i, ps, fresh, compareEnd(c))
 			})
 		}
 	}
@@ -133,19 +147,21 @@ func RunPlans(t *testing.T, paths []string, rs []*rules.Rule, fresh func(t *test
 	}
 }
 
-func runPlan(t *testing.T, c *fixture.Case, f *rules.Finding, fresh func(t *testing.T) DB, compareEnd bool) {
+// runPlan runs plans, one after the other, in place of the statement at
+// idx (or after it, for a single plan that keeps it).
+func runPlan(t *testing.T, c *fixture.Case, idx int, plans []*rules.Plan, fresh func(t *testing.T) DB, compareEnd bool) {
 	ctx := context.Background()
-	idx, err := c.StmtAt(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keeps := plans[0].KeepsStatement
 	context := c.Stmts[:idx]
-	if f.Plan.KeepsStatement && !f.Plan.Before {
+	if keeps && !plans[0].Before {
 		context = c.Stmts[:idx+1]
 	}
 	db := prepare(t, c, context, fresh)
 	before := snapshot(t, db)
-	steps := f.Plan.Steps
+	var steps []rules.Step
+	for _, p := range plans {
+		steps = append(steps, p.Steps...)
+	}
 	for i, s := range steps {
 		script := s.ForwardSQL()
 		if s.Tool != nil {
@@ -156,7 +172,7 @@ func runPlan(t *testing.T, c *fixture.Case, f *rules.Finding, fresh func(t *test
 		}
 	}
 	after := snapshot(t, db)
-	if !f.Plan.KeepsStatement && compareEnd {
+	if !keeps && compareEnd {
 		// The plan must reach the schema the statement meant: compare with
 		// the statement run as written, where it runs at all.
 		naive := prepare(t, c, context, fresh)
