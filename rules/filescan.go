@@ -94,6 +94,22 @@ func (p *Pass) Fold(key string, fn func(acc any, ref OpRef) any) any {
 	return st.acc
 }
 
+// FoldEnd is Fold over the whole up section of f, an earlier file whose
+// last transaction goes on in the pass's file (File.Prev, and its Prev):
+// what that file left, such as the locks its transaction holds.
+func (p *Pass) FoldEnd(f *File, key string, fn func(acc any, ref OpRef) any) any {
+	sec := f.section(false)
+	st := sec.folds[key]
+	if st == nil {
+		st = &foldAcc{}
+		sec.folds[key] = st
+	}
+	for ; st.upto < len(sec.ops); st.upto++ {
+		st.acc = fn(st.acc, sec.ops[st.upto])
+	}
+	return st.acc
+}
+
 // OnTable calls fn for the ops of the pass's section that name the table
 // (or rename a table to its name), in file order, with each op's distance
 // from the pass's op: negative before it, 0 for the op itself, positive

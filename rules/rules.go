@@ -91,9 +91,13 @@ func ColumnUses(p *Pass, table ir.QName, column string) *Uses {
 
 // File is what a rule knows of the migration file under review.
 type File struct {
-	Path     string
-	Tool     migrations.Tool
-	Stmts    []*ir.Stmt
+	Path  string
+	Tool  migrations.Tool
+	Stmts []*ir.Stmt
+	// Prev is the file before, when the transaction its last statements
+	// run in goes on in this file (drizzle's migrator applies every pending
+	// migration in one transaction).
+	Prev     *File
 	sections map[bool]*section // built on first use (filescan.go)
 }
 

@@ -946,6 +946,7 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 	// its own, except that drizzle's migrator applies every pending
 	// migration in one transaction (drizzle-orm's dialect migrate).
 	tx, open, shared := 0, false, false
+	var prevFile *rules.File // the last file linted, for a transaction that spans files
 	for i, m := range set.Migrations {
 		if i < start {
 			continue
@@ -972,6 +973,7 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 		if !pending || !shared {
 			open = false
 		}
+		continues := pending && shared // the transaction before goes on in this file
 		shared = pending
 		if p.bug != nil {
 			res.Internal = append(res.Internal, p.bug)
@@ -996,6 +998,10 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 			continue
 		}
 		f := &rules.File{Path: m.Path, Tool: m.Tool, Stmts: stmts}
+		if continues {
+			f.Prev = prevFile
+		}
+		prevFile = f
 		keep := func(fd *rules.Finding) { res.Findings = append(res.Findings, fd) }
 		var dirs *directives
 		if m.Target {

@@ -304,29 +304,26 @@ func rowsLeft(table ir.QName) rules.Step {
 // lockHeldInTx returns an existing table the statement's transaction already
 // holds an ACCESS EXCLUSIVE lock on, or nil.
 func lockHeldInTx(p *rules.Pass) *ir.QName {
-	if held := heldInTx(p); len(held) > 0 {
+	if held, _ := heldInTx(p); len(held) > 0 {
 		return &held[0]
 	}
 	return nil
 }
 
 // heldInTx lists the existing tables the statement's transaction already
-// holds ACCESS EXCLUSIVE locks on, in the order taken.
-func heldInTx(p *rules.Pass) []ir.QName {
+// holds ACCESS EXCLUSIVE locks on, in the order taken; the first earlier of
+// them were taken in earlier files of the same transaction.
+func heldInTx(p *rules.Pass) (held []ir.QName, earlier int) {
 	if !p.Stmt.InTx {
-		return nil
+		return nil, 0
 	}
-	acc, _ := p.Fold("held-in-tx", func(acc any, ref rules.OpRef) any {
+	fold := func(acc any, ref rules.OpRef) any {
 		h, _ := acc.(*heldLocks)
 		if _, ok := ref.Op.(ir.TxControl); ok || !ref.Stmt.InTx {
-			return nil // a transaction boundary
+			return txBoundary
 		}
 		if t, ok := accessExclusive(ref.Op); ok && p.Existing(t) && (h == nil || !h.set[t]) {
-			if h == nil {
-				h = &heldLocks{set: map[ir.QName]bool{}}
-			}
-			h.set[t] = true
-			h.list = append(h.list, t)
+			h = h.with(t)
 		}
 		if a, ok := ref.Op.(ir.AlterTable); ok && h != nil && h.set[a.Table] {
 			for _, c := range a.Cmds {
@@ -339,17 +336,49 @@ func heldInTx(p *rules.Pass) []ir.QName {
 			}
 		}
 		return h
-	}).(*heldLocks)
-	if acc == nil {
-		return nil
 	}
-	return acc.list
+	h, _ := p.Fold("held-in-tx", fold).(*heldLocks)
+	if h != nil {
+		held = h.list
+	}
+	// Where the transaction began in an earlier file, its locks are held
+	// too (earliest first).
+	for f := p.File.Prev; (h == nil || !h.crossed) && f != nil && !p.Stmt.Down; f = f.Prev {
+		h, _ = p.FoldEnd(f, "held-in-tx", fold).(*heldLocks)
+		if h != nil {
+			var before []ir.QName
+			for _, t := range h.list {
+				if !slices.Contains(held, t) {
+					before = append(before, t)
+				}
+			}
+			held, earlier = append(before, held...), earlier+len(before)
+		}
+	}
+	return held, earlier
+}
+
+// txBoundary is the fold's value at a transaction boundary: no lock held,
+// and none from before it either. Never written (with copies first).
+var txBoundary = &heldLocks{crossed: true}
+
+// with adds a table to the locks held, copying the shared boundary value.
+func (h *heldLocks) with(t ir.QName) *heldLocks {
+	if h == nil || h == txBoundary {
+		h = &heldLocks{set: map[ir.QName]bool{}, crossed: h != nil}
+	}
+	h.set[t] = true
+	h.list = append(h.list, t)
+	return h
 }
 
 // heldLocks are the tables a transaction holds ACCESS EXCLUSIVE locks on.
 type heldLocks struct {
 	list []ir.QName
 	set  map[ir.QName]bool
+	// crossed: a transaction boundary came before, so no lock of an
+	// earlier file is held.
+	crossed bool
 }
 
 // LockOf is the lock an op waits for on an existing table, for preflight:

@@ -122,14 +122,18 @@ var strongLocks = &rules.Rule{
 		if !ok || !p.Stmt.InTx || !p.Existing(table) {
 			return
 		}
-		held := heldInTx(p)
+		held, earlier := heldInTx(p)
 		switch {
 		case len(held) == 0, slices.Contains(held, table):
 			return
 		case len(held) > 1:
 			return // reported at the second table already
 		}
-		p.Report(fmt.Sprintf("this transaction already holds an ACCESS EXCLUSIVE lock on %s while it takes one on %s: waiting for the second lock blocks traffic on both, until commit",
-			tableLabel(held[0]), tableLabel(table)), nil)
+		where := ""
+		if earlier > 0 {
+			where = fmt.Sprintf(" (taken in an earlier pending migration: %s applies them all in one transaction)", p.File.Tool)
+		}
+		p.Report(fmt.Sprintf("this transaction already holds an ACCESS EXCLUSIVE lock on %s%s while it takes one on %s: waiting for the second lock blocks traffic on both, until commit",
+			tableLabel(held[0]), where, tableLabel(table)), nil)
 	},
 }
