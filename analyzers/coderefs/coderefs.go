@@ -23,9 +23,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -357,30 +355,43 @@ func list(root, rev string, only map[string]bool) ([]file, error) {
 func relative(root, rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
 
 // readSource reads a regular file of at most maxFileSize bytes; a
-// symlink, a file deleted from the work tree or a bigger one reads as
-// nothing.
+// symlink, a file deleted from the work tree, a FIFO or device (opened
+// without blocking, never read) or a bigger file reads as nothing. It uses
+// the system calls directly: an os.File costs a poller registration and
+// an allocation per file, a third of the time for a tree of small files.
 func readSource(p string, buf *[]byte) ([]byte, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() || info.Size() > maxFileSize {
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Size > maxFileSize {
 		return nil, errors.New("not a source file")
 	}
 	var data []byte
-	switch {
+	switch size := int(st.Size); {
 	case buf == nil:
-		data = make([]byte, info.Size()) // kept by the caller
-	case int64(cap(*buf)) < info.Size():
-		*buf = make([]byte, 0, max(info.Size(), 256<<10))
+		data = make([]byte, size) // kept by the caller
+	case cap(*buf) < size:
+		*buf = make([]byte, 0, max(size, 256<<10))
 		fallthrough
 	default:
-		data = (*buf)[:info.Size()]
+		data = (*buf)[:size]
 	}
-	_, err = io.ReadFull(f, data)
-	return data, err
+	for n := 0; n < len(data); {
+		k, err := syscall.Read(fd, data[n:])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			return nil, err
+		case k == 0:
+			return data[:n], nil // shorter than it was: read what is there
+		}
+		n += k
+	}
+	return data, nil
 }
 
 func walkFiles(abs string, keep func(string) bool) ([]file, error) {

@@ -19,10 +19,18 @@ type matcher struct {
 	engine  ir.Engine
 	words   map[int][]string // query -> the spellings of what it names
 	tables  map[string][]string
+	// tableNames are tables' spellings in a list, for the loop over a
+	// file's tokens (a map's iteration costs more than its few entries).
+	tableNames []tableNames
 	// cores are the spellings, each cut to start at its rarest byte: a
 	// file that holds none of them cannot matter.
 	cores   [][]byte
 	columns map[string][]string // a table's columns, where known
+}
+
+type tableNames struct {
+	table string
+	names []string
 }
 
 // inColumnList reports a string naming q's column in an array or object
@@ -55,6 +63,7 @@ func newMatcher(qs []Query, engine ir.Engine) *matcher {
 	for i, q := range qs {
 		if _, ok := m.tables[q.Table]; !ok {
 			m.tables[q.Table] = tableSpellings(q.Table)
+			m.tableNames = append(m.tableNames, tableNames{q.Table, m.tables[q.Table]})
 		}
 		m.words[i] = m.tables[q.Table]
 		if q.Column != "" {
@@ -204,16 +213,11 @@ func (m *matcher) scan(f file, buf *[]byte) (map[Query][]Ref, map[Query]bool) {
 		}
 	}
 	about := map[string]bool{} // the file names the table or its model
-	for _, t := range toks {
-		for table, names := range m.tables {
-			if about[table] {
-				continue
-			}
-			for _, n := range names {
-				if t.text == n || t.kind == tString && hasWord(t.text, n) {
-					about[table] = true
-					break
-				}
+	for _, tn := range m.tableNames {
+		for _, t := range toks {
+			if slices.ContainsFunc(tn.names, func(n string) bool { return t.text == n || t.kind == tString && hasWord(t.text, n) }) {
+				about[tn.table] = true
+				break
 			}
 		}
 	}
