@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/analyzers/pg"
 )
 
 // Column is a table column.
@@ -1013,13 +1014,34 @@ func (c *Catalog) renameColumn(t *Table, old, new string) {
 			}
 		}
 	}
+	// Expressions name the column too: PostgreSQL keeps them by the
+	// column's number, and prints the new name.
+	renameIn := func(text string) string {
+		if c.mysql {
+			return text
+		}
+		return pg.RenameColumnIn(text, old, new)
+	}
 	for _, k := range t.Constraints {
 		rename(k.Columns)
+		k.Expr = renameIn(k.Expr)
+	}
+	for _, col := range t.Columns {
+		if g := col.Generated; g != nil {
+			col.Generated = &ir.Expr{SQL: renameIn(g.SQL), Volatility: g.Volatility}
+		}
 	}
 	for _, i := range c.IndexesOn(t.Name) {
 		i = c.ownIndex(c.indexKey(t.Name, i.Def.Name), i)
 		rename(i.Def.Columns)
 		rename(i.Def.Refs)
+		i.Def.Include = slices.Clone(i.Def.Include)
+		rename(i.Def.Include)
+		elems := make([]string, len(i.Def.Elems))
+		for j, e := range i.Def.Elems {
+			elems[j] = renameIn(e)
+		}
+		i.Def.Elems, i.Def.Where = elems, renameIn(i.Def.Where)
 	}
 }
 

@@ -222,3 +222,30 @@ func TestPartitions(t *testing.T) {
 		}
 	}
 }
+
+// TestRenameColumnExpressions checks that a column rename reaches the SQL
+// text that names the column: index elements with their options, a partial
+// index's predicate, INCLUDE, a CHECK expression and a generated column's
+// expression; a function or type of the same name is left alone.
+func TestRenameColumnExpressions(t *testing.T) {
+	c := catalog.New()
+	replay(t, c,
+		`CREATE TABLE users (id int, name text, CONSTRAINT name_len CHECK (length(name) < 100), up text GENERATED ALWAYS AS (upper(name)) STORED)`,
+		`CREATE INDEX users_name_idx ON users (lower(name) text_pattern_ops DESC, id) INCLUDE (name) WHERE name IS NOT NULL`,
+		`ALTER TABLE users RENAME COLUMN name TO "Full Name"`,
+	)
+	idx := c.Index(ir.QName{Name: "users_name_idx"})
+	if got := strings.Join(idx.Def.Elems, ", "); got != `lower("Full Name") text_pattern_ops DESC, id` {
+		t.Errorf("elements after the rename: %s", got)
+	}
+	if idx.Def.Where != `"Full Name" IS NOT NULL` || strings.Join(idx.Def.Include, ",") != "Full Name" {
+		t.Errorf("predicate %q, include %q", idx.Def.Where, idx.Def.Include)
+	}
+	users := c.Table(ir.QName{Name: "users"})
+	if got := users.Constraints[0].Expr; got != `length("Full Name") < 100` {
+		t.Errorf("check after the rename: %s", got)
+	}
+	if got := users.Column("up").Generated.SQL; got != `upper("Full Name")` {
+		t.Errorf("generated expression after the rename: %s", got)
+	}
+}

@@ -155,3 +155,45 @@ func StringLiterals(text string) []string {
 	}
 	return out
 }
+
+// RenameColumnIn rewrites the references to column old in SQL text that is
+// about one table (an index element with its options, a partial index's
+// predicate, a CHECK expression) to name new, read with PostgreSQL's own
+// scanner: a name that is old as PostgreSQL folds it, and is neither
+// called as a function nor a type after ::. Text that does not scan is
+// returned as it is.
+func RenameColumnIn(text, old, new string) string {
+	if !strings.Contains(strings.ToLower(text), strings.ToLower(old)) {
+		return text
+	}
+	scan, err := pgq.Scan(text)
+	if err != nil {
+		return text
+	}
+	var b strings.Builder
+	last := 0
+	toks := scan.Tokens
+	for i, t := range toks {
+		if int(t.End) > len(text) || t.Start < 0 || t.Start > t.End {
+			return text
+		}
+		word := text[t.Start:t.End]
+		if t.Token != pgq.Token_IDENT && (t.KeywordKind == pgq.KeywordKind_NO_KEYWORD || t.KeywordKind == pgq.KeywordKind_RESERVED_KEYWORD) {
+			continue
+		}
+		name := strings.ToLower(word)
+		if len(word) >= 2 && word[0] == '"' {
+			name = strings.ReplaceAll(word[1:len(word)-1], `""`, `"`)
+		}
+		called := i+1 < len(toks) && text[toks[i+1].Start:toks[i+1].End] == "("
+		typed := i > 0 && text[toks[i-1].Start:toks[i-1].End] == "::"
+		if name != old || called || typed {
+			continue
+		}
+		b.WriteString(text[last:t.Start])
+		b.WriteString(QuoteIdent(new))
+		last = int(t.End)
+	}
+	b.WriteString(text[last:])
+	return b.String()
+}
