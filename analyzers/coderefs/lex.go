@@ -57,7 +57,7 @@ func langOf(path string) lang {
 // comments and whitespace.
 func lex(src []byte, l lang) []token {
 	out := make([]token, 0, len(src)/6) // about a token per 6 bytes of code: grown rarely
-	line, lineStart, first := 1, 0, -1 // first: column of the line's first token
+	line, lineStart, first := 1, 0, -1  // first: column of the line's first token
 	emit := func(t token, at int) {
 		if first < 0 {
 			first = at - lineStart
