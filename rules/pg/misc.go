@@ -114,7 +114,7 @@ var strongLocks = &rules.Rule{
 		Why: "Each lock is held until the transaction commits. While the migration waits for the lock on the " +
 			"second table (behind a long transaction, say), it already holds the first: traffic on both tables " +
 			"queues, and the order of locks invites deadlocks with the application.",
-		Bad:  "BEGIN;\nALTER TABLE users ADD COLUMN a int;\nALTER TABLE orders ADD COLUMN b int;\nCOMMIT;",
+		Bad: "BEGIN;\nALTER TABLE users ADD COLUMN a int;\nALTER TABLE orders ADD COLUMN b int;\nCOMMIT;",
 		Good: "Put the changes to each table in its own migration (its own transaction), each with lock_timeout set. " +
 			"Where the tool applies every pending migration in one transaction (drizzle's migrator), separate files are not enough: " +
 			"the locks an earlier pending file took are still held, and this check counts them: deploy such changes apart.",
