@@ -359,9 +359,7 @@ func (p *Pass) Compose(found []*Finding) {
 	}
 	plan := p.withOtherStatements(&Plan{Title: fmt.Sprintf("one plan for the statement's %d findings (%s)", len(fs), strings.Join(titles, "; then ")), Steps: steps})
 	plan.Whole = true
-	for i := range plan.Steps {
-		plan.Steps[i].LockRetries = p.Thresholds.LockRetries
-	}
+	plan.setLockRetries(p.Thresholds.LockRetries)
 	for _, f := range fs {
 		f.Plan, f.Rewrite = plan, ""
 	}

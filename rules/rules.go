@@ -196,9 +196,7 @@ func (p *Pass) Report(msg string, plan *Plan) *Finding {
 	f.Down, f.Source = p.Stmt.Down, p.Stmt.Text
 	if plan != nil && p.Rule.Engine == ir.Postgres {
 		plan = p.withOtherStatements(p.withOtherCmds(plan))
-		for i := range plan.Steps {
-			plan.Steps[i].LockRetries = p.Thresholds.LockRetries
-		}
+		plan.setLockRetries(p.Thresholds.LockRetries)
 	}
 	if t := ir.TablesOf(p.Op); len(t) > 0 {
 		f.Table = t[0]
@@ -430,6 +428,19 @@ type Plan struct {
 	own        [2]int
 	composable bool
 	block      *blockPlan // set by withOtherStatements, for ComposeBlock
+}
+
+// setLockRetries gives every step the plan may run, ComposeBlock's spare
+// as-written steps too, the retries of its lock_timeout.
+func (p *Plan) setLockRetries(n int) {
+	for i := range p.Steps {
+		p.Steps[i].LockRetries = n
+	}
+	if p.block != nil {
+		for i := range p.block.after {
+			p.block.after[i].LockRetries = n
+		}
+	}
 }
 
 // Where says where a plan that keeps its statement puts its steps.

@@ -1035,13 +1035,11 @@ func (c *Catalog) renameColumn(t *Table, old, new string) {
 		i = c.ownIndex(c.indexKey(t.Name, i.Def.Name), i)
 		rename(i.Def.Columns)
 		rename(i.Def.Refs)
-		i.Def.Include = slices.Clone(i.Def.Include)
 		rename(i.Def.Include)
-		elems := make([]string, len(i.Def.Elems))
 		for j, e := range i.Def.Elems {
-			elems[j] = renameIn(e)
+			i.Def.Elems[j] = renameIn(e)
 		}
-		i.Def.Elems, i.Def.Where = elems, renameIn(i.Def.Where)
+		i.Def.Where = renameIn(i.Def.Where)
 	}
 }
 
@@ -1265,6 +1263,7 @@ func (c *Catalog) ownIndex(key ir.QName, i *Index) *Index {
 	cp.Def.Columns = slices.Clone(i.Def.Columns)
 	cp.Def.Elems = slices.Clone(i.Def.Elems)
 	cp.Def.Refs = slices.Clone(i.Def.Refs)
+	cp.Def.Include = slices.Clone(i.Def.Include)
 	c.indexes[key] = &cp
 	return &cp
 }

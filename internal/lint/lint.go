@@ -1001,7 +1001,10 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 		if continues {
 			f.Prev = prevFile
 		}
-		prevFile = f
+		prevFile = nil
+		if pending {
+			prevFile = f // held only while the transaction may go on
+		}
 		keep := func(fd *rules.Finding) { res.Findings = append(res.Findings, fd) }
 		var dirs *directives
 		if m.Target {

@@ -9,8 +9,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -133,7 +135,8 @@ func RunPlans(t *testing.T, paths []string, rs []*rules.Rule, fresh func(t *test
 		}
 		// Run together, in fluxlint's order, a statement's plans must reach
 		// the statement's end and their rollbacks, in reverse, undo them all.
-		for i, ps := range together {
+		for _, i := range slices.Sorted(maps.Keys(together)) {
+			ps := together[i]
 			if len(ps) < 2 {
 				continue
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/analyzers/split"
 	"github.com/fluxlint/fluxlint/internal/fixture"
 	"github.com/fluxlint/fluxlint/internal/pgtest"
 	"github.com/fluxlint/fluxlint/rules"
@@ -77,7 +78,7 @@ func TestClaimsOnPostgres(t *testing.T) {
 					t.Fatalf("line %d: observing: %v", s.Pos.Line, err)
 				}
 				found := byStmt[i]
-				claims := statementClaims(found)
+				claims := statementClaims(s, found)
 				for _, f := range found {
 					if f.Claim == nil {
 						unclaimed[f.Rule.Code]++
@@ -421,12 +422,19 @@ func isWrite(s *ir.Stmt) bool {
 }
 
 // statementClaims gives each finding's claim as the statement's claim on
-// its table: where a statement holds several (a goose block sent as one,
-// with a finding on each of its statements), the server sees them all at
+// its table. Where a statement holds several SQL statements (a goose block
+// sent as one, with a finding on each of them), the server sees them all at
 // once, so a claim holds against the strongest lock claimed on the table
-// and a rewrite or scan any of them claims. A claim that the statement
-// fails stands alone.
-func statementClaims(found []*rules.Finding) map[*rules.Claim]*rules.Claim {
+// and a rewrite or scan any of them claims; a single statement's claims
+// each stand alone, as does a claim that the statement fails.
+func statementClaims(s *ir.Stmt, found []*rules.Finding) map[*rules.Claim]*rules.Claim {
+	out := map[*rules.Claim]*rules.Claim{}
+	if len(split.Split([]byte(s.Text), ir.Postgres).Segments) < 2 {
+		for _, f := range found {
+			out[f.Claim] = f.Claim
+		}
+		return out
+	}
 	merged := map[ir.QName]*rules.Claim{}
 	for _, f := range found {
 		c := f.Claim
@@ -449,7 +457,6 @@ func statementClaims(found []*rules.Finding) map[*rules.Claim]*rules.Claim {
 			m.Lock = c.Lock
 		}
 	}
-	out := map[*rules.Claim]*rules.Claim{}
 	for _, f := range found {
 		if c := f.Claim; c != nil {
 			out[c] = c
