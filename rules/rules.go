@@ -713,14 +713,16 @@ func AlterCmds[T ir.AlterCmd](p *Pass, fn func(table ir.QName, cmd T)) {
 		return
 	}
 	EachCmd(p, op, func(c ir.AlterCmd) {
+		x, ok := c.(T)
+		if !ok {
+			return
+		}
 		if add, ok := c.(ir.AddColumn); ok && add.IfNotExists {
 			if t := p.Catalog.Table(op.Table); t != nil && t.Column(add.Column.Name) != nil {
 				return // the column is there: the subcommand changes nothing
 			}
 		}
-		if x, ok := c.(T); ok {
-			fn(op.Table, x)
-		}
+		fn(op.Table, x)
 	})
 }
 
