@@ -336,6 +336,8 @@ var LockModes = []string{AccessShare, RowShare, RowExclusive, ShareUpdateExclusi
 // Claim is what a statement does on the server, as a finding states it:
 // the strongest lock it takes on a table, whether it rewrites the table or
 // reads all of it, or the SQLSTATE it fails with (then nothing else).
+// Three kinds of finding are about the statement in its context instead,
+// each said by its own field: Held, LaterFails and OnDeleteFrom.
 type Claim struct {
 	Table   ir.QName `json:"table"`
 	Lock    string   `json:"lock,omitempty"`
@@ -346,6 +348,17 @@ type Claim struct {
 	// what fluxlint cannot see (a function's volatility, a column's current
 	// type, the session's TimeZone): only the lock is a claim then.
 	Unsure bool `json:"unsure,omitempty"`
+	// Held: Lock is the strongest lock the transaction holds on Table while
+	// the statement runs, taken by it or by an earlier statement of the
+	// same transaction (and Scan, that the statement reads every row
+	// meanwhile).
+	Held bool `json:"held,omitempty"`
+	// LaterFails: the statement runs, but a later statement of the same
+	// transaction fails with this SQLSTATE because of it.
+	LaterFails string `json:"later_fails,omitempty"`
+	// OnDeleteFrom: the claim is about every later DELETE of one row from
+	// this table, not about the statement: it reads every row of Table.
+	OnDeleteFrom ir.QName `json:"on_delete_from,omitzero"`
 }
 
 // Takes claims the statement's strongest lock on table.
@@ -360,9 +373,32 @@ func (c *Claim) Scanning() *Claim { c.Scan = true; return c }
 // Rewriting adds that the statement rewrites the table (and so reads it).
 func (c *Claim) Rewriting() *Claim { c.Rewrite, c.Scan = true, true; return c }
 
+// HeldBy claims the strongest lock the transaction holds on table while
+// the statement runs, taken by this statement or an earlier one.
+func HeldBy(mode string, table ir.QName) *Claim { return &Claim{Table: table, Lock: mode, Held: true} }
+
+// FailsLater claims that a later statement of the transaction fails with
+// sqlstate because of this one.
+func FailsLater(sqlstate string, about ir.QName) *Claim {
+	return &Claim{Table: about, LaterFails: sqlstate}
+}
+
+// ScannedOnDelete claims that deleting one row of parent reads every row of
+// table.
+func ScannedOnDelete(table, parent ir.QName) *Claim {
+	return &Claim{Table: table, Scan: true, OnDeleteFrom: parent}
+}
+
 func (c *Claim) String() string {
-	if c.Fails != "" {
+	switch {
+	case c.Fails != "":
 		return fmt.Sprintf("%s: fails with SQLSTATE %s", c.Table, c.Fails)
+	case c.LaterFails != "":
+		return fmt.Sprintf("%s: a later statement of the transaction fails with SQLSTATE %s", c.Table, c.LaterFails)
+	case c.OnDeleteFrom.Name != "":
+		return fmt.Sprintf("deleting a row of %s reads all of %s", c.OnDeleteFrom, c.Table)
+	case c.Held:
+		return fmt.Sprintf("%s: the transaction holds %s, full scan %v", c.Table, c.Lock, c.Scan)
 	}
 	return fmt.Sprintf("%s: lock %s, rewrite %v, full scan %v", c.Table, c.Lock, c.Rewrite, c.Scan)
 }

@@ -83,6 +83,10 @@ type JSONClaim struct {
 	Scan    bool   `json:"scan"`
 	Fails   string `json:"fails,omitempty"`
 	Unsure  bool   `json:"unsure,omitempty"`
+	// Held, LaterFails, OnDeleteFrom: see rules.Claim.
+	Held         bool   `json:"held,omitempty"`
+	LaterFails   string `json:"later_fails,omitempty"`
+	OnDeleteFrom string `json:"on_delete_from,omitempty"`
 }
 
 // JSONError is an input error in JSON output.
@@ -109,7 +113,11 @@ func ToJSONFinding(f *rules.Finding) JSONFinding {
 		jf.Related = []rules.Related{}
 	}
 	if c := f.Claim; c != nil {
-		jf.Claim = &JSONClaim{Table: c.Table.String(), Lock: c.Lock, Rewrite: c.Rewrite, Scan: c.Scan, Fails: c.Fails, Unsure: c.Unsure}
+		jf.Claim = &JSONClaim{Table: c.Table.String(), Lock: c.Lock, Rewrite: c.Rewrite, Scan: c.Scan, Fails: c.Fails, Unsure: c.Unsure,
+			Held: c.Held, LaterFails: c.LaterFails}
+		if c.OnDeleteFrom.Name != "" {
+			jf.Claim.OnDeleteFrom = c.OnDeleteFrom.String()
+		}
 	}
 	if f.Plan != nil {
 		jp := &JSONPlan{Title: f.Plan.Title, KeepsStatement: f.Plan.KeepsStatement, Before: f.Plan.Before, Steps: []JSONStep{}}

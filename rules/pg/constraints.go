@@ -425,9 +425,35 @@ var validateSameTx = &rules.Rule{
 			if t == nil {
 				step.Rollback = ""
 			}
-			p.Report(msg, &rules.Plan{Title: "validate in its own transaction", Steps: []rules.Step{step}})
+			// The lock the ADD took, or a stronger one an earlier statement
+			// of the transaction holds, lasts through the scan.
+			lock := rules.AccessExclusive
+			if held, _ := heldInTx(p); k.Kind == ir.ForeignKey && !slices.Contains(held, table) && !createdInTx(p, table) {
+				lock = rules.ShareRowExclusive
+			}
+			p.Report(msg, &rules.Plan{Title: "validate in its own transaction", Steps: []rules.Step{step}}).
+				Claims(rules.HeldBy(lock, table).Scanning())
 		})
 	},
+}
+
+// createdInTx reports whether the table was created earlier in the pass's
+// transaction (its CREATE TABLE holds ACCESS EXCLUSIVE until commit).
+func createdInTx(p *rules.Pass, table ir.QName) bool {
+	if !p.Stmt.InTx {
+		return false
+	}
+	created, inTx := false, p.TxOps()
+	p.OnTable(table, func(ref rules.OpRef, rel int) bool {
+		if rel >= 0 {
+			return true
+		}
+		if _, ok := ref.Op.(ir.CreateTable); ok && -rel <= inTx {
+			created = true
+		}
+		return false
+	})
+	return created
 }
 
 // addedNotValidInTx finds the ADD CONSTRAINT ... NOT VALID of the named
@@ -573,7 +599,7 @@ var foreignKeyWithoutIndex = &rules.Rule{
 			plan := buildIndexPlan(p, def)
 			plan.Title = "index the referencing columns"
 			plan.KeepsStatement = true
-			p.Report(msg, plan)
+			p.Report(msg, plan).Claims(rules.ScannedOnDelete(table, fk.RefTable))
 		}
 	},
 }

@@ -19,7 +19,7 @@ var enumAddValue = &rules.Rule{
 			"in the same transaction that uses it fails with SQLSTATE 55P04, and the migration with it.",
 		Bad:      "BEGIN;\nALTER TYPE mood ADD VALUE 'happy';\nUPDATE users SET mood = 'happy' WHERE ...;\nCOMMIT;",
 		Good:     "Add the value in its own migration, committed before any migration that uses it (outside a transaction before PostgreSQL 12). Enum values cannot be removed: there is no rollback.",
-		Versions: "ADD VALUE runs inside a transaction from PostgreSQL 12; the new value stays unusable until commit on every version.",
+		Versions: "ADD VALUE runs inside a transaction from PostgreSQL 12; the new value stays unusable until commit on every version, except, from PostgreSQL 17, in the transaction that created the type.",
 	},
 	Check: func(p *rules.Pass) {
 		op, ok := p.Op.(ir.AddEnumValue)
@@ -27,11 +27,14 @@ var enumAddValue = &rules.Rule{
 			return
 		}
 		var msg string
+		var claim *rules.Claim
 		switch {
 		case p.Version < 12:
 			msg = fmt.Sprintf("ALTER TYPE %s ADD VALUE cannot run inside a transaction block on PostgreSQL %d, and %s: the migration fails with SQLSTATE 25001", op.Name, p.Version, txWhy(p))
-		case usedLaterInTx(p, op.Value):
+			claim = rules.Fails("25001", op.Name)
+		case usedLaterInTx(p, op.Value) && (p.Version < 17 || !enumNewInTx(p, op.Name)):
 			msg = fmt.Sprintf("the new value %q of type %s is used later in the same transaction, before the ADD VALUE commits: that statement fails with SQLSTATE 55P04", op.Value, op.Name)
+			claim = rules.FailsLater("55P04", op.Name)
 		default:
 			return
 		}
@@ -39,8 +42,28 @@ var enumAddValue = &rules.Rule{
 			fmt.Sprintf("ALTER TYPE %s ADD VALUE IF NOT EXISTS %s;", sqlgen.Name(op.Name), sqlgen.Literal(op.Value)), "", "EXCLUSIVE on the type", p.Version < 12)
 		step.SeparateDeploy, step.Irreversible = true, true
 		step.Note = rules.JoinNotes(step.Note, "Enum values cannot be removed, so there is no rollback; an unused value is harmless.")
-		p.Report(msg, &rules.Plan{Title: "commit the new value first", Steps: []rules.Step{step}})
+		if enumNewInTx(p, op.Name) {
+			step.Note = rules.JoinNotes(step.Note, fmt.Sprintf("%s is created in this transaction: listing %s in its CREATE TYPE instead needs no migration of its own.", op.Name, sqlgen.Literal(op.Value)))
+		}
+		p.Report(msg, &rules.Plan{Title: "commit the new value first", Steps: []rules.Step{step}}).Claims(claim)
 	},
+}
+
+// enumNewInTx reports whether the enum type was created earlier in the
+// pass's transaction. From PostgreSQL 17 that transaction may use the
+// values it adds to the type; 15 refuses them too, as the truth test shows.
+func enumNewInTx(p *rules.Pass, name ir.QName) bool {
+	created, _ := p.Fold("enums-new-in-tx", func(acc any, ref rules.OpRef) any {
+		if _, ok := ref.Op.(ir.TxControl); ok || !ref.Stmt.InTx {
+			return nil
+		}
+		set, _ := acc.([]ir.QName)
+		if e, ok := ref.Op.(ir.CreateEnum); ok {
+			set = append(slices.Clone(set), e.Name)
+		}
+		return set
+	}).([]ir.QName)
+	return slices.ContainsFunc(created, func(q ir.QName) bool { return p.Catalog.Same(q, name) })
 }
 
 // usedLaterInTx reports whether a later statement of the same transaction
@@ -136,6 +159,6 @@ var strongLocks = &rules.Rule{
 			where = fmt.Sprintf(" (taken in an earlier pending migration: %s applies them all in one transaction)", p.File.Tool)
 		}
 		p.Report(fmt.Sprintf("this transaction already holds an ACCESS EXCLUSIVE lock on %s%s while it takes one on %s: waiting for the second lock blocks traffic on both, until commit",
-			tableLabel(held[0]), where, tableLabel(table)), nil)
+			tableLabel(held[0]), where, tableLabel(table)), nil).Claims(rules.HeldBy(rules.AccessExclusive, held[0]))
 	},
 }
