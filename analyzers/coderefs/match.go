@@ -124,7 +124,7 @@ var sqlClause = map[string]bool{
 // scan finds the references in one file.
 func (m *matcher) scan(f file, buf *[]byte) (map[Query][]Ref, map[Query]bool) {
 	data, err := f.data(buf) // reused for the next file: what is kept below is copied
-	if err != nil || bytes.IndexByte(data, 0) >= 0 {
+	if err != nil {
 		return nil, nil
 	}
 	any := false
@@ -134,7 +134,9 @@ func (m *matcher) scan(f file, buf *[]byte) (map[Query][]Ref, map[Query]bool) {
 			break
 		}
 	}
-	if !any {
+	// A binary file (a NUL in it) is no code; checked only in the few
+	// files that spell a name.
+	if !any || bytes.IndexByte(data, 0) >= 0 {
 		return nil, nil
 	}
 	lines := strings.Split(string(data), "\n")

@@ -66,8 +66,10 @@ func TestFastPathsMatchDeparse(t *testing.T) {
 // renames: unqualified and public-qualified references, the view's own
 // name, renames applied in order, other schemas left alone; a renamed
 // column read under its new name with its old output name, through a
-// table rename before it; and a column rename refused in a view that reads
-// other relations too (whose column is whose is not known).
+// table rename before it, and in a join (qualified by the relation's alias
+// or name, an unqualified reference qualified); refused where references
+// cannot be told apart (USING, an output column of the old name, a set
+// operation over other relations, a subquery).
 func TestRenameRelations(t *testing.T) {
 	q := func(schema, name string) ir.QName { return ir.QName{Schema: schema, Name: name} }
 	rel := func(from, to ir.QName) ir.Rename { return ir.Rename{From: from, To: to} }
@@ -91,7 +93,16 @@ func TestRenameRelations(t *testing.T) {
 			"CREATE VIEW v AS SELECT id, u.full_name AS name, lower(full_name) AS lname FROM members u WHERE full_name <> '' ORDER BY full_name"},
 		{"CREATE VIEW v AS SELECT name AS n FROM users", []ir.Rename{col(q("public", "users"), "name", "full_name")},
 			"CREATE VIEW v AS SELECT full_name AS n FROM users"},
-		{"CREATE VIEW v AS SELECT name FROM users JOIN orgs ON orgs.id = users.org_id", []ir.Rename{col(q("public", "users"), "name", "full_name")}, ""},
+		{"CREATE VIEW v AS SELECT name FROM users JOIN orgs ON orgs.id = users.org_id", []ir.Rename{col(q("public", "users"), "name", "full_name")},
+			"CREATE VIEW v AS SELECT users.full_name AS name FROM users JOIN orgs ON orgs.id = users.org_id"},
+		{"CREATE VIEW v AS SELECT u.name, o.name AS org FROM users u JOIN orgs o ON o.id = u.org_id WHERE name <> '' ORDER BY u.name",
+			[]ir.Rename{col(q("public", "users"), "name", "full_name")},
+			"CREATE VIEW v AS SELECT u.full_name AS name, o.name AS org FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.full_name <> '' ORDER BY u.full_name"},
+		{"CREATE VIEW v AS SELECT o.name FROM users u JOIN orgs o ON o.id = u.org_id", []ir.Rename{col(q("public", "users"), "name", "full_name")},
+			"CREATE VIEW v AS SELECT o.name FROM users u JOIN orgs o ON o.id = u.org_id"},
+		{"CREATE VIEW v AS SELECT name FROM users JOIN orgs USING (org_id)", []ir.Rename{col(q("public", "users"), "name", "full_name")}, ""},
+		{"CREATE VIEW v AS SELECT o.title AS name FROM users JOIN orgs o ON o.id = users.org_id ORDER BY name", []ir.Rename{col(q("public", "users"), "name", "full_name")}, ""},
+		{"CREATE VIEW v AS SELECT name FROM users UNION SELECT title FROM orgs", []ir.Rename{col(q("public", "users"), "name", "full_name")}, ""},
 		{"CREATE VIEW v AS SELECT name FROM users WHERE id IN (SELECT user_id FROM admins)", []ir.Rename{col(q("public", "users"), "name", "full_name")}, ""},
 	} {
 		got, ok := RenameRelations(c.sql, c.renames)

@@ -113,13 +113,12 @@ func columnRefs(n *pgq.Node) []string {
 
 // RenameRelations rewrites a statement (a view's stored CREATE VIEW) so
 // that it follows the renames made since, applied in order: a reference to
-// a renamed relation names it anew, and a renamed column of the one
-// relation the view reads is read under its new name, its output keeping
-// the old one (as PostgreSQL prints the view then). Names compare as
+// a renamed relation names it anew, and a renamed column is read under
+// its new name, its output keeping the old one (as PostgreSQL prints the
+// view then). Names compare as
 // PostgreSQL resolves them, unqualified in public. It reports false when
 // the statement does not parse or deparse, or a column rename is in a view
-// that reads more than that relation (which reference is whose is not
-// known here).
+// whose references cannot all be told apart (renameColumn says which).
 func RenameRelations(sql string, renames []ir.Rename) (string, bool) {
 	for _, r := range renames {
 		tree, err := pgq.Parse(sql)
@@ -168,10 +167,16 @@ func renameRelation(root protoreflect.Message, r ir.Rename) bool {
 	return true
 }
 
-// renameColumn renames a column in a parsed view that reads only its
-// relation, at every level (no joins of others, subqueries, functions or
-// CTEs): every reference to a column of that name is then to it. A select
-// list entry that is the bare column gets the old name as its output name.
+// renameColumn renames a column in a parsed view, at every level. Where
+// the view reads only that relation (no joins of others, subqueries,
+// functions or CTEs), every reference to a column of that name is to it.
+// Where it joins others (one SELECT, no USING or NATURAL, no set
+// operation), a reference qualified by the relation's alias (or its name,
+// without one) is to it, and so is an unqualified one: the view was
+// created, so the name was not ambiguous then; it is qualified now, so
+// that it stays so. A select list entry that is the bare column gets the
+// old name as its output name. It refuses a view where another output
+// column has the old name (ORDER BY could mean either).
 func renameColumn(root protoreflect.Message, r ir.Rename) bool {
 	// The view's own name is a RangeVar too.
 	var self *pgq.RangeVar
@@ -180,26 +185,61 @@ func renameColumn(root protoreflect.Message, r ir.Rename) bool {
 			self = n.GetCreateTableAsStmt().GetInto().GetRel()
 		}
 	}
-	ok := true
+	ok, alone, setOp := true, true, false
+	var own []*pgq.RangeVar // the renamed relation's places in the FROM
 	walk(root, func(m protoreflect.Message) {
 		switch x := m.Interface().(type) {
 		case *pgq.RangeVar:
-			ok = ok && (x == self || public(qname(x)) == public(r.From))
+			switch {
+			case x == self:
+			case public(qname(x)) == public(r.From):
+				own = append(own, x)
+			default:
+				alone = false
+			}
+		case *pgq.JoinExpr:
+			ok = ok && len(x.UsingClause) == 0 && !x.IsNatural
+		case *pgq.SelectStmt:
+			setOp = setOp || x.Op != pgq.SetOperation_SETOP_NONE
 		case *pgq.RangeSubselect, *pgq.RangeFunction, *pgq.CommonTableExpr, *pgq.SubLink, *pgq.RangeTableFunc:
 			ok = false
 		}
 	})
-	if !ok {
+	if !ok || !alone && (setOp || len(own) == 0) {
 		return false
 	}
+	// How a reference names the relation: its alias, or its name.
+	quals := map[string]bool{}
+	for _, rv := range own {
+		if rv.Alias != nil {
+			quals[rv.Alias.Aliasname] = true
+		} else {
+			quals[rv.Relname] = true
+		}
+	}
 	names := func(ref *pgq.ColumnRef) *pgq.String {
-		if len(ref.Fields) == 0 {
+		n := len(ref.Fields)
+		if n == 0 {
 			return nil
 		}
-		if s := ref.Fields[len(ref.Fields)-1].GetString_(); s != nil && s.Sval == r.Column {
+		s := ref.Fields[n-1].GetString_()
+		if s == nil || s.Sval != r.Column {
+			return nil
+		}
+		if alone || n == 1 || quals[ref.Fields[n-2].GetString_().GetSval()] {
 			return s
 		}
 		return nil
+	}
+	walk(root, func(m protoreflect.Message) {
+		if rt, isRT := m.Interface().(*pgq.ResTarget); isRT && rt.Name == r.Column && !alone {
+			if ref := rt.Val.GetColumnRef(); ref == nil || names(ref) == nil {
+				ok = false
+			}
+		}
+	})
+	if !ok {
+		return false
 	}
 	walk(root, func(m protoreflect.Message) {
 		if rt, isRT := m.Interface().(*pgq.ResTarget); isRT && rt.Name == "" {
@@ -208,10 +248,21 @@ func renameColumn(root protoreflect.Message, r ir.Rename) bool {
 			}
 		}
 	})
+	// An unqualified reference gets the qualifier where the relation is
+	// joined once (more often, it could not have been unqualified).
+	qual := ""
+	if !alone && len(own) == 1 {
+		for q := range quals {
+			qual = q
+		}
+	}
 	walk(root, func(m protoreflect.Message) {
 		if ref, isRef := m.Interface().(*pgq.ColumnRef); isRef {
 			if s := names(ref); s != nil {
 				s.Sval = r.NewColumn
+				if len(ref.Fields) == 1 && qual != "" {
+					ref.Fields = append([]*pgq.Node{pgq.MakeStrNode(qual)}, ref.Fields...)
+				}
 			}
 		}
 	})

@@ -258,7 +258,11 @@ func (s *Server) hover(_ *glsp.Context, p *protocol.HoverParams) (*protocol.Hove
 			fmt.Fprintf(&b, "%s\n\n", f.Rule.Doc.Why)
 		}
 		if c := f.Claim; c != nil && c.Lock != "" {
-			fmt.Fprintf(&b, "Lock: %s on %s (%s)\n\n", c.Lock, c.Table, rules.LockEffect(c.Lock))
+			what := "Lock"
+			if c.Held {
+				what = "Lock the transaction holds meanwhile"
+			}
+			fmt.Fprintf(&b, "%s: %s on %s (%s)\n\n", what, c.Lock, c.Table, rules.LockEffect(c.Lock))
 		}
 		if pl := f.Plan; pl != nil {
 			fmt.Fprintf(&b, "**Plan: %s**\n\n", pl.Title)

@@ -180,7 +180,8 @@ func ExecScript(ctx context.Context, conn *pgx.Conn, sql string) error {
 
 // SchemaDump renders the user schema deterministically: relations, columns
 // (ordered by name, since a re-added column lands last), constraints with
-// validity, indexes with validity, and enums. Two equal dumps mean equal
+// validity, indexes with validity, view definitions (as the server prints
+// them) and enums. Two equal dumps mean equal
 // schemas for everything a plan touches.
 func SchemaDump(ctx context.Context, conn *pgx.Conn) (string, error) {
 	const q = `
@@ -207,6 +208,9 @@ SELECT line FROM (
   UNION ALL
   SELECT format('index %s%s', pg_get_indexdef(i.indexrelid), CASE WHEN i.indisvalid THEN '' ELSE ' INVALID' END)
   FROM rels r JOIN pg_index i ON i.indrelid = r.oid
+  UNION ALL
+  SELECT format('view %I.%I %s', nspname, relname, regexp_replace(pg_get_viewdef(oid), '\s+', ' ', 'g'))
+  FROM rels WHERE relkind IN ('v', 'm')
   UNION ALL
   SELECT format('enum %I.%I %s', n.nspname, t.typname, string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder))
   FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_enum e ON e.enumtypid = t.oid

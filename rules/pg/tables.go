@@ -107,7 +107,7 @@ func recreateView(p *rules.Pass, name ir.QName) (string, string) {
 	if len(t.Renames) > 0 {
 		var ok bool
 		if def, ok = pganalyzer.RenameRelations(def, t.Renames); !ok {
-			return "", "The view reads tables or columns renamed since, and fluxlint could not rewrite its definition to follow them (a column rename is followed in a view of one table), so no rollback can be written."
+			return "", "The view reads tables or columns renamed since, and fluxlint could not rewrite its definition to follow them (a column rename is followed through joins, not through subqueries, functions, JOIN ... USING or set operations), so no rollback can be written."
 		}
 		note = "The rollback recreates the view as the migration that created it defined it, with the tables and columns renamed since under their new names."
 	}
