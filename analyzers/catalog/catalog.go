@@ -141,6 +141,10 @@ type Catalog struct {
 	// name serial would give them (see stray); an entry may outlive its
 	// owner, and is checked before it counts.
 	strays map[ir.QName]bool
+	// droppedIndexes are the tables of the indexes dropped so far, by
+	// index: a rule after a DROP INDEX can still tell which table it
+	// locked.
+	droppedIndexes map[ir.QName]ir.QName
 	// mysql: index names are scoped to their table, unqualified names stay
 	// unqualified (the connection's database), and the server's own rules
 	// for implicit indexes and dropped columns apply.
@@ -439,10 +443,24 @@ func (c *Catalog) dropIndex(key ir.QName) {
 		return
 	}
 	delete(c.indexes, key)
+	if c.droppedIndexes == nil {
+		c.droppedIndexes = map[ir.QName]ir.QName{}
+	}
+	c.droppedIndexes[key] = i.Def.Table
 	if t := c.Table(i.Def.Table); t != nil {
 		t = c.ownTable(t)
 		t.indexes = slices.DeleteFunc(t.indexes, func(n string) bool { return n == i.Def.Name })
 	}
+}
+
+// IndexTable returns the table of an index, or of the index of that name
+// dropped last when none exists now.
+func (c *Catalog) IndexTable(q ir.QName) (ir.QName, bool) {
+	if i := c.Index(q); i != nil {
+		return i.Def.Table, true
+	}
+	t, ok := c.droppedIndexes[c.resolve(q)]
+	return t, ok
 }
 
 // TablesReferencing lists the tables with a foreign key to the table q.
@@ -1226,6 +1244,8 @@ func (c *Catalog) Clone() *Catalog {
 		tx:      c.tx,
 		mysql:   c.mysql,
 		strays:  maps.Clone(c.strays),
+
+		droppedIndexes: maps.Clone(c.droppedIndexes),
 	}
 }
 

@@ -249,3 +249,33 @@ func TestRenameColumnExpressions(t *testing.T) {
 		t.Errorf("generated expression after the rename: %s", got)
 	}
 }
+
+// TestIndexTable checks that the table of an index is known while it
+// exists and after it is dropped (what a DROP INDEX locked), in its schema.
+func TestIndexTable(t *testing.T) {
+	c := catalog.New()
+	replay(t, c,
+		`CREATE TABLE users (id int, email text)`,
+		`CREATE INDEX users_email_idx ON users (email)`,
+		`CREATE SCHEMA app`,
+		`CREATE TABLE app.users (id int)`,
+		`CREATE INDEX users_id_idx ON app.users (id)`,
+	)
+	idx := func(schema, name string) ir.QName { return ir.QName{Schema: schema, Name: name} }
+	if got, ok := c.IndexTable(idx("", "users_email_idx")); !ok || got.Name != "users" {
+		t.Errorf("IndexTable(users_email_idx) = %v, %v; want users", got, ok)
+	}
+	replay(t, c, `DROP INDEX users_email_idx`, `DROP INDEX app.users_id_idx`)
+	if c.Index(idx("", "users_email_idx")) != nil {
+		t.Fatal("the index is still there after DROP INDEX")
+	}
+	if got, ok := c.IndexTable(idx("", "users_email_idx")); !ok || got.Name != "users" {
+		t.Errorf("after DROP INDEX, IndexTable(users_email_idx) = %v, %v; want users", got, ok)
+	}
+	if got, ok := c.IndexTable(idx("app", "users_id_idx")); !ok || got != idx("app", "users") {
+		t.Errorf("after DROP INDEX, IndexTable(app.users_id_idx) = %v, %v; want app.users", got, ok)
+	}
+	if _, ok := c.IndexTable(idx("", "users_id_idx")); ok {
+		t.Error("IndexTable(users_id_idx) in public found app's index")
+	}
+}

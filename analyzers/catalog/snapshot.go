@@ -12,7 +12,7 @@ import (
 
 // snapshotFormat changes whenever the catalog's types change, so that an
 // old snapshot is refused instead of misread.
-const snapshotFormat = 4
+const snapshotFormat = 5
 
 // The snapshot mirrors the catalog with every field exported (gob encodes
 // only those), objects in a fixed order, and owners left out: the restored
@@ -29,6 +29,8 @@ type snapshot struct {
 	Made    int
 	Views   bool
 	MySQL   bool
+	// DroppedIndexes are pairs of index and table, sorted by index.
+	DroppedIndexes [][2]ir.QName
 }
 
 type snapTable struct {
@@ -74,6 +76,10 @@ func (c *Catalog) Snapshot(w io.Writer) error {
 	for _, d := range c.domains {
 		s.Domains = append(s.Domains, snapDomain{Domain: *d, Created: d.created})
 	}
+	for i, t := range c.droppedIndexes {
+		s.DroppedIndexes = append(s.DroppedIndexes, [2]ir.QName{i, t})
+	}
+	sort.Slice(s.DroppedIndexes, func(i, j int) bool { return s.DroppedIndexes[i][0].String() < s.DroppedIndexes[j][0].String() })
 	// Map order is random: sorted, equal catalogs give equal bytes.
 	sort.Slice(s.Tables, func(i, j int) bool { return s.Tables[i].Name.String() < s.Tables[j].Name.String() })
 	sort.Slice(s.Indexes, func(i, j int) bool { return s.Indexes[i].Key.String() < s.Indexes[j].Key.String() })
@@ -95,6 +101,12 @@ func Restore(data []byte) (*Catalog, error) {
 		schemas: s.Schemas, Opaque: s.Opaque, gen: s.Gen, made: s.Made, views: s.Views, mysql: s.MySQL}
 	if c.schemas == nil {
 		c.schemas = map[string]int{}
+	}
+	for _, d := range s.DroppedIndexes {
+		if c.droppedIndexes == nil {
+			c.droppedIndexes = map[ir.QName]ir.QName{}
+		}
+		c.droppedIndexes[d[0]] = d[1]
 	}
 	for _, st := range s.Tables {
 		t := st.Table

@@ -2,6 +2,7 @@ package pg
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/fluxlint/fluxlint/analyzers/catalog"
@@ -23,7 +24,9 @@ var createIndex = &rules.Rule{
 		Why: "CREATE INDEX takes a SHARE lock on the table for the whole build: reads continue, but every " +
 			"INSERT, UPDATE and DELETE waits until the index is built, minutes on a large table. " +
 			"CREATE INDEX CONCURRENTLY takes SHARE UPDATE EXCLUSIVE instead, which lets writes continue, " +
-			"at the price of two table scans and running outside a transaction.",
+			"at the price of two table scans and running outside a transaction. After an earlier statement of the " +
+			"same transaction took ACCESS EXCLUSIVE on the table (an ALTER TABLE, a DROP INDEX), that lock lasts " +
+			"through the build: reads block too.",
 		Bad:      "CREATE INDEX users_email_idx ON users (email);",
 		Good:     "In its own migration, outside a transaction:\nCREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON users (email);\nthen confirm pg_index.indisvalid is true. " + invalidIndexNote,
 		Versions: "All supported versions. Tables created in the same change set are exempt: they hold no rows yet.",
@@ -41,7 +44,13 @@ var createIndex = &rules.Rule{
 			kind = "CREATE UNIQUE INDEX"
 		}
 		msg := fmt.Sprintf("%s on existing table %s takes a SHARE lock: writes block until the build ends", kind, tableLabel(op.Index.Table))
-		p.Report(msg, buildIndexPlan(p, op.Index)).Claims(rules.Takes(rules.Share, op.Index.Table).Scanning())
+		claim := rules.Takes(rules.Share, op.Index.Table).Scanning()
+		if held, _ := heldInTx(p); slices.Contains(held, op.Index.Table) {
+			// An earlier statement's lock lasts through the build.
+			msg += "; and this transaction already holds an ACCESS EXCLUSIVE lock on it, so reads block too, for the whole build"
+			claim = rules.HeldBy(rules.AccessExclusive, op.Index.Table).Scanning()
+		}
+		p.Report(msg, buildIndexPlan(p, op.Index)).Claims(claim)
 	},
 }
 

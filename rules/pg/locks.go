@@ -181,6 +181,16 @@ var weakAlters = map[string]bool{"SetStatistics": true, "SetOptions": true, "Res
 	"DisableTrig": true, "EnableTrigAll": true, "DisableTrigAll": true, "EnableTrigUser": true, "DisableTrigUser": true,
 	"EnableAlwaysTrig": true, "EnableReplicaTrig": true}
 
+// accessExclusiveIn is accessExclusive with the catalog's help: a DROP
+// INDEX (not concurrent) locks its table too, which the catalog still
+// knows after the drop.
+func accessExclusiveIn(c *catalog.Catalog, op ir.Op) (ir.QName, bool) {
+	if d, ok := op.(ir.Drop); ok && d.Kind == ir.KindIndex && !d.Concurrently && len(d.Names) > 0 {
+		return c.IndexTable(d.Names[0])
+	}
+	return accessExclusive(op)
+}
+
 // accessExclusive returns the table an op locks in ACCESS EXCLUSIVE mode
 // (for DROP INDEX and REINDEX, the index's table is named by the index).
 func accessExclusive(op ir.Op) (ir.QName, bool) {
@@ -322,7 +332,7 @@ func heldInTx(p *rules.Pass) (held []ir.QName, earlier int) {
 		if _, ok := ref.Op.(ir.TxControl); ok || !ref.Stmt.InTx {
 			return txBoundary
 		}
-		if t, ok := accessExclusive(ref.Op); ok && p.Existing(t) && (h == nil || !h.set[t]) {
+		if t, ok := accessExclusiveIn(p.Catalog, ref.Op); ok && p.Existing(t) && (h == nil || !h.set[t]) {
 			h = h.with(t)
 		}
 		if a, ok := ref.Op.(ir.AlterTable); ok && h != nil && h.set[a.Table] {

@@ -143,7 +143,7 @@ var strongLocks = &rules.Rule{
 			"the locks an earlier pending file took are still held, and this check counts them: deploy such changes apart.",
 	},
 	Check: func(p *rules.Pass) {
-		table, ok := accessExclusive(p.Op)
+		table, ok := accessExclusiveIn(p.Catalog, p.Op)
 		if !ok || !p.Stmt.InTx || !p.Existing(table) {
 			return
 		}

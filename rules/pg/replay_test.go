@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -40,7 +41,8 @@ var replaySample = []string{"openfga__openfga", "umami-software__umami", "goharb
 // fails where its statement fails too (the set's history before it assumes
 // tables this server does not have) is not counted against the plan. Findings
 // composed into one plan run it once. The tables hold only the rows the
-// migrations themselves insert.
+// migrations themselves insert. Each finding's lock claim is held against
+// the server at its statement too (checkLockClaims).
 func TestCorpusReplay(t *testing.T) {
 	if _, err := os.Stat(corpusDir); err != nil {
 		t.Skipf("the corpus is not here (%v): this test needs ../shared/corpus beside the project", err)
@@ -64,21 +66,26 @@ func TestCorpusReplay(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			start := time.Now()
 			c := replayProject(t, srv, filepath.Join(corpusDir, name))
-			t.Logf("%s: %d statements applied (%s), %d plans: %d forward ok, %d rollback ok, %d schema equal after rollback, %d not counted (their statement fails there too) (%s)",
-				name, c.applied, c.stoppedAt, c.plans, c.forward, c.rollback, c.equal, c.moot, time.Since(start).Round(time.Millisecond))
+			t.Logf("%s: %d statements applied (%s), %d plans: %d forward ok, %d rollback ok, %d schema equal after rollback, %d not counted (their statement fails there too); %d lock claims agree with the server, %d not observable (%s)",
+				name, c.applied, c.stoppedAt, c.plans, c.forward, c.rollback, c.equal, c.moot, c.locks, c.unobserved, time.Since(start).Round(time.Millisecond))
 			total.add(c)
 		})
 	}
-	t.Logf("all: %d plans: %d forward ok, %d rollback ok, %d schema equal, %d not counted (their statement fails there too)", total.plans, total.forward, total.rollback, total.equal, total.moot)
+	t.Logf("all: %d plans: %d forward ok, %d rollback ok, %d schema equal, %d not counted (their statement fails there too); %d lock claims agree with the server, %d not observable",
+		total.plans, total.forward, total.rollback, total.equal, total.moot, total.locks, total.unobserved)
 }
 
 type replayCounts struct {
 	applied, plans, forward, rollback, equal int
 	moot                                     int // plans whose statement fails where they run
+	locks                                    int // lock claims that agree with the server
+	unobserved                               int // lock claims on a statement that fails here, or a table not found by its name
 	stoppedAt                                string
 }
 
 func (c *replayCounts) add(o replayCounts) {
+	c.locks += o.locks
+	c.unobserved += o.unobserved
 	c.applied += o.applied
 	c.plans += o.plans
 	c.forward += o.forward
@@ -103,11 +110,19 @@ func replayProject(t *testing.T, srv *pgtest.Server, dir string) replayCounts {
 			plans[k] = append(plans[k], f)
 		}
 	}
+	// The findings whose lock claim the replay holds against the server,
+	// by file.
+	claims := map[string][]*rules.Finding{}
+	for _, f := range res.Findings {
+		if f.Claim != nil && f.Claim.Lock != "" && ownEffect(f.Claim) {
+			claims[f.Path] = append(claims[f.Path], f)
+		}
+	}
 	sets, _ := migrations.Discover([]string{abs})
 	counts := replayCounts{}
 	var stops []string
 	for _, set := range sets {
-		if stop := replaySet(t, srv, set, plans, &counts); stop != "" {
+		if stop := replaySet(t, srv, set, plans, claims, &counts); stop != "" {
 			stops = append(stops, stop)
 		}
 	}
@@ -121,7 +136,7 @@ func replayProject(t *testing.T, srv *pgtest.Server, dir string) replayCounts {
 // replaySet applies one set's history on its own database, running the
 // plans at their statements; it returns where the history stopped, if it
 // did.
-func replaySet(t *testing.T, srv *pgtest.Server, set *migrations.Set, plans map[planKey][]*rules.Finding, counts *replayCounts) string {
+func replaySet(t *testing.T, srv *pgtest.Server, set *migrations.Set, plans map[planKey][]*rules.Finding, claims map[string][]*rules.Finding, counts *replayCounts) string {
 	ctx := context.Background()
 	db := srv.FreshDB(t)
 	var name string
@@ -179,6 +194,9 @@ func replaySet(t *testing.T, srv *pgtest.Server, set *migrations.Set, plans map[
 				}
 				t.Error(failure)
 			}
+			if found := claimsIn(claims[m.Path], seg); len(found) > 0 {
+				checkLockClaims(t, srv, db, name, string(src[seg.Start:seg.End]), found, counts)
+			}
 			if err := pgtest.ExecScript(ctx, db, string(src[seg.Start:seg.End])); err != nil {
 				line := strings.Count(string(src[:seg.Start]), "\n") + 1
 				return fmt.Sprintf("stopped at %s:%d, which fails here: %v", filepath.Base(m.Path), line, err)
@@ -187,6 +205,67 @@ func replaySet(t *testing.T, srv *pgtest.Server, set *migrations.Set, plans map[
 		}
 	}
 	return ""
+}
+
+// claimsIn returns the findings on one segment of a file.
+func claimsIn(fs []*rules.Finding, seg split.Segment) []*rules.Finding {
+	var out []*rules.Finding
+	for _, f := range fs {
+		if f.Pos.Offset >= seg.Start && f.Pos.Offset < seg.End {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// checkLockClaims holds the lock claims of one statement against the
+// server at its real point in the history: the statement runs in a
+// transaction that is rolled back, while a second session reads the locks
+// it holds. The tables hold no rows here, so only the locks are compared;
+// a statement of several (a goose block) merges its claims as the truth
+// test does, and one that cannot run in a transaction block is skipped.
+func checkLockClaims(t *testing.T, srv *pgtest.Server, db *pgx.Conn, name, text string, found []*rules.Finding, counts *replayCounts) {
+	ctx := context.Background()
+	upper := strings.ToUpper(text)
+	if slices.ContainsFunc(nonTransactional, func(w string) bool { return strings.Contains(upper, w) }) {
+		return
+	}
+	observer, err := srv.Connect(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer observer.Close(ctx)
+	o := newObservation()
+	if _, err := o.relations(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	_, runErr := db.Exec(ctx, text)
+	if runErr == nil {
+		if err := o.readLocks(ctx, db, observer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	claims := statementClaims(&ir.Stmt{Text: text}, found)
+	for _, f := range found {
+		c := claims[f.Claim]
+		oid, ok := o.oid[resolve(c.Table)]
+		if runErr != nil || !ok {
+			counts.unobserved++
+			continue
+		}
+		if o.locks[oid] != c.Lock {
+			t.Errorf("%s:%d %s: the finding and the server disagree: lock %s, not %s\n  statement: %s\n  claim:     %s",
+				f.Path, f.Pos.Line, f.Rule.Code, orNone(o.locks[oid]), c.Lock, text, c.String())
+			continue
+		}
+		counts.locks++
+	}
 }
 
 // planKey is a statement: its file and where it starts.

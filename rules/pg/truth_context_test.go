@@ -2,6 +2,7 @@ package pg_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -284,7 +285,7 @@ func observeDelete(ctx context.Context, conn, observer *pgx.Conn, table, parent 
 	var tableoid uint32
 	var ctid string
 	err = observer.QueryRow(ctx, fmt.Sprintf("SELECT tableoid::oid, ctid::text FROM %s p WHERE %s LIMIT 1", sqlgen.Name(parent), strings.Join(unreferenced, " AND "))).Scan(&tableoid, &ctid)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, 0, false, nil
 	}
 	if err != nil {

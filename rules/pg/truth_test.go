@@ -264,22 +264,8 @@ func newObservation() *observation {
 // before records the relations, their rows and their storage, and flushes
 // conn's read counters; it returns the storage by relation.
 func (o *observation) before(ctx context.Context, conn, observer *pgx.Conn) (map[uint32]uint32, error) {
-	storage := map[uint32]uint32{}
-	rows, err := conn.Query(ctx, "SELECT c.oid, n.nspname, c.relname, c.relfilenode"+userRelations)
+	storage, err := o.relations(ctx, conn)
 	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var oid, node uint32
-		var schema, name string
-		if err := rows.Scan(&oid, &schema, &name, &node); err != nil {
-			return nil, err
-		}
-		o.oid[ir.QName{Schema: schema, Name: name}] = oid
-		o.names[oid] = ir.QName{Schema: schema, Name: name}
-		storage[oid] = node
-	}
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	// Rows are counted by the other session: this one's read counters must
@@ -296,6 +282,27 @@ func (o *observation) before(ctx context.Context, conn, observer *pgx.Conn) (map
 	// below counts only its own reads.
 	_, err = conn.Exec(ctx, "SELECT pg_stat_force_next_flush()")
 	return storage, err
+}
+
+// relations records the relations by name, and returns their storage by
+// relation.
+func (o *observation) relations(ctx context.Context, conn *pgx.Conn) (map[uint32]uint32, error) {
+	storage := map[uint32]uint32{}
+	rows, err := conn.Query(ctx, "SELECT c.oid, n.nspname, c.relname, c.relfilenode"+userRelations)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var oid, node uint32
+		var schema, name string
+		if err := rows.Scan(&oid, &schema, &name, &node); err != nil {
+			return nil, err
+		}
+		o.oid[ir.QName{Schema: schema, Name: name}] = oid
+		o.names[oid] = ir.QName{Schema: schema, Name: name}
+		storage[oid] = node
+	}
+	return storage, rows.Err()
 }
 
 // readLocks records the strongest lock conn's open transaction holds on
@@ -496,7 +503,8 @@ func ownEffect(c *rules.Claim) bool {
 // sent as one, with a finding on each of them), the server sees them all at
 // once, so a claim holds against the strongest lock claimed on the table
 // and a rewrite or scan any of them claims; a single statement's claims
-// each stand alone, as does a claim that the statement fails.
+// each stand alone, as does a claim that the statement fails. A claim of
+// a lock held from before adds its scan to the block's, not its lock.
 func statementClaims(s *ir.Stmt, found []*rules.Finding) map[*rules.Claim]*rules.Claim {
 	out := map[*rules.Claim]*rules.Claim{}
 	if len(split.Split([]byte(s.Text), ir.Postgres).Segments) < 2 {
@@ -508,8 +516,15 @@ func statementClaims(s *ir.Stmt, found []*rules.Finding) map[*rules.Claim]*rules
 	merged := map[ir.QName]*rules.Claim{}
 	for _, f := range found {
 		c := f.Claim
-		if c == nil || !ownEffect(c) {
+		if c == nil || !ownEffect(c) && !c.Held {
 			continue
+		}
+		if c.Held {
+			// A lock held from before says nothing of the block's own, but
+			// its scan is the block's.
+			cp := *c
+			cp.Held, cp.Lock = false, ""
+			c = &cp
 		}
 		m := merged[resolve(c.Table)]
 		switch {
