@@ -256,7 +256,13 @@ func checkLockClaims(t *testing.T, srv *pgtest.Server, db *pgx.Conn, name, text 
 		c := claims[f.Claim]
 		oid, ok := o.oid[resolve(c.Table)]
 		if runErr != nil || !ok {
-			counts.unobserved++
+			if counts.unobserved++; counts.unobserved <= 3 {
+				why := fmt.Sprintf("no relation %s here", c.Table)
+				if runErr != nil {
+					why = "the statement fails here: " + runErr.Error()
+				}
+				t.Logf("%s:%d %s: lock claim not observable (%s)", f.Path, f.Pos.Line, f.Rule.Code, why)
+			}
 			continue
 		}
 		if o.locks[oid] != c.Lock {

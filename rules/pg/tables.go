@@ -42,6 +42,11 @@ var dropTable = &rules.Rule{
 			if op.Cascade {
 				msg += "; CASCADE also drops the foreign keys and views that depend on it"
 			}
+			if op.IfExists && p.Catalog.Table(name) == nil {
+				// Made before the migrations began, or by hand: it may be
+				// there, and then all of the above holds.
+				msg += " (if it exists: no migration fluxlint read creates it)"
+			}
 			deploy := rules.Step{Kind: rules.StepCodeDeploy, SeparateDeploy: true,
 				Title: fmt.Sprintf("deploy code that no longer reads or writes %s", name)}
 			if op.Kind != ir.KindTable {
