@@ -64,18 +64,12 @@ func article(mode string) string {
 // measurements on PostgreSQL 15 show. ALTER DOMAIN names the first existing
 // table with a column of the domain.
 func blocksWrites(c *catalog.Catalog, op ir.Op, existing func(ir.QName) bool) (ir.QName, string, bool) {
-	if t, ok := accessExclusive(op); ok {
+	// DROP INDEX without CONCURRENTLY locks the index's table ACCESS
+	// EXCLUSIVE too (the reference measurements).
+	if t, ok := accessExclusiveIn(c, op); ok {
 		return t, rules.AccessExclusive, true
 	}
 	switch o := op.(type) {
-	case ir.Drop:
-		// DROP INDEX without CONCURRENTLY locks the index's table ACCESS
-		// EXCLUSIVE (the reference measurements).
-		if o.Kind == ir.KindIndex && !o.Concurrently && len(o.Names) > 0 {
-			if i := c.Index(o.Names[0]); i != nil {
-				return i.Def.Table, rules.AccessExclusive, true
-			}
-		}
 	case ir.CreateIndex:
 		if !o.Concurrently {
 			return o.Index.Table, rules.Share, true

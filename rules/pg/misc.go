@@ -28,11 +28,12 @@ var enumAddValue = &rules.Rule{
 		}
 		var msg string
 		var claim *rules.Claim
+		newType := enumNewInTx(p, op.Name)
 		switch {
 		case p.Version < 12:
 			msg = fmt.Sprintf("ALTER TYPE %s ADD VALUE cannot run inside a transaction block on PostgreSQL %d, and %s: the migration fails with SQLSTATE 25001", op.Name, p.Version, txWhy(p))
 			claim = rules.Fails("25001", op.Name)
-		case usedLaterInTx(p, op.Value) && (p.Version < 17 || !enumNewInTx(p, op.Name)):
+		case usedLaterInTx(p, op.Value) && (p.Version < 17 || !newType):
 			msg = fmt.Sprintf("the new value %q of type %s is used later in the same transaction, before the ADD VALUE commits: that statement fails with SQLSTATE 55P04", op.Value, op.Name)
 			claim = rules.FailsLater("55P04", op.Name)
 		default:
@@ -42,7 +43,7 @@ var enumAddValue = &rules.Rule{
 			fmt.Sprintf("ALTER TYPE %s ADD VALUE IF NOT EXISTS %s;", sqlgen.Name(op.Name), sqlgen.Literal(op.Value)), "", "EXCLUSIVE on the type", p.Version < 12)
 		step.SeparateDeploy, step.Irreversible = true, true
 		step.Note = rules.JoinNotes(step.Note, "Enum values cannot be removed, so there is no rollback; an unused value is harmless.")
-		if enumNewInTx(p, op.Name) {
+		if newType {
 			step.Note = rules.JoinNotes(step.Note, fmt.Sprintf("%s is created in this transaction: listing %s in its CREATE TYPE instead needs no migration of its own.", op.Name, sqlgen.Literal(op.Value)))
 		}
 		p.Report(msg, &rules.Plan{Title: "commit the new value first", Steps: []rules.Step{step}}).Claims(claim)
