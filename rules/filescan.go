@@ -1,6 +1,9 @@
 package rules
 
-import "github.com/fluxlint/fluxlint/analyzers/ir"
+import (
+	"github.com/fluxlint/fluxlint/analyzers/ir"
+	"github.com/fluxlint/fluxlint/analyzers/migrations"
+)
 
 // Rules that look at the rest of the file (is lock_timeout SET earlier, is
 // this the first strong lock, does a later statement create the view) would
@@ -145,6 +148,44 @@ func (p *Pass) BeganBefore() bool {
 		}
 		return acc
 	}) != nil
+}
+
+// TxOpenBefore reports whether a transaction the file opened with BEGIN is
+// still open just before the pass's op (not counting the tool's own).
+func (p *Pass) TxOpenBefore() bool {
+	return p.Fold("open", func(acc any, ref OpRef) any {
+		if t, ok := ref.Op.(ir.TxControl); ok {
+			switch t.Kind {
+			case ir.TxBegin:
+				return true
+			case ir.TxCommit, ir.TxRollback:
+				return nil
+			}
+		}
+		return acc
+	}) != nil
+}
+
+// After calls fn for the ops after the pass's op in its section, in
+// order, until fn returns true.
+func (p *Pass) After(fn func(ref OpRef) (stop bool)) {
+	sec, at := p.at()
+	if _, ok := sec.first[p.Stmt]; !ok {
+		return // a plan's own SQL: nothing of the file comes after it
+	}
+	for _, ref := range sec.ops[at+1:] {
+		if fn(ref) {
+			return
+		}
+	}
+}
+
+// ToolTx is how the tool runs the pass's section (File.ToolTx).
+func (p *Pass) ToolTx() migrations.TxMode {
+	if p.Stmt.Down {
+		return p.File.ToolTx[1]
+	}
+	return p.File.ToolTx[0]
 }
 
 // InUp reports whether an op of the file's up section matches: for

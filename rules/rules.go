@@ -94,6 +94,10 @@ type File struct {
 	Path  string
 	Tool  migrations.Tool
 	Stmts []*ir.Stmt
+	// ToolTx is how the tool runs the up and down sections: in a
+	// transaction of its own, as one multi-statement query, or statement
+	// by statement (migrations.TxWrapped, TxImplicit, TxNone).
+	ToolTx [2]migrations.TxMode
 	// Prev is the file before, when the transaction its last statements
 	// run in goes on in this file (drizzle's migrator applies every pending
 	// migration in one transaction).
@@ -359,7 +363,27 @@ type Claim struct {
 	// OnDeleteFrom: the claim is about every later DELETE of one row from
 	// this table, not about the statement: it reads every row of Table.
 	OnDeleteFrom ir.QName `json:"on_delete_from,omitzero"`
+	// Warns: the statement, run as its tool runs the file, raises a
+	// WARNING with this SQLSTATE (and does nothing).
+	Warns string `json:"warns,omitempty"`
+	// LeftOpen: when the section's last statement has run as its tool runs
+	// it, the session is still in the transaction this statement opened.
+	LeftOpen bool `json:"left_open,omitempty"`
+	// Outside: after the statement the session is in no transaction,
+	// although its tool runs the section in one.
+	Outside bool `json:"outside,omitempty"`
 }
+
+// Warns claims the statement raises a WARNING with sqlstate.
+func Warns(sqlstate string) *Claim { return &Claim{Warns: sqlstate} }
+
+// LeavesOpen claims the transaction the statement opens is still open
+// when the section ends.
+func LeavesOpen() *Claim { return &Claim{LeftOpen: true} }
+
+// EndsToolTx claims the statement ends the transaction the tool runs the
+// section in.
+func EndsToolTx() *Claim { return &Claim{Outside: true} }
 
 // Takes claims the statement's strongest lock on table.
 func Takes(mode string, table ir.QName) *Claim { return &Claim{Table: table, Lock: mode} }
@@ -399,6 +423,12 @@ func (c *Claim) String() string {
 		return fmt.Sprintf("deleting a row of %s reads all of %s", c.OnDeleteFrom, c.Table)
 	case c.Held:
 		return fmt.Sprintf("%s: the transaction holds %s, full scan %v", c.Table, c.Lock, c.Scan)
+	case c.Warns != "":
+		return fmt.Sprintf("warns with SQLSTATE %s", c.Warns)
+	case c.LeftOpen:
+		return "the transaction is still open when the migration ends"
+	case c.Outside:
+		return "ends the tool's transaction"
 	}
 	return fmt.Sprintf("%s: lock %s, rewrite %v, full scan %v", c.Table, c.Lock, c.Rewrite, c.Scan)
 }

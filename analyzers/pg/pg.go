@@ -949,7 +949,8 @@ func txControl(t *pgq.TransactionStmt) ir.Op {
 	switch t.Kind {
 	case pgq.TransactionStmtKind_TRANS_STMT_BEGIN, pgq.TransactionStmtKind_TRANS_STMT_START:
 		return ir.TxControl{Kind: ir.TxBegin}
-	case pgq.TransactionStmtKind_TRANS_STMT_COMMIT:
+	case pgq.TransactionStmtKind_TRANS_STMT_COMMIT, pgq.TransactionStmtKind_TRANS_STMT_PREPARE:
+		// PREPARE TRANSACTION ends the session's transaction as COMMIT does.
 		return ir.TxControl{Kind: ir.TxCommit}
 	case pgq.TransactionStmtKind_TRANS_STMT_ROLLBACK:
 		return ir.TxControl{Kind: ir.TxRollback}

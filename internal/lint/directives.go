@@ -39,6 +39,8 @@ var squawkRules = map[string][]string{
 	"require-lock-timeout":                         {"PG113"},
 	"require-concurrent-partition-detach":          {"PG115"},
 	"ban-alter-domain-with-add-constraint":         {"PG121"},
+	"ban-uncommitted-transaction":                  {"PG122"},
+	"transaction-nesting":                          {"PG123"},
 	"adding-required-field":                        {"PG201"},
 	"adding-field-with-default":                    {"PG202"},
 	"changing-column-type":                         {"PG203"},

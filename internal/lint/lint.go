@@ -502,7 +502,8 @@ func ParseFile(m *migrations.Migration, engine ir.Engine, history bool) ([]*ir.S
 type fileParse struct {
 	stmts    []*ir.Stmt
 	comments []ir.Comment
-	count    int // statements in the file, kept or not
+	count    int                  // statements in the file, kept or not
+	toolTx   [2]migrations.TxMode // how the tool runs the up and down sections
 }
 
 // parseFile is ParseFile. With compact, it works through the file a window
@@ -597,7 +598,7 @@ func parseFile(m *migrations.Migration, engine ir.Engine, history, compact bool)
 			c.stmt.Err = &ir.Error{Pos: c.stmt.Pos, Msg: fmt.Sprintf("%s is a client command, not SQL: %s rejects it (%s sends it to the server)", name, engineName(engine), m.Tool)}
 		}
 	}
-	markTransactions(out.stmts, m, dropped)
+	out.toolTx = markTransactions(out.stmts, m, dropped)
 	out.comments = sp.Comments
 	return out, nil
 }
@@ -787,8 +788,11 @@ func checkText(src []byte) error {
 // markTransactions decides, for every statement, whether it runs inside a
 // transaction: from the tool's mode for its section and explicit BEGIN/COMMIT.
 // dropped counts the statements of each section (up, down) not in stmts:
-// only syntax-checked ones, which never control transactions.
-func markTransactions(stmts []*ir.Stmt, m *migrations.Migration, dropped [2]int) {
+// only syntax-checked ones, which never control transactions. It returns
+// how the tool runs each section (up, down): in a transaction of its own
+// (TxWrapped), as one multi-statement query (TxImplicit), or statement by
+// statement (TxNone).
+func markTransactions(stmts []*ir.Stmt, m *migrations.Migration, dropped [2]int) (toolTx [2]migrations.TxMode) {
 	for _, down := range []bool{false, true} {
 		var section []*ir.Stmt
 		for _, s := range stmts {
@@ -809,6 +813,13 @@ func markTransactions(stmts []*ir.Stmt, m *migrations.Migration, dropped [2]int)
 		case migrations.TxAuto:
 			wrapped = dropped[boolIndex(down)] > 0 || !allNonTransactional(section)
 		}
+		toolTx[boolIndex(down)] = migrations.TxNone
+		if wrapped {
+			toolTx[boolIndex(down)] = migrations.TxWrapped
+			if mode == migrations.TxImplicit {
+				toolTx[boolIndex(down)] = migrations.TxImplicit
+			}
+		}
 		explicit := false
 		for _, s := range section {
 			kind, isTx := txKind(s)
@@ -821,6 +832,7 @@ func markTransactions(stmts []*ir.Stmt, m *migrations.Migration, dropped [2]int)
 			}
 		}
 	}
+	return toolTx
 }
 
 // nextTx numbers the transaction s runs in, given the current number and
@@ -869,6 +881,7 @@ type parsed struct {
 	stmts    []*ir.Stmt
 	comments []ir.Comment
 	count    int // statements in the file, kept or not
+	toolTx   [2]migrations.TxMode
 	err      error
 	bug      *crash.Error
 }
@@ -901,7 +914,7 @@ func parseAhead(ms []*migrations.Migration, engine ir.Engine) (next func(i int) 
 					p.err = err
 					return
 				}
-				p.stmts, p.comments, p.count = f.stmts, f.comments, f.count
+				p.stmts, p.comments, p.count, p.toolTx = f.stmts, f.comments, f.count, f.toolTx
 			}()
 		}
 	}()
@@ -997,7 +1010,7 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 			}
 			continue
 		}
-		f := &rules.File{Path: m.Path, Tool: m.Tool, Stmts: stmts}
+		f := &rules.File{Path: m.Path, Tool: m.Tool, Stmts: stmts, ToolTx: p.toolTx}
 		if continues {
 			f.Prev = prevFile
 		}

@@ -83,10 +83,14 @@ type JSONClaim struct {
 	Scan    bool   `json:"scan"`
 	Fails   string `json:"fails,omitempty"`
 	Unsure  bool   `json:"unsure,omitempty"`
-	// Held, LaterFails, OnDeleteFrom: see rules.Claim.
+	// Held, LaterFails, OnDeleteFrom, Warns, LeftOpen, Outside: see
+	// rules.Claim.
 	Held         bool   `json:"held,omitempty"`
 	LaterFails   string `json:"later_fails,omitempty"`
 	OnDeleteFrom string `json:"on_delete_from,omitempty"`
+	Warns        string `json:"warns,omitempty"`
+	LeftOpen     bool   `json:"left_open,omitempty"`
+	Outside      bool   `json:"outside,omitempty"`
 }
 
 // JSONError is an input error in JSON output.
@@ -114,7 +118,7 @@ func ToJSONFinding(f *rules.Finding) JSONFinding {
 	}
 	if c := f.Claim; c != nil {
 		jf.Claim = &JSONClaim{Table: c.Table.String(), Lock: c.Lock, Rewrite: c.Rewrite, Scan: c.Scan, Fails: c.Fails, Unsure: c.Unsure,
-			Held: c.Held, LaterFails: c.LaterFails}
+			Held: c.Held, LaterFails: c.LaterFails, Warns: c.Warns, LeftOpen: c.LeftOpen, Outside: c.Outside}
 		if c.OnDeleteFrom.Name != "" {
 			jf.Claim.OnDeleteFrom = c.OnDeleteFrom.String()
 		}

@@ -76,12 +76,18 @@ func TestClaimsOnPostgres(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			checked += checkTxClaims(ctx, t, srv, c, byStmt)
 			applied, err := applyIfShared(ctx, t, srv, c, byStmt)
 			if err != nil {
 				t.Fatalf("applying the fixture as its tool does: %v", err)
 			}
 			for i, s := range c.Stmts {
 				if s.Err != nil || s.IsTxControl() {
+					for _, f := range byStmt[i] {
+						if s.Err == nil && f.Claim == nil {
+							unclaimed[f.Rule.Code]++ // (claims on transaction control: checkTxClaims)
+						}
+					}
 					continue
 				}
 				obs, err := observe(ctx, conn, observer, s)
