@@ -98,6 +98,10 @@ type File struct {
 	// transaction of its own, as one multi-statement query, or statement
 	// by statement (migrations.TxWrapped, TxImplicit, TxNone).
 	ToolTx [2]migrations.TxMode
+	// Unordered: the file has no version, and neither do others of its
+	// set, so its place among them (and what they created before it) is
+	// a guess.
+	Unordered bool
 	// Prev is the file before, when the transaction its last statements
 	// run in goes on in this file (drizzle's migrator applies every pending
 	// migration in one transaction).

@@ -65,6 +65,9 @@ type Table struct {
 	// Filled: created in the change with rows already (from a query), so
 	// new is not empty.
 	Filled bool
+	// Temp: a temporary table, which lasts only as long as the session
+	// that created it.
+	Temp bool
 	// Reads is what a view's query reads (names resolved).
 	Reads ir.ViewReads
 	// StarColumns are, for a view that selects *, the columns of each
@@ -690,7 +693,7 @@ func (c *Catalog) createTable(o ir.CreateTable) {
 		return
 	}
 	c.made++
-	t := &Table{Name: q, Kind: ir.KindTable, created: c.gen, Unknown: o.AsSelect, Filled: o.Filled, order: c.made, owner: c, PartitionBy: o.PartitionBy, Bound: o.Bound, Charset: o.Charset, RowFormat: o.RowFormat}
+	t := &Table{Name: q, Kind: ir.KindTable, created: c.gen, Unknown: o.AsSelect, Filled: o.Filled, Temp: o.Temp, order: c.made, owner: c, PartitionBy: o.PartitionBy, Bound: o.Bound, Charset: o.Charset, RowFormat: o.RowFormat}
 	if o.PartitionOf != nil {
 		parent := c.resolve(*o.PartitionOf)
 		t.Parent = &parent

@@ -12,7 +12,7 @@ import (
 
 // snapshotFormat changes whenever the catalog's types change, so that an
 // old snapshot is refused instead of misread.
-const snapshotFormat = 5
+const snapshotFormat = 6
 
 // The snapshot mirrors the catalog with every field exported (gob encodes
 // only those), objects in a fixed order, and owners left out: the restored

@@ -190,6 +190,7 @@ type PartitionKey struct {
 type CreateTable struct {
 	Table       QName
 	IfNotExists bool
+	Temp        bool // TEMPORARY: gone when the session ends, and shadows a table of the same name
 	Columns     []ColumnDef
 	Constraints []Constraint
 	PartitionOf *QName

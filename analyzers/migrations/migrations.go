@@ -56,10 +56,14 @@ type Migration struct {
 	Down    bool   // the whole file is a rollback
 	// Repeatable marks Flyway R__ scripts, applied after all versioned ones.
 	Repeatable bool
-	UpTx       TxMode // for the up statements
-	DownTx     TxMode // for statements in a down section or file
-	Src        []byte // nil until Read
-	Target     bool   // reported on; the others are history
+	// Baseline marks Flyway B scripts: the schema up to their version in
+	// one file, applied instead of those versions to an empty database
+	// only, never to one that has them.
+	Baseline bool
+	UpTx     TxMode // for the up statements
+	DownTx   TxMode // for statements in a down section or file
+	Src      []byte // nil until Read
+	Target   bool   // reported on; the others are history
 	// MaxSize bounds the file's size (0: readfile.DefaultMax).
 	MaxSize int64
 	// Info is the file's metadata as Discover saw it (nil when it did not
@@ -341,6 +345,7 @@ func classify(m *Migration, drizzle bool) *FileError {
 		m.Version = ver
 		m.Down = kind == 'U'
 		m.Repeatable = kind == 'R'
+		m.Baseline = kind == 'B'
 		if m.Repeatable {
 			m.Version = rest
 		}
@@ -398,7 +403,7 @@ func isFlyway(base string) bool {
 		return false
 	}
 	switch base[0] {
-	case 'V', 'U':
+	case 'V', 'U', 'B':
 		return base[1] >= '0' && base[1] <= '9'
 	case 'R':
 		return strings.HasPrefix(base, "R__")

@@ -400,7 +400,7 @@ func qnames(ts sqlparser.TableNames) []ir.QName {
 }
 
 func createTable(s *sqlparser.CreateTable) ir.CreateTable {
-	ct := ir.CreateTable{Table: qname(s.Table), IfNotExists: s.IfNotExists}
+	ct := ir.CreateTable{Table: qname(s.Table), IfNotExists: s.IfNotExists, Temp: s.Temp}
 	if s.TableSpec == nil || s.OptLike != nil || s.Select != nil {
 		ct.AsSelect = true // LIKE and AS SELECT: columns fluxlint cannot see
 		return ct

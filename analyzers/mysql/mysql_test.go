@@ -53,7 +53,7 @@ func TestParse(t *testing.T) {
 		{"ALTER TABLE t ADD COLUMN u CHAR(36) DEFAULT (UUID())", "Default:0x"},
 		{"CALL p", "ir.Opaque{Kind:CALL}"},
 		{"CREATE DEFINER=`root`@`%` TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1", "ir.CreateTrigger{Name:tr Table:t}"},
-		{"CREATE TABLE t (a INT CHECK (a > 0))", "ir.CreateTable{Table:t IfNotExists:false Columns:[] Constraints:[] PartitionOf:<nil> Bound:<nil> PartitionBy:<nil> AsSelect:true"},
+		{"CREATE TABLE t (a INT CHECK (a > 0))", "ir.CreateTable{Table:t IfNotExists:false Temp:false Columns:[] Constraints:[] PartitionOf:<nil> Bound:<nil> PartitionBy:<nil> AsSelect:true"},
 		{"ALTER TABLE db.t ADD COLUMN x INT CHECK (x > 0)", "ir.AlterTable{Table:db.t IfExists:false Cmds:[{Kind:unparsed Value:}]"},
 	}
 	for _, c := range cases {

@@ -344,7 +344,7 @@ func strs(nodes []*pgq.Node) []string {
 }
 
 func createTable(cs *pgq.CreateStmt) ir.Op {
-	t := ir.CreateTable{Table: qname(cs.Relation), IfNotExists: cs.IfNotExists}
+	t := ir.CreateTable{Table: qname(cs.Relation), IfNotExists: cs.IfNotExists, Temp: cs.Relation.GetRelpersistence() == "t"}
 	if cs.Partbound != nil && len(cs.InhRelations) > 0 {
 		parent := qname(cs.InhRelations[0].GetRangeVar())
 		t.PartitionOf = &parent
@@ -387,7 +387,7 @@ func createTableAs(cs *pgq.CreateTableAsStmt) []ir.Op {
 	if cs.Objtype == pgq.ObjectType_OBJECT_MATVIEW {
 		return []ir.Op{ir.CreateView{Name: name, Materialized: true}}
 	}
-	return []ir.Op{ir.CreateTable{Table: name, IfNotExists: cs.IfNotExists, AsSelect: true, Filled: !cs.Into.GetSkipData()}}
+	return []ir.Op{ir.CreateTable{Table: name, IfNotExists: cs.IfNotExists, Temp: cs.Into.GetRel().GetRelpersistence() == "t", AsSelect: true, Filled: !cs.Into.GetSkipData()}}
 }
 
 // nameConstraints fills in the names PostgreSQL would choose for unnamed

@@ -905,8 +905,8 @@ func parseAhead(ms []*migrations.Migration, engine ir.Engine) (next func(i int) 
 				var p parsed
 				defer func() { out[i] <- p }()
 				defer crash.Recover(m.Path, &p.bug)
-				if m.Down && !m.Target {
-					return // a rollback in history changes nothing after it
+				if (m.Down || m.Baseline) && !m.Target {
+					return // a rollback or a baseline in history changes nothing after it
 				}
 				parsedFiles.Add(1)
 				f, err := parseFile(m, engine, !m.Target, true)
@@ -960,6 +960,12 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 	// migration in one transaction (drizzle-orm's dialect migrate).
 	tx, open, shared := 0, false, false
 	var prevFile *rules.File // the last file linted, for a transaction that spans files
+	unversioned := 0
+	for _, m := range set.Migrations {
+		if unnumbered(m) {
+			unversioned++
+		}
+	}
 	for i, m := range set.Migrations {
 		if i < start {
 			continue
@@ -1010,7 +1016,7 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 			}
 			continue
 		}
-		f := &rules.File{Path: m.Path, Tool: m.Tool, Stmts: stmts, ToolTx: p.toolTx}
+		f := &rules.File{Path: m.Path, Tool: m.Tool, Stmts: stmts, ToolTx: p.toolTx, Unordered: unnumbered(m) && unversioned > 1}
 		if continues {
 			f.Prev = prevFile
 		}
@@ -1028,10 +1034,21 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 				keep(fd)
 			}
 		}
-		var downCat *catalog.Catalog
+		var downCat, baseCat *catalog.Catalog
+		if m.Baseline {
+			// A baseline runs on an empty database only: it is linted on
+			// an empty schema and leaves the history alone.
+			baseCat = catalog.NewFor(opt.Engine)
+			baseCat.BeginChange() // what it creates is new
+		}
 		for _, s := range stmts {
 			c := cat
-			if s.Down {
+			switch {
+			case baseCat != nil:
+				c = baseCat
+				tx, open = nextTx(s, tx, open)
+				c.SetTx(tx)
+			case s.Down:
 				// A rollback is evaluated on the schema its up produced and
 				// never becomes part of the history that follows.
 				if downCat == nil {
@@ -1039,7 +1056,7 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 					downCat.SetTx(0) // its transactions are not tracked
 				}
 				c = downCat
-			} else {
+			default:
 				tx, open = nextTx(s, tx, open)
 				cat.SetTx(tx)
 			}
@@ -1083,6 +1100,12 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 			dirs.unused(f.Path, keep)
 		}
 	}
+}
+
+// unnumbered reports whether a plain file's name has no number to order it
+// by (schema.sql, schema-16.sql): sorted by name, its place is a guess.
+func unnumbered(m *migrations.Migration) bool {
+	return m.Tool == migrations.Plain && (m.Version == "" || m.Version[0] < '0' || m.Version[0] > '9')
 }
 
 func fileInfo(m *migrations.Migration, statements int) FileInfo {

@@ -62,7 +62,7 @@ var alterColumnType = &rules.Rule{
 					f.Severity, f.Message = rules.Error, fmt.Sprintf("%s on PostgreSQL %d %s", label, p.Version, rewrite)
 				}
 			default:
-				plan, why := shadowColumnPlan(p, table, col, a)
+				plan, why := shadowColumnPlan(p, table, col, a, col.Default)
 				msg := fmt.Sprintf("%s %s", label, rewrite)
 				if plan == nil {
 					msg += "; " + why
@@ -204,7 +204,7 @@ func onColumn(def ir.IndexDef, name, from, to string) ir.IndexDef {
 // new type, kept in sync by a trigger, then swapped in by renames. It
 // returns nil with the reason when the column has dependencies the swap
 // cannot carry over faithfully.
-func shadowColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, a ir.AlterColumnType) (*rules.Plan, string) {
+func shadowColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, a ir.AlterColumnType, newDefault *ir.Expr) (*rules.Plan, string) {
 	tab := p.Catalog.Table(table)
 	indexes, why := movableColumn(p, table, col)
 	if why != "" {
@@ -263,11 +263,15 @@ func shadowColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, a ir.A
 		fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", t, tmp, cq)}
 	unswap := []string{fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", t, cq, tmp),
 		fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", t, old, cq)}
+	// The default moves to the new column at the swap (newDefault: the
+	// one it should have, the old one for a type change).
 	if col.Default != nil {
-		swap = append(swap, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", t, old),
-			fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;", t, cq, col.Default.SQL))
-		unswap = append([]string{fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", t, cq),
-			fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;", t, old, col.Default.SQL)}, unswap...)
+		swap = append(swap, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", t, old))
+		unswap = append([]string{fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;", t, old, col.Default.SQL)}, unswap...)
+	}
+	if newDefault != nil {
+		swap = append(swap, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;", t, cq, newDefault.SQL))
+		unswap = append([]string{fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", t, cq)}, unswap...)
 	}
 	if col.OwnedSeq != "" {
 		// The sequence a serial column owns goes with the column when it

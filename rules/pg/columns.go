@@ -281,7 +281,9 @@ func dropOrRename(p *rules.Pass, table ir.QName, dropped string, add ir.ColumnDe
 	if add.Name == dropped {
 		msg := fmt.Sprintf("DROP COLUMN %q, ADD COLUMN %q %s in one statement on existing table %s is a type change that loses every value of the column (ORMs such as Prisma write a type change this way): deployed code sees it empty at once",
 			dropped, add.Name, add.Type.SQL, tableLabel(table))
-		plan, why := shadowColumnPlan(p, table, col, ir.AlterColumnType{Column: dropped, Type: add.Type})
+		// The column that results has the added one's default, not the
+		// dropped one's, which a type change would keep.
+		plan, why := shadowColumnPlan(p, table, col, ir.AlterColumnType{Column: dropped, Type: add.Type}, add.Default)
 		if plan == nil {
 			msg += "; " + why
 		} else {

@@ -32,6 +32,7 @@ var failsOnServer = &rules.Rule{
 			}
 		})
 		viewsBlockColumns(p)
+		alreadyExists(p)
 		switch op := p.Op.(type) {
 		case ir.CreateIndex:
 			t := p.Catalog.Table(op.Index.Table)
@@ -220,4 +221,94 @@ func hasPrimaryKey(p *rules.Pass, table ir.QName) bool {
 	}
 	t := p.Catalog.Table(table)
 	return t != nil && !t.Unknown && len(t.PrimaryKey()) > 0
+}
+
+// alreadyExists reports creating what the schema has already (SQLSTATE
+// 42P07 for a relation, 42701 for a column), or twice in one statement:
+// known from the migrations replayed before, so only what they created
+// counts. A temporary table neither clashes with a table nor lasts past
+// its session. Rollbacks are left out: the schema they start from is the
+// up's only when every later migration has been rolled back exactly, which
+// split down files (pop's, fizz's) do not promise; so are files whose
+// order is a guess (several schema dumps without versions).
+func alreadyExists(p *rules.Pass) {
+	if p.Stmt.Down || p.File.Unordered {
+		return
+	}
+	switch op := p.Op.(type) {
+	case ir.CreateTable:
+		if op.Temp {
+			return
+		}
+		if t := p.Catalog.Table(op.Table); t != nil && !t.Temp && !op.IfNotExists {
+			p.Report(fmt.Sprintf("CREATE TABLE %s fails (SQLSTATE 42P07): %s of that name exists already, created before this statement; add IF NOT EXISTS only if the existing one is the same table", tableLabel(op.Table), withArticle(string(t.Kind))), nil).
+				Claims(rules.Fails("42P07", op.Table))
+			return
+		}
+		if dup := repeated(op.Columns); dup != "" {
+			p.Report(fmt.Sprintf("CREATE TABLE %s fails (SQLSTATE 42701): column %q is declared twice", tableLabel(op.Table), dup), nil).
+				Claims(rules.Fails("42701", op.Table))
+		}
+	case ir.CreateIndex:
+		name := op.Index.Name
+		if name == "" || op.IfNotExists {
+			return
+		}
+		q := ir.QName{Schema: op.Index.Table.Schema, Name: name}
+		kind := ""
+		if t := p.Catalog.Table(q); t != nil && !t.Temp {
+			kind = string(t.Kind)
+		} else if p.Catalog.Index(q) != nil {
+			kind = "index"
+		}
+		if kind != "" {
+			p.Report(fmt.Sprintf("CREATE INDEX %q fails (SQLSTATE 42P07): %s of that name exists already in the schema, created before this statement; name the index differently, or add IF NOT EXISTS only if the existing one is the same index", name, withArticle(kind)), nil).
+				Claims(rules.Fails("42P07", op.Index.Table))
+		}
+	case ir.AlterTable:
+		t := p.Catalog.Table(op.Table)
+		var added []ir.ColumnDef
+		dropped := map[string]bool{} // by an earlier subcommand: DROP COLUMN x, ADD COLUMN x re-creates it
+		for _, cmd := range op.Cmds {
+			if d, ok := cmd.(ir.DropColumn); ok {
+				dropped[d.Column] = true
+				added = slices.DeleteFunc(added, func(c ir.ColumnDef) bool { return c.Name == d.Column })
+			}
+			add, ok := cmd.(ir.AddColumn)
+			if !ok || add.IfNotExists {
+				continue
+			}
+			added = append(added, add.Column)
+			name := add.Column.Name
+			switch {
+			case t != nil && !t.Temp && t.Column(name) != nil && !dropped[name]:
+				p.Report(fmt.Sprintf("ADD COLUMN %q on %s fails (SQLSTATE 42701): the table has the column already, added before this statement", name, tableLabel(op.Table)), nil).
+					Claims(rules.Fails("42701", op.Table))
+				return
+			case repeated(added) != "":
+				p.Report(fmt.Sprintf("ALTER TABLE %s fails (SQLSTATE 42701): it adds column %q twice", tableLabel(op.Table), name), nil).
+					Claims(rules.Fails("42701", op.Table))
+				return
+			}
+		}
+	}
+}
+
+// repeated returns the first column name that comes twice, or "".
+func repeated(cols []ir.ColumnDef) string {
+	seen := map[string]bool{}
+	for _, c := range cols {
+		if seen[c.Name] {
+			return c.Name
+		}
+		seen[c.Name] = true
+	}
+	return ""
+}
+
+func withArticle(noun string) string {
+	if strings.ContainsRune("aeiou", rune(noun[0])) {
+		return "an " + noun
+	}
+	return "a " + noun
 }
