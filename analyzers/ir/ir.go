@@ -371,6 +371,7 @@ type CreateView struct {
 	Materialized bool
 	Definition   string // the statement, as the parser renders it ("" if unknown)
 	Reads        ViewReads
+	Twice        string // an output column name the view would have twice, which the server refuses
 }
 
 // ViewReads is what a view's query reads.
@@ -448,6 +449,8 @@ type Write struct {
 	// Set is an UPDATE's SET list as SQL ("a = b + 1, c = NULL"); "" when
 	// it cannot be rendered on its own (multi-column assignments, FROM).
 	Set string
+	// Twice is a column an UPDATE assigns twice, which the server refuses.
+	Twice string
 }
 
 // Truncate is TRUNCATE.

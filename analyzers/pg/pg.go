@@ -205,7 +205,7 @@ func convert(n *pgq.Node) []ir.Op {
 		}
 		return []ir.Op{ir.AddEnumValue{Name: qnameList(e.TypeName), Value: e.NewVal, IfNotExists: e.SkipIfNewValExists}}
 	case *pgq.Node_ViewStmt:
-		return []ir.Op{ir.CreateView{Name: qname(x.ViewStmt.View), Definition: deparseStmt(n), Reads: viewReads(x.ViewStmt.Query)}}
+		return []ir.Op{ir.CreateView{Name: qname(x.ViewStmt.View), Definition: deparseStmt(n), Reads: viewReads(x.ViewStmt.Query), Twice: viewColumnTwice(x.ViewStmt)}}
 	case *pgq.Node_CreateSchemaStmt:
 		return []ir.Op{ir.CreateSchema{Name: x.CreateSchemaStmt.Schemaname}}
 	case *pgq.Node_TransactionStmt:
@@ -223,7 +223,7 @@ func convert(n *pgq.Node) []ir.Op {
 		return []ir.Op{ir.Write{Kind: "insert", Table: qname(x.InsertStmt.Relation)}}
 	case *pgq.Node_UpdateStmt:
 		u := x.UpdateStmt
-		return []ir.Op{ir.Write{Kind: "update", Table: qname(u.Relation), HasWhere: u.WhereClause != nil, Set: setList(u)}}
+		return []ir.Op{ir.Write{Kind: "update", Table: qname(u.Relation), HasWhere: u.WhereClause != nil, Set: setList(u), Twice: assignedTwice(u.TargetList)}}
 	case *pgq.Node_DeleteStmt:
 		return []ir.Op{ir.Write{Kind: "delete", Table: qname(x.DeleteStmt.Relation), HasWhere: x.DeleteStmt.WhereClause != nil}}
 	case *pgq.Node_TruncateStmt:

@@ -33,6 +33,7 @@ var failsOnServer = &rules.Rule{
 		})
 		viewsBlockColumns(p)
 		alreadyExists(p)
+		namedTwice(p)
 		switch op := p.Op.(type) {
 		case ir.CreateIndex:
 			t := p.Catalog.Table(op.Index.Table)
@@ -290,6 +291,24 @@ func alreadyExists(p *rules.Pass) {
 					Claims(rules.Fails("42701", op.Table))
 				return
 			}
+		}
+	}
+}
+
+// namedTwice reports statements that name one column twice where the
+// server refuses it: an UPDATE that assigns it twice (42601), a view with
+// two output columns of one name (42701).
+func namedTwice(p *rules.Pass) {
+	switch op := p.Op.(type) {
+	case ir.Write:
+		if op.Twice != "" {
+			p.Report(fmt.Sprintf("UPDATE of %s fails (SQLSTATE 42601): it assigns column %q twice", tableLabel(op.Table), op.Twice), nil).
+				Claims(rules.Fails("42601", op.Table))
+		}
+	case ir.CreateView:
+		if op.Twice != "" {
+			p.Report(fmt.Sprintf("CREATE VIEW %s fails (SQLSTATE 42701): it would have two columns named %q; give one an alias", tableLabel(op.Name), op.Twice), nil).
+				Claims(rules.Fails("42701", op.Name))
 		}
 	}
 }
