@@ -192,6 +192,12 @@ func convert(n *pgq.Node) []ir.Op {
 		return alterTable(x.AlterTableStmt)
 	case *pgq.Node_RenameStmt:
 		return rename(x.RenameStmt)
+	case *pgq.Node_AlterObjectSchemaStmt:
+		a := x.AlterObjectSchemaStmt
+		switch a.ObjectType {
+		case pgq.ObjectType_OBJECT_TABLE, pgq.ObjectType_OBJECT_VIEW, pgq.ObjectType_OBJECT_MATVIEW:
+			return []ir.Op{ir.AlterTable{Table: qname(a.Relation), IfExists: a.MissingOk, Cmds: []ir.AlterCmd{ir.SetSchema{Schema: a.Newschema}}}}
+		}
 	case *pgq.Node_IndexStmt:
 		return []ir.Op{createIndex(x.IndexStmt)}
 	case *pgq.Node_DropStmt:
@@ -830,7 +836,8 @@ func alterDomain(d *pgq.AlterDomainStmt) ir.Op {
 func rename(r *pgq.RenameStmt) []ir.Op {
 	table := qname(r.Relation)
 	switch r.RenameType {
-	case pgq.ObjectType_OBJECT_TABLE:
+	case pgq.ObjectType_OBJECT_TABLE, pgq.ObjectType_OBJECT_VIEW, pgq.ObjectType_OBJECT_MATVIEW:
+		// ALTER VIEW and ALTER MATERIALIZED VIEW rename as ALTER TABLE does.
 		return []ir.Op{ir.AlterTable{Table: table, IfExists: r.MissingOk, Cmds: []ir.AlterCmd{ir.RenameTable{New: r.Newname}}}}
 	case pgq.ObjectType_OBJECT_COLUMN:
 		if r.RelationType == pgq.ObjectType_OBJECT_TABLE {

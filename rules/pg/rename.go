@@ -27,9 +27,10 @@ var renameTable = &rules.Rule{
 	Code: "PG304", Name: "rename-table", Engine: ir.Postgres, Severity: rules.Error, Destructive: true,
 	WithRefs: rules.AttachRefs,
 	Doc: rules.Doc{
-		Title: "RENAME TABLE on an existing table",
+		Title: "RENAME TABLE on an existing table (or view), or SET SCHEMA",
 		Why: "Deployed code still uses the old name: every query of it fails the moment the rename commits, until " +
-			"the new code is everywhere. The rename itself is instant but takes ACCESS EXCLUSIVE.",
+			"the new code is everywhere. The rename itself is instant but takes ACCESS EXCLUSIVE. Renaming a view or " +
+			"materialized view, and moving a table to another schema (ALTER TABLE ... SET SCHEMA), break it the same way.",
 		Bad: "ALTER TABLE users RENAME TO accounts;",
 		Good: "In one migration, rename the table and create a view under the old name (SELECT * FROM the new name): " +
 			"a simple view is updatable, so old code keeps reading and writing through it. Deploy code that uses the " +
@@ -38,34 +39,63 @@ var renameTable = &rules.Rule{
 	},
 	Check: func(p *rules.Pass) {
 		rules.AlterCmds(p, func(table ir.QName, r ir.RenameTable) {
-			if viewReplaces(p, table, false) {
-				return
-			}
-			old, renamed := table, ir.QName{Schema: table.Schema, Name: r.New}
-			view := fmt.Sprintf("CREATE VIEW %s AS SELECT * FROM %s;", sqlgen.Name(old), sqlgen.Name(renamed))
-			dropView := fmt.Sprintf("DROP VIEW IF EXISTS %s;", sqlgen.Name(old))
-			forward := fmt.Sprintf("ALTER TABLE %s RENAME TO %s;\n%s", sqlgen.Name(old), sqlgen.Ident(r.New), view)
-			back := fmt.Sprintf("%s\nALTER TABLE %s RENAME TO %s;", dropView, sqlgen.Name(renamed), sqlgen.Ident(old.Name))
-			restoreView := view
-			if op, _ := p.Op.(ir.AlterTable); op.IfExists {
-				// IF EXISTS: where the table is missing, the plan does
-				// nothing either, and its rollbacks find nothing to undo.
-				forward = sqlgen.IfRelation(old, "r", forward)
-				back = sqlgen.IfRelation(old, "v", back)
-				restoreView = sqlgen.IfRelation(renamed, "r", view)
-			}
-			swap := migration(p, "rename the table and keep the old name working through a view, in one transaction",
-				withLockTimeout(p, forward), withLockTimeout(p, back), "ACCESS EXCLUSIVE", false)
-			swap.Note = "Old code reads and writes through the view; the table's defaults, constraints and triggers still apply."
-			deploy := rules.Step{Kind: rules.StepCodeDeploy, SeparateDeploy: true,
-				Title: fmt.Sprintf("deploy code that uses %s instead of %s", r.New, old.Name)}
-			drop := migration(p, "drop the compatibility view", withLockTimeout(p, dropView), restoreView, "ACCESS EXCLUSIVE", false)
-			drop.SeparateDeploy = true
-			msg := fmt.Sprintf("renaming existing table %s to %q breaks deployed code that still uses the old name", tableLabel(old), r.New)
-			p.Report(msg, &rules.Plan{Title: "rename behind a compatibility view", Steps: []rules.Step{swap, deploy, drop}}).
-				Claims(rules.Takes(rules.AccessExclusive, old)).Uses = &rules.Uses{Table: old}
+			renameRelation(p, table, ir.QName{Schema: table.Schema, Name: r.New}, fmt.Sprintf("RENAME TO %s", sqlgen.Ident(r.New)))
+		})
+		rules.AlterCmds(p, func(table ir.QName, s ir.SetSchema) {
+			renameRelation(p, table, ir.QName{Schema: s.Schema, Name: table.Name}, fmt.Sprintf("SET SCHEMA %s", sqlgen.Ident(s.Schema)))
 		})
 	},
+}
+
+// renameRelation reports a table, view or materialized view renamed or
+// moved to another schema (alter: the ALTER TABLE action that does it),
+// with the plan that keeps the old name working through a view.
+func renameRelation(p *rules.Pass, old, renamed ir.QName, alter string) {
+	if viewReplaces(p, old, false) {
+		return
+	}
+	kind, relkind := "table", "r"
+	if t := p.Catalog.Table(old); t != nil && t.Kind != ir.KindTable {
+		kind, relkind = string(t.Kind), "v"
+		if t.Kind == ir.KindMatView {
+			relkind = "m"
+		}
+	}
+	back := fmt.Sprintf("RENAME TO %s", sqlgen.Ident(old.Name))
+	if renamed.Schema != old.Schema {
+		back = fmt.Sprintf("SET SCHEMA %s", sqlgen.Ident(catalog.Resolve(old).Schema))
+	}
+	view := fmt.Sprintf("CREATE VIEW %s AS SELECT * FROM %s;", sqlgen.Name(old), sqlgen.Name(renamed))
+	dropView := fmt.Sprintf("DROP VIEW IF EXISTS %s;", sqlgen.Name(old))
+	forward := fmt.Sprintf("ALTER TABLE %s %s;\n%s", sqlgen.Name(old), alter, view)
+	rollback := fmt.Sprintf("%s\nALTER TABLE %s %s;", dropView, sqlgen.Name(renamed), back)
+	restoreView := view
+	if op, _ := p.Op.(ir.AlterTable); op.IfExists {
+		// IF EXISTS: where the relation is missing, the plan does
+		// nothing either, and its rollbacks find nothing to undo.
+		forward = sqlgen.IfRelation(old, relkind, forward)
+		rollback = sqlgen.IfRelation(old, "v", rollback)
+		restoreView = sqlgen.IfRelation(renamed, relkind, view)
+	}
+	swap := migration(p, fmt.Sprintf("rename the %s and keep the old name working through a view, in one transaction", kind),
+		withLockTimeout(p, forward), withLockTimeout(p, rollback), "ACCESS EXCLUSIVE", false)
+	swap.Note = "Old code reads and writes through the view; the table's defaults, constraints and triggers still apply."
+	if kind != "table" {
+		swap.Note = fmt.Sprintf("Old code reads through the view of the renamed %s.", kind)
+		if relkind == "m" {
+			swap.Note += " REFRESH MATERIALIZED VIEW must name the new name."
+		}
+	}
+	deploy := rules.Step{Kind: rules.StepCodeDeploy, SeparateDeploy: true,
+		Title: fmt.Sprintf("deploy code that uses %s instead of %s", renamed, old)}
+	drop := migration(p, "drop the compatibility view", withLockTimeout(p, dropView), restoreView, "ACCESS EXCLUSIVE", false)
+	drop.SeparateDeploy = true
+	msg := fmt.Sprintf("renaming existing %s %s to %q breaks deployed code that still uses the old name", kind, tableLabel(old), renamed.Name)
+	if renamed.Schema != old.Schema {
+		msg = fmt.Sprintf("moving existing %s %s to schema %q breaks deployed code that still uses the old name", kind, tableLabel(old), renamed.Schema)
+	}
+	p.Report(msg, &rules.Plan{Title: "rename behind a compatibility view", Steps: []rules.Step{swap, deploy, drop}}).
+		Claims(rules.Takes(rules.AccessExclusive, old)).Uses = &rules.Uses{Table: old}
 }
 
 var renameColumn = &rules.Rule{
