@@ -236,6 +236,50 @@ func (c *Catalog) IndexOn(table ir.QName, name string) *Index {
 // Enum returns the enum type named q, or nil.
 func (c *Catalog) Enum(q ir.QName) *Enum { return c.enums[c.resolve(q)] }
 
+// IsNewEnum reports whether the enum type was created in the current
+// change.
+func (c *Catalog) IsNewEnum(q ir.QName) bool {
+	e := c.Enum(q)
+	return e != nil && c.gen > 0 && e.created == c.gen
+}
+
+// ownEnum returns this catalog's own copy of an enum shared with the
+// catalog it was cloned from, for changing.
+func (c *Catalog) ownEnum(e *Enum) *Enum {
+	if e.owner != c {
+		e = &Enum{Name: e.Name, Values: slices.Clone(e.Values), created: e.created, owner: c}
+		c.enums[e.Name] = e
+	}
+	return e
+}
+
+// EnumUsers lists the columns of the tables whose type is the enum q (or
+// an array of it), by table and column name. A type name carries no
+// schema: a column of an enum of that name counts.
+func (c *Catalog) EnumUsers(q ir.QName) []ColumnRef {
+	if c.Enum(q) == nil {
+		return nil
+	}
+	var out []ColumnRef
+	for _, t := range c.tables {
+		if t.Kind != ir.KindTable {
+			continue
+		}
+		for _, col := range t.Columns {
+			if col.Type.Name == q.Name {
+				out = append(out, ColumnRef{Table: t.Name, Column: col.Name})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b ColumnRef) int {
+		if n := strings.Compare(a.Table.String(), b.Table.String()); n != 0 {
+			return n
+		}
+		return strings.Compare(a.Column, b.Column)
+	})
+	return out
+}
+
 // Domain returns the domain type named q, or nil.
 func (c *Catalog) Domain(q ir.QName) *Domain { return c.domains[c.resolve(q)] }
 
@@ -597,11 +641,15 @@ func (c *Catalog) Apply(op ir.Op) {
 		c.enums[q] = &Enum{Name: q, Values: slices.Clone(o.Values), created: c.gen, owner: c}
 	case ir.AddEnumValue:
 		if e := c.Enum(o.Name); e != nil && !slices.Contains(e.Values, o.Value) {
-			if e.owner != c {
-				e = &Enum{Name: e.Name, Values: slices.Clone(e.Values), created: e.created, owner: c}
-				c.enums[e.Name] = e
-			}
+			e = c.ownEnum(e)
 			e.Values = append(e.Values, o.Value)
+		}
+	case ir.RenameEnumValue:
+		if e := c.Enum(o.Name); e != nil {
+			if i := slices.Index(e.Values, o.Old); i >= 0 {
+				e = c.ownEnum(e)
+				e.Values[i] = o.New
+			}
 		}
 	case ir.CreateView:
 		q := c.resolve(o.Name)

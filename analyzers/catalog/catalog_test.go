@@ -279,3 +279,37 @@ func TestIndexTable(t *testing.T) {
 		t.Error("IndexTable(users_id_idx) in public found app's index")
 	}
 }
+
+// TestRenames checks the renames the catalog follows besides a table's:
+// an enum's label, a view's name, a table moved to another schema; and
+// that a clone's rename (a rollback's) leaves the original alone.
+func TestRenames(t *testing.T) {
+	c := catalog.New()
+	c.BeginChange()
+	replay(t, c,
+		`CREATE TYPE mood AS ENUM ('sad', 'ok')`,
+		`CREATE TABLE people (id bigint PRIMARY KEY, feeling mood)`,
+		`CREATE VIEW happy AS SELECT id FROM people`,
+		`CREATE SCHEMA archive`)
+	down := c.Clone()
+	replay(t, down, `ALTER TYPE mood RENAME VALUE 'ok' TO 'fine'`)
+	replay(t, c,
+		`ALTER TYPE mood RENAME VALUE 'sad' TO 'blue'`,
+		`ALTER VIEW happy RENAME TO cheerful`,
+		`ALTER TABLE people SET SCHEMA archive`)
+	if got := fmt.Sprint(c.Enum(ir.QName{Name: "mood"}).Values); got != "[blue ok]" {
+		t.Errorf("mood's labels after RENAME VALUE: %s (the clone's rename leaked into it?)", got)
+	}
+	if got := fmt.Sprint(down.Enum(ir.QName{Name: "mood"}).Values); got != "[sad fine]" {
+		t.Errorf("the clone's labels: %s", got)
+	}
+	if c.Table(ir.QName{Name: "happy"}) != nil || c.Table(ir.QName{Name: "cheerful"}) == nil {
+		t.Error("ALTER VIEW ... RENAME TO is not followed")
+	}
+	if c.Table(ir.QName{Name: "people"}) != nil || c.Table(ir.QName{Schema: "archive", Name: "people"}) == nil {
+		t.Error("ALTER TABLE ... SET SCHEMA is not followed")
+	}
+	if users := c.EnumUsers(ir.QName{Name: "mood"}); len(users) != 1 || users[0].Table.String() != "archive.people" || users[0].Column != "feeling" {
+		t.Errorf("EnumUsers(mood) = %v", users)
+	}
+}

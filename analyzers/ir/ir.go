@@ -365,6 +365,12 @@ type AddEnumValue struct {
 	IfNotExists bool
 }
 
+// RenameEnumValue is ALTER TYPE ... RENAME VALUE old TO new.
+type RenameEnumValue struct {
+	Name     QName
+	Old, New string
+}
+
 // CreateView is CREATE [MATERIALIZED] VIEW.
 type CreateView struct {
 	Name         QName
@@ -502,30 +508,31 @@ type Call struct{ Strings []string }
 // COMMENT, CREATE FUNCTION, SELECT, ...); Kind names it.
 type Other struct{ Kind string }
 
-func (CreateTable) isOp()   {}
-func (AlterTable) isOp()    {}
-func (CreateIndex) isOp()   {}
-func (Drop) isOp()          {}
-func (RenameIndex) isOp()   {}
-func (CreateEnum) isOp()    {}
-func (AddEnumValue) isOp()  {}
-func (CreateView) isOp()    {}
-func (CreateSchema) isOp()  {}
-func (LockTable) isOp()     {}
-func (CreateTrigger) isOp() {}
-func (DropTrigger) isOp()   {}
-func (CreateDomain) isOp()  {}
-func (AlterDomain) isOp()   {}
-func (TxControl) isOp()     {}
-func (SetVar) isOp()        {}
-func (Write) isOp()         {}
-func (Opaque) isOp()        {}
-func (Truncate) isOp()      {}
-func (Reindex) isOp()       {}
-func (Rebuild) isOp()       {}
-func (Refresh) isOp()       {}
-func (Other) isOp()         {}
-func (Call) isOp()          {}
+func (CreateTable) isOp()     {}
+func (AlterTable) isOp()      {}
+func (CreateIndex) isOp()     {}
+func (Drop) isOp()            {}
+func (RenameIndex) isOp()     {}
+func (CreateEnum) isOp()      {}
+func (AddEnumValue) isOp()    {}
+func (RenameEnumValue) isOp() {}
+func (CreateView) isOp()      {}
+func (CreateSchema) isOp()    {}
+func (LockTable) isOp()       {}
+func (CreateTrigger) isOp()   {}
+func (DropTrigger) isOp()     {}
+func (CreateDomain) isOp()    {}
+func (AlterDomain) isOp()     {}
+func (TxControl) isOp()       {}
+func (SetVar) isOp()          {}
+func (Write) isOp()           {}
+func (Opaque) isOp()          {}
+func (Truncate) isOp()        {}
+func (Reindex) isOp()         {}
+func (Rebuild) isOp()         {}
+func (Refresh) isOp()         {}
+func (Other) isOp()           {}
+func (Call) isOp()            {}
 
 // From is the name of the column before the change: CHANGE's old name, or
 // MODIFY's own.

@@ -207,7 +207,7 @@ func convert(n *pgq.Node) []ir.Op {
 	case *pgq.Node_AlterEnumStmt:
 		e := x.AlterEnumStmt
 		if e.OldVal != "" {
-			return []ir.Op{ir.Other{Kind: "ALTER TYPE RENAME VALUE"}}
+			return []ir.Op{ir.RenameEnumValue{Name: qnameList(e.TypeName), Old: e.OldVal, New: e.NewVal}}
 		}
 		return []ir.Op{ir.AddEnumValue{Name: qnameList(e.TypeName), Value: e.NewVal, IfNotExists: e.SkipIfNewValExists}}
 	case *pgq.Node_ViewStmt:

@@ -232,3 +232,42 @@ $fluxlint$;
 CREATE TRIGGER %[3]s BEFORE INSERT OR UPDATE ON %[4]s FOR EACH ROW EXECUTE %[5]s %[1]s();`, fn, body, trg, t, exec)
 	return create, fmt.Sprintf("DROP TRIGGER IF EXISTS %s ON %s;\nDROP FUNCTION IF EXISTS %s();", trg, t, fn)
 }
+
+var renameEnumValue = &rules.Rule{
+	Code: "PG306", Name: "rename-enum-value", Engine: ir.Postgres, Severity: rules.Error,
+	Doc: rules.Doc{
+		Title: "ALTER TYPE ... RENAME VALUE of an enum in use",
+		Why: "Deployed code still writes and compares the old label: from the moment the rename commits, every " +
+			"write of it fails (SQLSTATE 22P02, invalid input value for enum) and every read that filters on it finds " +
+			"nothing, until the new code is everywhere. The rename itself is instant and locks no table.",
+		Bad: "ALTER TYPE order_status RENAME VALUE 'shipped' TO 'dispatched';",
+		Good: "Add the new label next to the old one (ALTER TYPE order_status ADD VALUE 'dispatched' AFTER 'shipped'), deploy " +
+			"code that reads both and writes the new one, then update the rows in batches " +
+			"(UPDATE orders SET status = 'dispatched' WHERE status = 'shipped'). PostgreSQL cannot drop an enum " +
+			"label: the old one stays, unused, unless the type is rebuilt.",
+		Versions: "PostgreSQL 10 and later (RENAME VALUE is new in 10).",
+	},
+	Check: func(p *rules.Pass) {
+		op, ok := p.Op.(ir.RenameEnumValue)
+		if !ok || p.Catalog.Enum(op.Name) != nil && p.Catalog.IsNewEnum(op.Name) {
+			return
+		}
+		var users []string
+		var claim *rules.Claim
+		for _, u := range p.Catalog.EnumUsers(op.Name) {
+			if p.Existing(u.Table) {
+				users = append(users, strings.TrimPrefix(u.Table.String(), "public.")+"."+u.Column)
+				if claim == nil {
+					claim = rules.Takes("", u.Table) // instant: no table lock, no rewrite, no scan
+				}
+			}
+		}
+		where := ""
+		if len(users) > 0 {
+			where = " in " + strings.Join(users, ", ")
+		}
+		msg := fmt.Sprintf("renaming label %q of enum %s to %q breaks deployed code that still writes or compares %q%s: add %q next to it (ALTER TYPE ... ADD VALUE %s AFTER %s), deploy code that reads both and writes the new one, then update the rows in batches; PostgreSQL cannot drop the old label",
+			op.Old, tableLabel(op.Name), op.New, op.Old, where, op.New, sqlgen.Literal(op.New), sqlgen.Literal(op.Old))
+		p.Report(msg, nil).Claims(claim)
+	},
+}
