@@ -62,7 +62,7 @@ var alterColumnType = &rules.Rule{
 					f.Severity, f.Message = rules.Error, fmt.Sprintf("%s on PostgreSQL %d %s", label, p.Version, rewrite)
 				}
 			default:
-				plan, why := shadowColumnPlan(p, table, col, a, col.Default)
+				plan, why := shadowColumnPlan(p, table, col, a, defaultBefore(p, col, a.Column))
 				msg := fmt.Sprintf("%s %s", label, rewrite)
 				if plan == nil {
 					msg += "; " + why
@@ -309,4 +309,26 @@ func shadowColumnPlan(p *rules.Pass, table ir.QName, col *catalog.Column, a ir.A
 	drop.Note = note + "."
 	steps = append(steps, swapStep, drop)
 	return &rules.Plan{Title: fmt.Sprintf("change %s to %s through a shadow column", c, a.Type.SQL), Steps: steps}, ""
+}
+
+// defaultBefore is the column's default when the statement reaches its
+// type change: the catalog's, as changed by the SET or DROP DEFAULT
+// subcommands before it in the same ALTER TABLE (they run first, as
+// written, in the plan).
+func defaultBefore(p *rules.Pass, col *catalog.Column, column string) *ir.Expr {
+	def := col.Default
+	op, _ := p.Op.(ir.AlterTable)
+	for _, cmd := range op.Cmds {
+		switch c := cmd.(type) {
+		case ir.SetDefault:
+			if c.Column == column {
+				def = c.Default
+			}
+		case ir.AlterColumnType:
+			if c.Column == column {
+				return def
+			}
+		}
+	}
+	return def
 }
