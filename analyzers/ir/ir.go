@@ -279,7 +279,10 @@ type (
 	}
 	// AddIndex, DropIndex and RenameIndexOn are MySQL's index commands; its
 	// index names are scoped to their table.
-	AddIndex      struct{ Index IndexDef }
+	AddIndex struct {
+		Index       IndexDef
+		IfNotExists bool // MariaDB's IF NOT EXISTS
+	}
 	DropIndex     struct{ Name string }
 	RenameIndexOn struct{ Old, New string }
 	// OtherAlter is a subcommand the catalog does not model; Kind names it.

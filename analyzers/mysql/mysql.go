@@ -6,6 +6,7 @@ package mysql
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -48,7 +49,7 @@ func Parse(sql string) (out []ir.Op, err error) {
 			out, err = nil, fmt.Errorf("internal error analysing statement: %v", r)
 		}
 	}()
-	masked, nocopy := maskMariaDB(sql)
+	masked, nocopy, conditional := maskMariaDB(sql)
 	st, err := parser.ParseStrictDDL(masked)
 	if err == nil {
 		if _, ok := st.(*sqlparser.OtherAdmin); ok {
@@ -57,8 +58,13 @@ func Parse(sql string) (out []ir.Op, err error) {
 			}
 		}
 		out = ops(st)
-		if at, ok := out[0].(ir.AlterTable); ok && nocopy && len(out) == 1 {
-			at.Algorithm = "NOCOPY"
+		if at, ok := out[0].(ir.AlterTable); ok && len(out) == 1 {
+			if nocopy {
+				at.Algorithm = "NOCOPY"
+			}
+			if conditional {
+				at.Cmds = conditionalAdds(at.Cmds)
+			}
 			out[0] = at
 		}
 		return out, nil
@@ -67,14 +73,16 @@ func Parse(sql string) (out []ir.Op, err error) {
 }
 
 // maskMariaDB blanks MariaDB's IF [NOT] EXISTS on columns, indexes and
-// constraints inside ALTER TABLE, which vitess does not know: replaying an
-// ADD of something that exists, or a DROP of something that does not, is a
-// no-op in the catalog anyway. MariaDB's ALGORITHM=NOCOPY becomes COPY for
-// vitess, and nocopy says so. Offsets stay as they were.
-func maskMariaDB(sql string) (masked string, nocopy bool) {
+// constraints inside ALTER TABLE (and CREATE INDEX), which vitess does not
+// know; conditional says an IF NOT EXISTS was blanked, so that the adds are
+// marked so again. CREATE TABLE IF NOT EXISTS, which vitess reads, stays.
+// MariaDB's ALGORITHM=NOCOPY becomes COPY for vitess, and nocopy says so.
+// Offsets stay as they were.
+func maskMariaDB(sql string) (masked string, nocopy, conditional bool) {
 	toks := tokens(sql, -1)
-	if len(toks) < 2 || toks[0].typ != sqlparser.ALTER && toks[0].typ != sqlparser.CREATE {
-		return sql, false
+	if len(toks) < 2 || toks[0].typ != sqlparser.ALTER && toks[0].typ != sqlparser.CREATE ||
+		toks[0].typ == sqlparser.CREATE && (toks[1].typ == sqlparser.TABLE || toks[1].typ == sqlparser.TEMPORARY) {
+		return sql, false, false
 	}
 	out := []byte(sql)
 	for i := 2; i < len(toks); i++ {
@@ -100,11 +108,30 @@ func maskMariaDB(sql string) (masked string, nocopy bool) {
 		if toks[end].typ != sqlparser.EXISTS {
 			continue
 		}
+		conditional = conditional || end == i+2
 		for j := t.start; j < toks[end].end; j++ {
 			out[j] = ' '
 		}
 	}
-	return string(out), nocopy
+	return string(out), nocopy, conditional
+}
+
+// conditionalAdds marks every ADD COLUMN and ADD INDEX of cmds IF NOT EXISTS, for a
+// statement where one said so (which one is lost with the mask): none is
+// then taken for an add that fails.
+func conditionalAdds(cmds []ir.AlterCmd) []ir.AlterCmd {
+	out := slices.Clone(cmds)
+	for i, c := range out {
+		switch add := c.(type) {
+		case ir.AddColumn:
+			add.IfNotExists = true
+			out[i] = add
+		case ir.AddIndex:
+			add.IfNotExists = true
+			out[i] = add
+		}
+	}
+	return out
 }
 
 // createTrigger reads the name and table of CREATE [DEFINER = ...]

@@ -48,6 +48,8 @@ func TestParse(t *testing.T) {
 		{"ALTER TABLE t RENAME TO u", "Cmds:[{New:u}]"},
 		{"ALTER TABLE t ADD COLUMN IF NOT EXISTS x INT, DROP COLUMN IF EXISTS y", "Cmds:[{Column:{Name:x"},
 		{"SET SESSION lock_wait_timeout = 5", "ir.SetVar{Name:lock_wait_timeout Value:5 Local:false}"},
+		{"CREATE TABLE IF NOT EXISTS t (a INT)", "ir.CreateTable{Table:t IfNotExists:true"},
+		{"ALTER TABLE t ADD COLUMN IF NOT EXISTS a INT, ADD INDEX IF NOT EXISTS i (a)", "IfNotExists:true Position:{First:false After:}} {Index:{Name:i Table: Unique:false Method:btree Elems:[] Columns:[a] Refs:[a] Include:[] Where:} IfNotExists:true}"},
 		{"UPDATE t SET a = 1", "ir.Write{Kind:update Table:t HasWhere:false Set:a = 1 Twice:}"},
 		{"DELETE FROM t WHERE id < 10 LIMIT 100", "HasWhere:true"},
 		{"ALTER TABLE t ADD COLUMN u CHAR(36) DEFAULT (UUID())", "Default:0x"},

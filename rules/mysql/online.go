@@ -380,8 +380,9 @@ var failsOnServer = &rules.Rule{
 		Title: "A statement the server refuses",
 		Why: "The deploy stops at a statement the server rejects, with the migration half applied (MySQL commits each " +
 			"DDL statement). fluxlint reports the ones it can tell from the schema: an ALGORITHM or LOCK clause the " +
-			"server cannot honour for the change (error 1846, ER_ALTER_OPERATION_NOT_SUPPORTED_REASON), and DROP " +
-			"INDEX of the only index a foreign key can use (error 1553).",
+			"server cannot honour for the change (error 1846, ER_ALTER_OPERATION_NOT_SUPPORTED_REASON), DROP " +
+			"INDEX of the only index a foreign key can use (error 1553), and creating what the migrations before " +
+			"created: a table (1050), a column (1060), an index name (1061).",
 		Bad: "ALTER TABLE users MODIFY score BIGINT, ALGORITHM=INPLACE;",
 		Good: "Ask only for what the server can do: the message names the algorithm and lock it accepts. A type change " +
 			"has no in-place form: use gh-ost or pt-online-schema-change, or move the column through a new one. " +
@@ -389,6 +390,7 @@ var failsOnServer = &rules.Rule{
 		Versions: "ALGORITHM/LOCK verdicts per server as for MY201 and MY202: MariaDB measured on 10.11, MySQL from its manual.",
 	},
 	Check: func(p *rules.Pass) {
+		alreadyExists(p)
 		v, ok := verdictOf(p)
 		if !ok {
 			return
