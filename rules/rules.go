@@ -376,7 +376,13 @@ type Claim struct {
 	// Outside: after the statement the session is in no transaction,
 	// although its tool runs the section in one.
 	Outside bool `json:"outside,omitempty"`
+	// Notes: the statement, run as its tool runs the file, raises a
+	// NOTICE with this SQLSTATE.
+	Notes string `json:"notes,omitempty"`
 }
+
+// Notes claims the statement raises a NOTICE with sqlstate.
+func Notes(sqlstate string) *Claim { return &Claim{Notes: sqlstate} }
 
 // Warns claims the statement raises a WARNING with sqlstate.
 func Warns(sqlstate string) *Claim { return &Claim{Warns: sqlstate} }
@@ -429,6 +435,8 @@ func (c *Claim) String() string {
 		return fmt.Sprintf("%s: the transaction holds %s, full scan %v", c.Table, c.Lock, c.Scan)
 	case c.Warns != "":
 		return fmt.Sprintf("warns with SQLSTATE %s", c.Warns)
+	case c.Notes != "":
+		return fmt.Sprintf("raises a NOTICE with SQLSTATE %s", c.Notes)
 	case c.LeftOpen:
 		return "the transaction is still open when the migration ends"
 	case c.Outside:

@@ -41,6 +41,7 @@ var squawkRules = map[string][]string{
 	"ban-alter-domain-with-add-constraint":         {"PG121"},
 	"ban-uncommitted-transaction":                  {"PG122"},
 	"transaction-nesting":                          {"PG123"},
+	"identifier-too-long":                          {"PG124"},
 	"adding-required-field":                        {"PG201"},
 	"adding-field-with-default":                    {"PG202"},
 	"changing-column-type":                         {"PG203"},

@@ -83,7 +83,7 @@ type JSONClaim struct {
 	Scan    bool   `json:"scan"`
 	Fails   string `json:"fails,omitempty"`
 	Unsure  bool   `json:"unsure,omitempty"`
-	// Held, LaterFails, OnDeleteFrom, Warns, LeftOpen, Outside: see
+	// Held, LaterFails, OnDeleteFrom, Warns, LeftOpen, Outside, Notes: see
 	// rules.Claim.
 	Held         bool   `json:"held,omitempty"`
 	LaterFails   string `json:"later_fails,omitempty"`
@@ -91,6 +91,7 @@ type JSONClaim struct {
 	Warns        string `json:"warns,omitempty"`
 	LeftOpen     bool   `json:"left_open,omitempty"`
 	Outside      bool   `json:"outside,omitempty"`
+	Notes        string `json:"notes,omitempty"`
 }
 
 // JSONError is an input error in JSON output.
@@ -118,7 +119,7 @@ func ToJSONFinding(f *rules.Finding) JSONFinding {
 	}
 	if c := f.Claim; c != nil {
 		jf.Claim = &JSONClaim{Table: c.Table.String(), Lock: c.Lock, Rewrite: c.Rewrite, Scan: c.Scan, Fails: c.Fails, Unsure: c.Unsure,
-			Held: c.Held, LaterFails: c.LaterFails, Warns: c.Warns, LeftOpen: c.LeftOpen, Outside: c.Outside}
+			Held: c.Held, LaterFails: c.LaterFails, Warns: c.Warns, LeftOpen: c.LeftOpen, Outside: c.Outside, Notes: c.Notes}
 		if c.OnDeleteFrom.Name != "" {
 			jf.Claim.OnDeleteFrom = c.OnDeleteFrom.String()
 		}

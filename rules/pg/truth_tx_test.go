@@ -3,6 +3,7 @@ package pg_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,17 +19,19 @@ import (
 
 // Claims about transaction control (a BEGIN the server ignores with a
 // warning, a transaction left open, a COMMIT that ends the tool's
-// transaction) are held against the fixture run as written, in one session:
+// transaction) and the notices a statement raises (a name truncated) are
+// held against the fixture run as written, in one session:
 // BEGIN, COMMIT and ROLLBACK as the file has them, inside the tool's own
 // transaction where the tool wraps the section, or the whole section as one
 // query where the tool sends it so.
 
-// txClaim reports whether a claim is about transaction control.
-func txClaim(c *rules.Claim) bool { return c.Warns != "" || c.LeftOpen || c.Outside }
+// asWritten reports whether a claim is held against the file run as
+// written: transaction control, and the notices a statement raises.
+func asWritten(c *rules.Claim) bool { return c.Warns != "" || c.LeftOpen || c.Outside || c.Notes != "" }
 
 // writtenRun is what the server did with one section run as written.
 type writtenRun struct {
-	notices map[int][]string // warnings' SQLSTATEs by statement (the whole query's, for a section sent as one)
+	notices map[int][]string // "WARNING 25001", "NOTICE 42622": by statement (the whole query's, for a section sent as one)
 	status  map[int]byte     // the session's transaction status after each statement ('I': idle, 'T': in one, 'E': failed)
 	final   byte             // the status after the section, before the tool's own COMMIT
 }
@@ -52,9 +55,7 @@ func applyAsWritten(ctx context.Context, t *testing.T, srv *pgtest.Server, c *fi
 	}
 	var heard []string
 	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
-		if n.Severity == "WARNING" {
-			heard = append(heard, n.Code)
-		}
+		heard = append(heard, n.Severity+" "+n.Code)
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
@@ -96,8 +97,10 @@ func applyAsWritten(ctx context.Context, t *testing.T, srv *pgtest.Server, c *fi
 // agree.
 func (r *writtenRun) disagrees(c *rules.Claim, i int) string {
 	var diffs []string
-	if c.Warns != "" && !strings.Contains(strings.Join(r.notices[i], " "), c.Warns) {
-		diffs = append(diffs, fmt.Sprintf("no WARNING %s (warnings: %v)", c.Warns, r.notices[i]))
+	for severity, code := range map[string]string{"WARNING": c.Warns, "NOTICE": c.Notes} {
+		if code != "" && !slices.Contains(r.notices[i], severity+" "+code) {
+			diffs = append(diffs, fmt.Sprintf("no %s %s (notices: %v)", severity, code, r.notices[i]))
+		}
 	}
 	if c.LeftOpen && r.final == 'I' {
 		diffs = append(diffs, "the session is in no transaction when the section ends")
@@ -133,7 +136,7 @@ func checkTxClaims(ctx context.Context, t *testing.T, srv *pgtest.Server, c *fix
 	runs := map[bool]*writtenRun{}
 	for i, s := range c.Stmts {
 		for _, f := range byStmt[i] {
-			if f.Claim == nil || !txClaim(f.Claim) {
+			if f.Claim == nil || !asWritten(f.Claim) {
 				continue
 			}
 			run := runs[s.Down]
@@ -151,7 +154,7 @@ func checkTxClaims(ctx context.Context, t *testing.T, srv *pgtest.Server, c *fix
 			}
 			checked++
 			if diff := run.disagrees(f.Claim, i); diff != "" {
-				t.Errorf("line %d %s: the finding and the server disagree about transaction control: %s\n  statement: %s\n  claim:     %s", s.Pos.Line, f.Rule.Code, diff, s.Text, f.Claim.String())
+				t.Errorf("line %d %s: the finding and the server disagree about the file run as written: %s\n  statement: %s\n  claim:     %s", s.Pos.Line, f.Rule.Code, diff, s.Text, f.Claim.String())
 			}
 		}
 	}
