@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"github.com/fluxlint/fluxlint/analyzers/catalog"
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
 )
@@ -198,3 +199,25 @@ func (p *Pass) InUp(match func(ir.Op) bool) bool {
 	}
 	return false
 }
+
+// Recreates returns the table an unconditional CREATE TABLE names when
+// the migrations before already created it, so that the server refuses the
+// statement; nil otherwise. Only where the schema before the statement is
+// known: not in a rollback (the schema split down files start from is the
+// up's only if every later migration was rolled back exactly) nor in a
+// file whose order is a guess (File.Unordered); and a temporary table
+// neither clashes with a table nor lasts past its session.
+func (p *Pass) Recreates(op ir.CreateTable) *catalog.Table {
+	if !p.KnownBefore() || op.IfNotExists || op.Temp {
+		return nil
+	}
+	if t := p.Catalog.Table(op.Table); t != nil && !t.Temp {
+		return t
+	}
+	return nil
+}
+
+// KnownBefore reports whether the schema the catalog holds before the
+// pass's statement is the one the server has then, as far as the
+// migrations tell: see Recreates.
+func (p *Pass) KnownBefore() bool { return !p.Stmt.Down && !p.File.Unordered }

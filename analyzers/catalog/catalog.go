@@ -254,29 +254,30 @@ func (c *Catalog) ownEnum(e *Enum) *Enum {
 }
 
 // EnumUsers lists the columns of the tables whose type is the enum q (or
-// an array of it), by table and column name. A type name carries no
+// an array of it), by table name. A type name carries no
 // schema: a column of an enum of that name counts.
 func (c *Catalog) EnumUsers(q ir.QName) []ColumnRef {
 	if c.Enum(q) == nil {
 		return nil
 	}
+	return c.columnsOfType(func(t ir.Type) bool { return t.Name == q.Name })
+}
+
+// columnsOfType lists the columns of tables (not views) whose type matches,
+// by table name, each table's in their order.
+func (c *Catalog) columnsOfType(match func(ir.Type) bool) []ColumnRef {
 	var out []ColumnRef
 	for _, t := range c.tables {
 		if t.Kind != ir.KindTable {
 			continue
 		}
 		for _, col := range t.Columns {
-			if col.Type.Name == q.Name {
+			if match(col.Type) {
 				out = append(out, ColumnRef{Table: t.Name, Column: col.Name})
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b ColumnRef) int {
-		if n := strings.Compare(a.Table.String(), b.Table.String()); n != 0 {
-			return n
-		}
-		return strings.Compare(a.Column, b.Column)
-	})
+	slices.SortStableFunc(out, func(a, b ColumnRef) int { return strings.Compare(a.Table.String(), b.Table.String()) })
 	return out
 }
 
@@ -311,19 +312,7 @@ func (c *Catalog) DomainUsers(q ir.QName) []ColumnRef {
 	if d == nil {
 		return nil
 	}
-	var out []ColumnRef
-	for _, t := range c.tables {
-		if t.Kind != ir.KindTable {
-			continue
-		}
-		for _, col := range t.Columns {
-			if c.DomainOf(col.Type) == d {
-				out = append(out, ColumnRef{Table: t.Name, Column: col.Name})
-			}
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Table.String() < out[j].Table.String() })
-	return out
+	return c.columnsOfType(func(t ir.Type) bool { return c.DomainOf(t) == d })
 }
 
 // IsNew reports whether the table named q was created in the current change

@@ -11,19 +11,16 @@ import (
 
 // alreadyExists reports creating what the migrations before created: a
 // table (error 1050), a column the table has or one added twice (1060), an
-// index name the table has (1061). As for PostgreSQL's PG120, rollbacks,
-// temporary tables and unnumbered files are left out; MySQL compares
-// column and index names without regard to case.
+// index name the table has (1061), where the schema before is known
+// (Pass.KnownBefore). MySQL compares column and index names without
+// regard to case.
 func alreadyExists(p *rules.Pass) {
-	if p.Stmt.Down || p.File.Unordered {
+	if !p.KnownBefore() {
 		return
 	}
 	switch op := p.Op.(type) {
 	case ir.CreateTable:
-		if op.Temp {
-			return
-		}
-		if t := p.Catalog.Table(op.Table); t != nil && !t.Temp && !op.IfNotExists {
+		if p.Recreates(op) != nil {
 			p.Report(fmt.Sprintf("CREATE TABLE %s fails on the server with error 1050: the table exists already, created before this statement; add IF NOT EXISTS only if the existing one is the same table", tableLabel(op.Table)), nil).
 				Claims(&rules.Claim{Table: op.Table, Fails: "1050"})
 			return

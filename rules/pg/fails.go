@@ -227,21 +227,14 @@ func hasPrimaryKey(p *rules.Pass, table ir.QName) bool {
 // alreadyExists reports creating what the schema has already (SQLSTATE
 // 42P07 for a relation, 42701 for a column), or twice in one statement:
 // known from the migrations replayed before, so only what they created
-// counts. A temporary table neither clashes with a table nor lasts past
-// its session. Rollbacks are left out: the schema they start from is the
-// up's only when every later migration has been rolled back exactly, which
-// split down files (pop's, fizz's) do not promise; so are files whose
-// order is a guess (several schema dumps without versions).
+// counts, and only where that schema is known (Pass.KnownBefore).
 func alreadyExists(p *rules.Pass) {
-	if p.Stmt.Down || p.File.Unordered {
+	if !p.KnownBefore() {
 		return
 	}
 	switch op := p.Op.(type) {
 	case ir.CreateTable:
-		if op.Temp {
-			return
-		}
-		if t := p.Catalog.Table(op.Table); t != nil && !t.Temp && !op.IfNotExists {
+		if t := p.Recreates(op); t != nil {
 			p.Report(fmt.Sprintf("CREATE TABLE %s fails (SQLSTATE 42P07): %s of that name exists already, created before this statement; add IF NOT EXISTS only if the existing one is the same table", tableLabel(op.Table), withArticle(string(t.Kind))), nil).
 				Claims(rules.Fails("42P07", op.Table))
 			return
