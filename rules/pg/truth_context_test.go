@@ -50,14 +50,8 @@ type txObservation struct {
 // statement in observe it reads the locks the transaction holds and the
 // rows the statement read.
 func applyFixture(ctx context.Context, t *testing.T, srv *pgtest.Server, c *fixture.Case, observe map[int]bool) (*appliedRun, error) {
-	conn := srv.FreshDB(t)
-	if c.Base != "" {
-		if err := pgtest.ExecScript(ctx, conn, c.BaseSQL(t)); err != nil {
-			return nil, fmt.Errorf("base schema: %w", err)
-		}
-	}
-	var name string
-	if err := conn.QueryRow(ctx, "SELECT current_database()").Scan(&name); err != nil {
+	conn, name, err := baseDB(ctx, t, srv, c)
+	if err != nil {
 		return nil, err
 	}
 	observer, err := srv.Connect(ctx, name)
@@ -136,6 +130,20 @@ func applyFixture(ctx context.Context, t *testing.T, srv *pgtest.Server, c *fixt
 		}
 	}
 	return run, nil
+}
+
+// baseDB creates a fresh database with the fixture's base schema, and
+// returns a connection to it and its name.
+func baseDB(ctx context.Context, t *testing.T, srv *pgtest.Server, c *fixture.Case) (*pgx.Conn, string, error) {
+	conn := srv.FreshDB(t)
+	if c.Base != "" {
+		if err := pgtest.ExecScript(ctx, conn, c.BaseSQL(t)); err != nil {
+			return nil, "", fmt.Errorf("base schema: %w", err)
+		}
+	}
+	var name string
+	err := conn.QueryRow(ctx, "SELECT current_database()").Scan(&name)
+	return conn, name, err
 }
 
 func sqlStateOf(err error) string {

@@ -57,14 +57,8 @@ func TestClaimsOnPostgres(t *testing.T) {
 			}
 		}
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			conn := srv.FreshDB(t)
-			if c.Base != "" {
-				if err := pgtest.ExecScript(ctx, conn, c.BaseSQL(t)); err != nil {
-					t.Fatalf("base schema: %v", err)
-				}
-			}
-			var name string
-			if err := conn.QueryRow(ctx, "SELECT current_database()").Scan(&name); err != nil {
+			conn, name, err := baseDB(ctx, t, srv, c)
+			if err != nil {
 				t.Fatal(err)
 			}
 			observer, err := srv.Connect(ctx, name)

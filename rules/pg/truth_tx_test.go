@@ -39,14 +39,8 @@ type writtenRun struct {
 // applyAsWritten runs the section (up or down) of a fixture as written on a
 // fresh database with its base schema.
 func applyAsWritten(ctx context.Context, t *testing.T, srv *pgtest.Server, c *fixture.Case, mode migrations.TxMode, down bool) (*writtenRun, error) {
-	setup := srv.FreshDB(t)
-	if c.Base != "" {
-		if err := pgtest.ExecScript(ctx, setup, c.BaseSQL(t)); err != nil {
-			return nil, fmt.Errorf("base schema: %w", err)
-		}
-	}
-	var name string
-	if err := setup.QueryRow(ctx, "SELECT current_database()").Scan(&name); err != nil {
+	_, name, err := baseDB(ctx, t, srv, c)
+	if err != nil {
 		return nil, err
 	}
 	cfg, err := pgx.ParseConfig(srv.ConnString(name))
