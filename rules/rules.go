@@ -379,6 +379,16 @@ type Claim struct {
 	// Notes: the statement, run as its tool runs the file, raises a
 	// NOTICE with this SQLSTATE.
 	Notes string `json:"notes,omitempty"`
+	// Query, a query deployed code may run on Table, works before the
+	// statement and fails with QueryFails after it.
+	Query      string `json:"query,omitempty"`
+	QueryFails string `json:"query_fails,omitempty"`
+}
+
+// BreaksQuery claims that query, which runs before the statement, fails
+// with sqlstate after it.
+func BreaksQuery(table ir.QName, query, sqlstate string) *Claim {
+	return &Claim{Table: table, Query: query, QueryFails: sqlstate}
 }
 
 // Notes claims the statement raises a NOTICE with sqlstate.
@@ -437,6 +447,8 @@ func (c *Claim) String() string {
 		return fmt.Sprintf("warns with SQLSTATE %s", c.Warns)
 	case c.Notes != "":
 		return fmt.Sprintf("raises a NOTICE with SQLSTATE %s", c.Notes)
+	case c.Query != "":
+		return fmt.Sprintf("%s runs before the statement and fails with SQLSTATE %s after it", c.Query, c.QueryFails)
 	case c.LeftOpen:
 		return "the transaction is still open when the migration ends"
 	case c.Outside:

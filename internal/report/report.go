@@ -83,8 +83,8 @@ type JSONClaim struct {
 	Scan    bool   `json:"scan"`
 	Fails   string `json:"fails,omitempty"`
 	Unsure  bool   `json:"unsure,omitempty"`
-	// Held, LaterFails, OnDeleteFrom, Warns, LeftOpen, Outside, Notes: see
-	// rules.Claim.
+	// Held, LaterFails, OnDeleteFrom, Warns, LeftOpen, Outside, Notes,
+	// Query, QueryFails: see rules.Claim.
 	Held         bool   `json:"held,omitempty"`
 	LaterFails   string `json:"later_fails,omitempty"`
 	OnDeleteFrom string `json:"on_delete_from,omitempty"`
@@ -92,6 +92,8 @@ type JSONClaim struct {
 	LeftOpen     bool   `json:"left_open,omitempty"`
 	Outside      bool   `json:"outside,omitempty"`
 	Notes        string `json:"notes,omitempty"`
+	Query        string `json:"query,omitempty"`
+	QueryFails   string `json:"query_fails,omitempty"`
 }
 
 // JSONError is an input error in JSON output.
@@ -119,7 +121,7 @@ func ToJSONFinding(f *rules.Finding) JSONFinding {
 	}
 	if c := f.Claim; c != nil {
 		jf.Claim = &JSONClaim{Table: c.Table.String(), Lock: c.Lock, Rewrite: c.Rewrite, Scan: c.Scan, Fails: c.Fails, Unsure: c.Unsure,
-			Held: c.Held, LaterFails: c.LaterFails, Warns: c.Warns, LeftOpen: c.LeftOpen, Outside: c.Outside, Notes: c.Notes}
+			Held: c.Held, LaterFails: c.LaterFails, Warns: c.Warns, LeftOpen: c.LeftOpen, Outside: c.Outside, Notes: c.Notes, Query: c.Query, QueryFails: c.QueryFails}
 		if c.OnDeleteFrom.Name != "" {
 			jf.Claim.OnDeleteFrom = c.OnDeleteFrom.String()
 		}

@@ -230,6 +230,17 @@ func checkLockClaims(t *testing.T, srv *pgtest.Server, db *pgx.Conn, name, text 
 	if slices.ContainsFunc(nonTransactional, func(w string) bool { return strings.Contains(upper, w) }) {
 		return
 	}
+	if db.PgConn().TxStatus() != 'I' {
+		// Inside a transaction the file opened: a transaction of the
+		// check's own would end it, and the locks held are the
+		// transaction's, not the statement's.
+		for _, f := range found {
+			if counts.unobserved++; counts.unobserved <= 3 {
+				t.Logf("%s:%d %s: lock claim not observable (inside the file's own transaction)", f.Path, f.Pos.Line, f.Rule.Code)
+			}
+		}
+		return
+	}
 	observer, err := srv.Connect(ctx, name)
 	if err != nil {
 		t.Fatal(err)

@@ -84,6 +84,12 @@ func TestClaimsOnPostgres(t *testing.T) {
 					}
 					continue
 				}
+				queries := queryClaims(byStmt[i])
+				for _, f := range queries {
+					if _, err := conn.Exec(ctx, f.Claim.Query); err != nil {
+						t.Errorf("line %d %s: the claim's query fails before the statement already: %s: %v", s.Pos.Line, f.Rule.Code, f.Claim.Query, err)
+					}
+				}
 				obs, err := observe(ctx, conn, observer, s)
 				if err != nil {
 					t.Fatalf("line %d: observing: %v", s.Pos.Line, err)
@@ -98,6 +104,8 @@ func TestClaimsOnPostgres(t *testing.T) {
 					}
 					claim := claims[f.Claim]
 					switch {
+					case claim.Query != "":
+						// Held below, once the statement has run for real.
 					case asWritten(claim):
 						// checkTxClaims held it against the file run as written.
 					case inTransaction(claim):
@@ -132,6 +140,13 @@ func TestClaimsOnPostgres(t *testing.T) {
 				if obs.inTx {
 					if _, err := conn.Exec(ctx, s.Text); err != nil {
 						t.Logf("line %d: the statement itself fails here (%v); the next statements run without it", s.Pos.Line, err)
+					}
+				}
+				for _, f := range queries {
+					checked++
+					_, err := conn.Exec(ctx, f.Claim.Query)
+					if got := sqlStateOf(err); got != f.Claim.QueryFails {
+						t.Errorf("line %d %s: the finding and the server disagree: after the statement, for %s the server %s; the claim says it fails with %s\n  statement: %s", s.Pos.Line, f.Rule.Code, f.Claim.Query, failure(got), f.Claim.QueryFails, s.Text)
 					}
 				}
 				for _, f := range onDelete {
@@ -496,6 +511,17 @@ func isWrite(s *ir.Stmt) bool {
 
 // ownEffect reports whether a claim is about the statement's own lock,
 // rewrite and scan, the claims statementClaims merges.
+// queryClaims are the findings that claim a query breaks.
+func queryClaims(found []*rules.Finding) []*rules.Finding {
+	var out []*rules.Finding
+	for _, f := range found {
+		if f.Claim != nil && f.Claim.Query != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 func ownEffect(c *rules.Claim) bool {
 	return c.Fails == "" && !inTransaction(c) && c.OnDeleteFrom.Name == ""
 }
