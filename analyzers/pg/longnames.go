@@ -61,6 +61,11 @@ func longRun(text string) bool {
 	for i := 0; i < len(text); i++ {
 		c := text[i]
 		switch {
+		case c == '"' && quoted && i+1 < len(text) && text[i+1] == '"':
+			i++ // "" inside quotes is one " of the name
+			if run++; run > MaxIdentifier {
+				return true
+			}
 		case c == '"':
 			quoted, run = !quoted, 0
 		case quoted || c == '_' || c == '$' || c >= 0x80 || c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z':
