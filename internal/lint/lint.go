@@ -946,6 +946,14 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 			}
 		}
 	}
+	// Counted by name, before the parse reads the files' markers (and
+	// writes the tool they tell) on other goroutines.
+	unversioned := 0
+	for _, m := range set.Migrations {
+		if unnumbered(m) {
+			unversioned++
+		}
+	}
 	next := parseAhead(set.Migrations[start:], opt.Engine)
 	// A bug ends this set's lint at the file it happened in; the other sets
 	// go on.
@@ -960,12 +968,6 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 	// migration in one transaction (drizzle-orm's dialect migrate).
 	tx, open, shared := 0, false, false
 	var prevFile *rules.File // the last file linted, for a transaction that spans files
-	unversioned := 0
-	for _, m := range set.Migrations {
-		if unnumbered(m) {
-			unversioned++
-		}
-	}
 	for i, m := range set.Migrations {
 		if i < start {
 			continue
