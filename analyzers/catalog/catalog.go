@@ -243,6 +243,18 @@ func (c *Catalog) IsNewEnum(q ir.QName) bool {
 	return e != nil && c.gen > 0 && e.created == c.gen
 }
 
+// TablesIn lists the tables (not views) of a schema, by name.
+func (c *Catalog) TablesIn(schema string) []*Table {
+	var out []*Table
+	for q, t := range c.tables {
+		if q.Schema == schema && t.Kind == ir.KindTable {
+			out = append(out, t)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Table) int { return strings.Compare(a.Name.Name, b.Name.Name) })
+	return out
+}
+
 // ownEnum returns this catalog's own copy of an enum shared with the
 // catalog it was cloned from, for changing.
 func (c *Catalog) ownEnum(e *Enum) *Enum {

@@ -374,6 +374,9 @@ type RenameEnumValue struct {
 	Old, New string
 }
 
+// RenameSchema is ALTER SCHEMA old RENAME TO new.
+type RenameSchema struct{ Old, New string }
+
 // CreateView is CREATE [MATERIALIZED] VIEW.
 type CreateView struct {
 	Name         QName
@@ -519,6 +522,7 @@ func (RenameIndex) isOp()     {}
 func (CreateEnum) isOp()      {}
 func (AddEnumValue) isOp()    {}
 func (RenameEnumValue) isOp() {}
+func (RenameSchema) isOp()    {}
 func (CreateView) isOp()      {}
 func (CreateSchema) isOp()    {}
 func (LockTable) isOp()       {}

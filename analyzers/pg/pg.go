@@ -845,6 +845,8 @@ func rename(r *pgq.RenameStmt) []ir.Op {
 		}
 	case pgq.ObjectType_OBJECT_INDEX:
 		return []ir.Op{ir.RenameIndex{Index: table, New: r.Newname}}
+	case pgq.ObjectType_OBJECT_SCHEMA:
+		return []ir.Op{ir.RenameSchema{Old: r.Subname, New: r.Newname}}
 	case pgq.ObjectType_OBJECT_TABCONSTRAINT:
 		return []ir.Op{ir.AlterTable{Table: table, IfExists: r.MissingOk, Cmds: []ir.AlterCmd{ir.OtherAlter{Kind: "RENAME CONSTRAINT"}}}}
 	}

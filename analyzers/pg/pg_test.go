@@ -76,6 +76,7 @@ func TestStatements(t *testing.T) {
 		"ALTER VIEW v RENAME TO w":                    ir.AlterTable{Table: ir.QName{Name: "v"}, Cmds: []ir.AlterCmd{ir.RenameTable{New: "w"}}},
 		"ALTER TABLE IF EXISTS t SET SCHEMA archive":  ir.AlterTable{Table: ir.QName{Name: "t"}, IfExists: true, Cmds: []ir.AlterCmd{ir.SetSchema{Schema: "archive"}}},
 		"ALTER TYPE mood RENAME VALUE 'a' TO 'b'":     ir.RenameEnumValue{Name: ir.QName{Name: "mood"}, Old: "a", New: "b"},
+		"ALTER SCHEMA billing RENAME TO accounting":   ir.RenameSchema{Old: "billing", New: "accounting"},
 		"UPDATE t SET a = 1, a = 2":                   ir.Write{Kind: "update", Table: ir.QName{Name: "t"}, Set: "a = 1, a = 2", Twice: "a"},
 		"UPDATE t SET a.x = 1, a.y = 2":               ir.Write{Kind: "update", Table: ir.QName{Name: "t"}},
 		"UPDATE t SET a = 1, a.y = 2":                 ir.Write{Kind: "update", Table: ir.QName{Name: "t"}, Twice: "a"},

@@ -27,10 +27,11 @@ var renameTable = &rules.Rule{
 	Code: "PG304", Name: "rename-table", Engine: ir.Postgres, Severity: rules.Error, Destructive: true,
 	WithRefs: rules.AttachRefs,
 	Doc: rules.Doc{
-		Title: "RENAME TABLE on an existing table (or view), or SET SCHEMA",
+		Title: "RENAME TABLE on an existing table (or view), SET SCHEMA, or a schema renamed",
 		Why: "Deployed code still uses the old name: every query of it fails the moment the rename commits, until " +
 			"the new code is everywhere. The rename itself is instant but takes ACCESS EXCLUSIVE. Renaming a view or " +
-			"materialized view, and moving a table to another schema (ALTER TABLE ... SET SCHEMA), break it the same way.",
+			"materialized view, moving a table to another schema (ALTER TABLE ... SET SCHEMA) and renaming a schema " +
+			"that holds existing tables (ALTER SCHEMA ... RENAME) break it the same way.",
 		Bad: "ALTER TABLE users RENAME TO accounts;",
 		Good: "In one migration, rename the table and create a view under the old name (SELECT * FROM the new name): " +
 			"a simple view is updatable, so old code keeps reading and writing through it. Deploy code that uses the " +
@@ -38,6 +39,10 @@ var renameTable = &rules.Rule{
 		Versions: "All supported versions. The view's columns are fixed when it is created: add no columns to the table until the view is gone.",
 	},
 	Check: func(p *rules.Pass) {
+		if op, ok := p.Op.(ir.RenameSchema); ok {
+			renameSchema(p, op)
+			return
+		}
 		rules.AlterCmds(p, func(table ir.QName, r ir.RenameTable) {
 			renameRelation(p, table, ir.QName{Schema: table.Schema, Name: r.New}, fmt.Sprintf("RENAME TO %s", sqlgen.Ident(r.New)))
 		})
@@ -45,6 +50,28 @@ var renameTable = &rules.Rule{
 			renameRelation(p, table, ir.QName{Schema: s.Schema, Name: table.Name}, fmt.Sprintf("SET SCHEMA %s", sqlgen.Ident(s.Schema)))
 		})
 	},
+}
+
+// renameSchema reports ALTER SCHEMA ... RENAME of a schema with existing
+// tables: every deployed query that names the schema breaks. It locks no
+// table. There is no plan: keeping the old name working would take a view
+// per table in a schema of the old name.
+func renameSchema(p *rules.Pass, op ir.RenameSchema) {
+	var names []string
+	var claim *rules.Claim
+	for _, t := range p.Catalog.TablesIn(op.Old) {
+		if p.Existing(t.Name) {
+			names = append(names, t.Name.String())
+			if claim == nil {
+				claim = rules.Takes("", t.Name) // instant, and no table is locked
+			}
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	p.Report(fmt.Sprintf("renaming schema %q to %q breaks deployed code that names it (%s): ship code that uses the new name first, or keep the schema's name; the rename itself is instant and locks no table",
+		op.Old, op.New, strings.Join(names, ", ")), nil).Claims(claim)
 }
 
 // renameRelation reports a table, view or materialized view renamed or
