@@ -75,25 +75,12 @@ type JSONFinding struct {
 	Size string `json:"size,omitempty"`
 }
 
-// JSONClaim is a finding's claim in JSON output.
+// JSONClaim is a finding's claim in JSON output: rules.Claim's fields, with
+// its table names as text (these outer fields hide the embedded ones).
 type JSONClaim struct {
-	Table   string `json:"table"`
-	Lock    string `json:"lock,omitempty"`
-	Rewrite bool   `json:"rewrite"`
-	Scan    bool   `json:"scan"`
-	Fails   string `json:"fails,omitempty"`
-	Unsure  bool   `json:"unsure,omitempty"`
-	// Held, LaterFails, OnDeleteFrom, Warns, LeftOpen, Outside, Notes,
-	// Query, QueryFails: see rules.Claim.
-	Held         bool   `json:"held,omitempty"`
-	LaterFails   string `json:"later_fails,omitempty"`
+	Table string `json:"table"`
+	rules.Claim
 	OnDeleteFrom string `json:"on_delete_from,omitempty"`
-	Warns        string `json:"warns,omitempty"`
-	LeftOpen     bool   `json:"left_open,omitempty"`
-	Outside      bool   `json:"outside,omitempty"`
-	Notes        string `json:"notes,omitempty"`
-	Query        string `json:"query,omitempty"`
-	QueryFails   string `json:"query_fails,omitempty"`
 }
 
 // JSONError is an input error in JSON output.
@@ -120,8 +107,7 @@ func ToJSONFinding(f *rules.Finding) JSONFinding {
 		jf.Related = []rules.Related{}
 	}
 	if c := f.Claim; c != nil {
-		jf.Claim = &JSONClaim{Table: c.Table.String(), Lock: c.Lock, Rewrite: c.Rewrite, Scan: c.Scan, Fails: c.Fails, Unsure: c.Unsure,
-			Held: c.Held, LaterFails: c.LaterFails, Warns: c.Warns, LeftOpen: c.LeftOpen, Outside: c.Outside, Notes: c.Notes, Query: c.Query, QueryFails: c.QueryFails}
+		jf.Claim = &JSONClaim{Table: c.Table.String(), Claim: *c}
 		if c.OnDeleteFrom.Name != "" {
 			jf.Claim.OnDeleteFrom = c.OnDeleteFrom.String()
 		}
