@@ -59,24 +59,58 @@ type ColumnUse struct {
 	Tables []QName
 }
 
-// OutsideTx reports whether ops must run outside a transaction block: the
-// CONCURRENTLY forms of CREATE INDEX, DROP INDEX and REINDEX.
+// OutsideTx reports whether ops must run outside a transaction block.
 func OutsideTx(ops []Op) bool {
 	for _, op := range ops {
-		switch o := op.(type) {
-		case CreateIndex:
-			if o.Concurrently {
-				return true
-			}
-		case Drop:
-			if o.Concurrently {
-				return true
-			}
-		case Reindex:
-			if o.Concurrently {
-				return true
-			}
+		if NoTxBlock(op) != "" {
+			return true
 		}
 	}
 	return false
+}
+
+// noTxKinds are the statements without an op of their own that PostgreSQL
+// refuses inside a transaction block (PreventInTransactionBlock), by Other's
+// Kind.
+var noTxKinds = map[string]string{
+	"Vacuum": "VACUUM", "Createdb": "CREATE DATABASE", "Dropdb": "DROP DATABASE", "AlterSystem": "ALTER SYSTEM",
+	"CreateTableSpace": "CREATE TABLESPACE", "DropTableSpace": "DROP TABLESPACE",
+}
+
+// NoTxBlock names the statement op is when PostgreSQL refuses it inside a
+// transaction block (SQLSTATE 25001), and is "" otherwise: the
+// CONCURRENTLY forms of CREATE INDEX, DROP INDEX, REINDEX and DETACH
+// PARTITION, VACUUM, CLUSTER of every table, and the statements on
+// databases, tablespaces and the server's configuration.
+func NoTxBlock(op Op) string {
+	switch o := op.(type) {
+	case CreateIndex:
+		if o.Concurrently {
+			return "CREATE INDEX CONCURRENTLY"
+		}
+	case Drop:
+		if o.Concurrently {
+			return "DROP INDEX CONCURRENTLY"
+		}
+	case Reindex:
+		if o.Concurrently {
+			return "REINDEX CONCURRENTLY"
+		}
+	case AlterTable:
+		for _, c := range o.Cmds {
+			if d, ok := c.(DetachPartition); ok && d.Concurrently {
+				return "DETACH PARTITION CONCURRENTLY"
+			}
+		}
+	case Rebuild:
+		if o.Kind == "VACUUM FULL" {
+			return "VACUUM"
+		}
+		if len(o.Tables) == 0 {
+			return o.Kind // CLUSTER of every clustered table
+		}
+	case Other:
+		return noTxKinds[o.Kind]
+	}
+	return ""
 }

@@ -47,6 +47,37 @@ const (
 	TxNone TxMode = "none"
 )
 
+// AfterCommit is what becomes of the statements after a COMMIT or ROLLBACK
+// in a section that a tool runs in a transaction of its own.
+type AfterCommit int
+
+const (
+	// Autocommit: the tool sends the statements one at a time on the
+	// transaction's connection, and its driver opens no other transaction,
+	// so each statement after the COMMIT commits on its own until a BEGIN
+	// (goose's database/sql, drizzle's node-postgres).
+	Autocommit AfterCommit = iota
+	// Rebegun: the driver opens a new transaction before the next
+	// statement (Flyway: pgjdbc with autocommit off).
+	Rebegun
+	// RestOfQuery: the tool sends the section as one query, whose rest
+	// PostgreSQL runs as one implicit transaction (dbmate and diesel in
+	// their transaction; golang-migrate and Prisma, whose query is one).
+	RestOfQuery
+)
+
+// AfterCommit says how the tool runs the statements after a COMMIT that
+// ends the transaction it runs a file in.
+func (t Tool) AfterCommit() AfterCommit {
+	switch t {
+	case Flyway:
+		return Rebegun
+	case Dbmate, Diesel, GolangMigrate, Prisma:
+		return RestOfQuery
+	}
+	return Autocommit
+}
+
 // Migration is one migration file.
 type Migration struct {
 	Path    string // as found, relative to the working directory when given so

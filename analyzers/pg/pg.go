@@ -250,7 +250,10 @@ func convert(n *pgq.Node) []ir.Op {
 		return []ir.Op{op}
 	case *pgq.Node_VacuumStmt:
 		v := x.VacuumStmt
-		if !v.IsVacuumcmd || !hasOption(v.Options, "full") {
+		if !v.IsVacuumcmd {
+			return []ir.Op{ir.Other{Kind: "Analyze"}} // runs in a transaction, unlike VACUUM
+		}
+		if !hasOption(v.Options, "full") {
 			return []ir.Op{ir.Other{Kind: "Vacuum"}}
 		}
 		op := ir.Rebuild{Kind: "VACUUM FULL"}

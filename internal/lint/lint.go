@@ -820,15 +820,18 @@ func markTransactions(stmts []*ir.Stmt, m *migrations.Migration, dropped [2]int)
 				toolTx[boolIndex(down)] = migrations.TxImplicit
 			}
 		}
-		explicit := false
+		// A COMMIT or ROLLBACK ends the tool's transaction too; what runs
+		// after it depends on how the tool sends the statements.
+		explicit, tool := false, wrapped
 		for _, s := range section {
 			kind, isTx := txKind(s)
 			if isTx && kind == ir.TxBegin {
 				explicit = true
 			}
-			s.InTx = wrapped || explicit
+			s.InTx = tool || explicit
 			if isTx && (kind == ir.TxCommit || kind == ir.TxRollback) {
 				explicit = false
+				tool = tool && m.Tool.AfterCommit() != migrations.Autocommit
 			}
 		}
 	}

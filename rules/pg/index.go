@@ -237,8 +237,10 @@ func partitionedDrop(p *rules.Pass, name ir.QName, idx *catalog.Index) rules.Ste
 var concurrentlyInTx = &rules.Rule{
 	Code: "PG103", Name: "concurrently-in-transaction", Engine: ir.Postgres, Severity: rules.Error,
 	Doc: rules.Doc{
-		Title: "CONCURRENTLY inside a transaction",
-		Why: "CREATE INDEX CONCURRENTLY and DROP INDEX CONCURRENTLY cannot run inside a transaction block: " +
+		Title: "CONCURRENTLY, VACUUM or another statement refused in a transaction block, inside one",
+		Why: "CREATE INDEX CONCURRENTLY and DROP INDEX CONCURRENTLY cannot run inside a transaction block, nor can " +
+			"REINDEX CONCURRENTLY, DETACH PARTITION CONCURRENTLY, VACUUM, CLUSTER without a table, CREATE and DROP " +
+			"DATABASE or TABLESPACE, and ALTER SYSTEM: " +
 			"PostgreSQL rejects them with SQLSTATE 25001 and the migration fails. Tools that wrap each file in a " +
 			"transaction (goose and dbmate by default, diesel, drizzle, Flyway when the file mixes statements) " +
 			"or send a multi-statement file as one query (golang-migrate, Prisma) put them in one.",
@@ -264,6 +266,25 @@ var concurrentlyInTx = &rules.Rule{
 			steps := concurrentDrops(p, op.Names, "in its own migration outside a transaction")
 			msg := "DROP INDEX CONCURRENTLY cannot run inside a transaction block, and " + txWhy(p) + ": the migration fails with SQLSTATE 25001"
 			p.Report(msg, &rules.Plan{Title: "move the drop outside the transaction", Steps: steps}).Claims(rules.Fails("25001", op.Names[0]))
+		default:
+			what := ir.NoTxBlock(p.Op)
+			if what == "" {
+				return
+			}
+			msg := what + " cannot run inside a transaction block, and " + txWhy(p) + ": the migration fails with SQLSTATE 25001"
+			var plan *rules.Plan
+			switch p.Op.(type) {
+			case ir.Reindex, ir.Other:
+				if what == "REINDEX CONCURRENTLY" || what == "VACUUM" {
+					// Neither changes the schema: nothing to undo.
+					plan = &rules.Plan{Title: "move the statement outside the transaction", Steps: []rules.Step{
+						migration(p, "in its own migration outside a transaction", p.Stmt.Text+";", "", "", true)}}
+				}
+			}
+			if plan == nil {
+				msg += "; run it in a migration of its own outside a transaction"
+			}
+			p.Report(msg, plan).Claims(rules.Fails("25001", ir.QName{}))
 		}
 	},
 }

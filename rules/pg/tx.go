@@ -2,6 +2,7 @@ package pg
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/fluxlint/fluxlint/analyzers/ir"
 	"github.com/fluxlint/fluxlint/analyzers/migrations"
@@ -66,6 +67,10 @@ var txNesting = &rules.Rule{
 		mode, open := p.ToolTx(), p.TxOpenBefore()
 		wrapped := mode == migrations.TxWrapped
 		tool := p.File.Tool
+		after := tool.AfterCommit()
+		if wrapped && toolTxEnded(p) && after != migrations.Rebegun {
+			wrapped = false // the tool's transaction is over: the rest runs as in a file it does not wrap
+		}
 		switch t.Kind {
 		case ir.TxBegin:
 			if !open && !wrapped {
@@ -93,13 +98,46 @@ var txNesting = &rules.Rule{
 					Claims(rules.Warns("25P01"))
 				return
 			}
-			msg := fmt.Sprintf("COMMIT ends the transaction %s runs this file in: what comes before it is committed whatever happens later in the file, and %s's record of the migration no longer shares its transaction", tool, tool)
+			parts := []string{fmt.Sprintf("COMMIT ends the transaction %s runs this file in: what comes before it is committed whatever happens later in the file", tool),
+				fmt.Sprintf("%s's record of the migration no longer shares its transaction", tool)}
 			if t.Kind == ir.TxRollback {
-				msg = fmt.Sprintf("ROLLBACK undoes every statement before it in the transaction %s runs this file in, and %s still records the migration as applied", tool, tool)
+				parts = []string{fmt.Sprintf("ROLLBACK undoes every statement before it in the transaction %s runs this file in", tool),
+					fmt.Sprintf("%s still records the migration as applied", tool)}
 			}
+			if _, more := nextOp(p); more {
+				parts = append(parts, map[migrations.AfterCommit]string{
+					migrations.Autocommit:  "the statements after it run outside any transaction, each committed on its own",
+					migrations.Rebegun:     "the driver opens another transaction for the statements after it",
+					migrations.RestOfQuery: fmt.Sprintf("the statements after it run as one implicit transaction (%s sends the file as one query)", tool),
+				}[after])
+			}
+			msg := strings.Join(parts[:len(parts)-1], ", ") + ", and " + parts[len(parts)-1]
 			p.Report(msg+"; for statements that must run outside a transaction, use the tool's switch for it instead", nil).Claims(rules.EndsToolTx())
 		}
 	},
+}
+
+// toolTxEnded reports whether a COMMIT or ROLLBACK before the pass's op
+// ended the transaction the tool runs the section in: in such a section
+// the first one does, a BEGIN before it being ignored.
+func toolTxEnded(p *rules.Pass) bool {
+	return p.Fold("tool-tx-ended", func(acc any, ref rules.OpRef) any {
+		if t, ok := ref.Op.(ir.TxControl); ok && (t.Kind == ir.TxCommit || t.Kind == ir.TxRollback) {
+			return true
+		}
+		return acc
+	}) != nil
+}
+
+// nextOp is the op after the pass's in its section, if any.
+func nextOp(p *rules.Pass) (rules.OpRef, bool) {
+	var next rules.OpRef
+	found := false
+	p.After(func(ref rules.OpRef) bool {
+		next, found = ref, true
+		return true
+	})
+	return next, found
 }
 
 // txEnd finds the COMMIT or ROLLBACK that ends the transaction open at the
