@@ -98,6 +98,10 @@ type File struct {
 	// transaction of its own, as one multi-statement query, or statement
 	// by statement (migrations.TxWrapped, TxImplicit, TxNone).
 	ToolTx [2]migrations.TxMode
+	// Refused is, for the up and down sections, the statement at which the
+	// tool refuses to run the section at all (Flyway: one it runs outside a
+	// transaction, in a script with others), nil for none.
+	Refused [2]*ir.Stmt
 	// Unordered: the file has no version, and neither do others of its
 	// set, so its place among them (and what they created before it) is
 	// a guess.

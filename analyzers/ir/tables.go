@@ -1,5 +1,7 @@
 package ir
 
+import "strings"
+
 // TablesOf lists the tables (and views) an op names, the one it acts on
 // first.
 func TablesOf(op Op) []QName {
@@ -74,14 +76,15 @@ func OutsideTx(ops []Op) bool {
 // Kind.
 var noTxKinds = map[string]string{
 	"Vacuum": "VACUUM", "Createdb": "CREATE DATABASE", "Dropdb": "DROP DATABASE", "AlterSystem": "ALTER SYSTEM",
-	"CreateTableSpace": "CREATE TABLESPACE", "DropTableSpace": "DROP TABLESPACE",
+	"CreateTableSpace": "CREATE TABLESPACE", "DropTableSpace": "DROP TABLESPACE", "DiscardAll": "DISCARD ALL",
 }
 
 // NoTxBlock names the statement op is when PostgreSQL refuses it inside a
 // transaction block (SQLSTATE 25001), and is "" otherwise: the
 // CONCURRENTLY forms of CREATE INDEX, DROP INDEX, REINDEX and DETACH
-// PARTITION, VACUUM, CLUSTER of every table, and the statements on
-// databases, tablespaces and the server's configuration.
+// PARTITION, REINDEX of a schema, database or the system catalogs, VACUUM,
+// CLUSTER of every table, DISCARD ALL, and the statements on databases,
+// tablespaces and the server's configuration.
 func NoTxBlock(op Op) string {
 	switch o := op.(type) {
 	case CreateIndex:
@@ -93,8 +96,11 @@ func NoTxBlock(op Op) string {
 			return "DROP INDEX CONCURRENTLY"
 		}
 	case Reindex:
-		if o.Concurrently {
+		switch {
+		case o.Concurrently:
 			return "REINDEX CONCURRENTLY"
+		case o.Kind == "schema" || o.Kind == "database" || o.Kind == "system":
+			return "REINDEX " + strings.ToUpper(o.Kind)
 		}
 	case AlterTable:
 		for _, c := range o.Cmds {

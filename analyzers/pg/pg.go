@@ -272,6 +272,10 @@ func convert(n *pgq.Node) []ir.Op {
 		return []ir.Op{ir.Refresh{View: qname(r.Relation), Concurrently: r.Concurrent, WithNoData: r.SkipData}}
 	case *pgq.Node_DoStmt:
 		return doBlock(x.DoStmt)
+	case *pgq.Node_DiscardStmt:
+		if x.DiscardStmt.Target == pgq.DiscardMode_DISCARD_ALL {
+			return []ir.Op{ir.Other{Kind: "DiscardAll"}} // refused in a transaction block, unlike the other DISCARDs
+		}
 	case *pgq.Node_CallStmt:
 		return []ir.Op{ir.Opaque{Kind: "CALL"}}
 	case *pgq.Node_LockStmt:

@@ -4,6 +4,7 @@
 package lint
 
 import (
+	"cmp"
 	"bytes"
 	"errors"
 	"fmt"
@@ -504,6 +505,7 @@ type fileParse struct {
 	comments []ir.Comment
 	count    int                  // statements in the file, kept or not
 	toolTx   [2]migrations.TxMode // how the tool runs the up and down sections
+	refused  [2]*ir.Stmt          // where the tool refuses a section (rules.File.Refused)
 }
 
 // parseFile is ParseFile. With compact, it works through the file a window
@@ -598,7 +600,7 @@ func parseFile(m *migrations.Migration, engine ir.Engine, history, compact bool)
 			c.stmt.Err = &ir.Error{Pos: c.stmt.Pos, Msg: fmt.Sprintf("%s is a client command, not SQL: %s rejects it (%s sends it to the server)", name, engineName(engine), m.Tool)}
 		}
 	}
-	out.toolTx = markTransactions(out.stmts, m, dropped)
+	out.toolTx, out.refused = markTransactions(out.stmts, m, engine, dropped)
 	out.comments = sp.Comments
 	return out, nil
 }
@@ -792,7 +794,7 @@ func checkText(src []byte) error {
 // how the tool runs each section (up, down): in a transaction of its own
 // (TxWrapped), as one multi-statement query (TxImplicit), or statement by
 // statement (TxNone).
-func markTransactions(stmts []*ir.Stmt, m *migrations.Migration, dropped [2]int) (toolTx [2]migrations.TxMode) {
+func markTransactions(stmts []*ir.Stmt, m *migrations.Migration, engine ir.Engine, dropped [2]int) (toolTx [2]migrations.TxMode, refused [2]*ir.Stmt) {
 	for _, down := range []bool{false, true} {
 		var section []*ir.Stmt
 		for _, s := range stmts {
@@ -804,6 +806,26 @@ func markTransactions(stmts []*ir.Stmt, m *migrations.Migration, dropped [2]int)
 		if down {
 			mode = m.DownTx
 		}
+		// Flyway runs a script outside a transaction when every statement
+		// is one it must (auto), and refuses a script that mixes those
+		// with others, whatever executeInTransaction says, unless its
+		// mixed setting is on, which runs the whole script outside one:
+		// what follows is linted that way.
+		var outside *ir.Stmt
+		mixed := dropped[boolIndex(down)] > 0
+		if m.Tool == migrations.Flyway && engine == ir.Postgres {
+			for _, s := range section {
+				if flywayOutsideTx(s) {
+					outside = cmp.Or(outside, s)
+				} else {
+					mixed = true // BEGIN and COMMIT too: Flyway runs them as statements
+				}
+			}
+			if outside != nil && mixed {
+				refused[boolIndex(down)] = outside
+				mode = migrations.TxNone
+			}
+		}
 		wrapped := false
 		switch mode {
 		case migrations.TxWrapped:
@@ -811,7 +833,7 @@ func markTransactions(stmts []*ir.Stmt, m *migrations.Migration, dropped [2]int)
 		case migrations.TxImplicit:
 			wrapped = len(section)+dropped[boolIndex(down)] > 1
 		case migrations.TxAuto:
-			wrapped = dropped[boolIndex(down)] > 0 || !allNonTransactional(section)
+			wrapped = outside == nil
 		}
 		toolTx[boolIndex(down)] = migrations.TxNone
 		if wrapped {
@@ -835,7 +857,38 @@ func markTransactions(stmts []*ir.Stmt, m *migrations.Migration, dropped [2]int)
 			}
 		}
 	}
-	return toolTx
+	return toolTx, refused
+}
+
+// flywayOutsideTx reports whether Flyway's PostgreSQL parser runs the
+// statement outside a transaction (its detectCanExecuteInTransaction
+// patterns): CREATE and DROP DATABASE, TABLESPACE and SUBSCRIPTION, ALTER
+// SYSTEM, CREATE and DROP INDEX CONCURRENTLY, REINDEX SCHEMA, DATABASE and
+// SYSTEM, VACUUM and DISCARD ALL (and ALTER TYPE ... ADD VALUE on
+// PostgreSQL before 12, which is not modelled). REINDEX INDEX or TABLE
+// CONCURRENTLY and DETACH PARTITION CONCURRENTLY are not among them: Flyway
+// runs those in its transaction, where they fail.
+func flywayOutsideTx(s *ir.Stmt) bool {
+	for _, op := range s.Ops {
+		switch o := op.(type) {
+		case ir.CreateIndex:
+			return o.Concurrently
+		case ir.Drop:
+			return o.Kind == ir.KindIndex && o.Concurrently
+		case ir.Reindex:
+			return o.Kind == "schema" || o.Kind == "database" || o.Kind == "system"
+		case ir.Rebuild:
+			return o.Kind == "VACUUM FULL"
+		case ir.Other:
+			return flywayOutside[o.Kind]
+		}
+	}
+	return false
+}
+
+var flywayOutside = map[string]bool{
+	"Vacuum": true, "Createdb": true, "Dropdb": true, "CreateTableSpace": true, "DropTableSpace": true,
+	"CreateSubscription": true, "DropSubscription": true, "AlterSystem": true, "DiscardAll": true,
 }
 
 // nextTx numbers the transaction s runs in, given the current number and
@@ -865,26 +918,13 @@ func txKind(s *ir.Stmt) (ir.TxKind, bool) {
 	return 0, false
 }
 
-// allNonTransactional reports whether every statement must run outside a
-// transaction block, which is when Flyway runs a file without one.
-func allNonTransactional(stmts []*ir.Stmt) bool {
-	if len(stmts) == 0 {
-		return false
-	}
-	for _, s := range stmts {
-		if !ir.OutsideTx(s.Ops) {
-			return false
-		}
-	}
-	return true
-}
-
 // parsed is one file's statements, parsed ahead of the replay.
 type parsed struct {
 	stmts    []*ir.Stmt
 	comments []ir.Comment
 	count    int // statements in the file, kept or not
 	toolTx   [2]migrations.TxMode
+	refused  [2]*ir.Stmt
 	err      error
 	bug      *crash.Error
 }
@@ -917,7 +957,7 @@ func parseAhead(ms []*migrations.Migration, engine ir.Engine) (next func(i int) 
 					p.err = err
 					return
 				}
-				p.stmts, p.comments, p.count, p.toolTx = f.stmts, f.comments, f.count, f.toolTx
+				p.stmts, p.comments, p.count, p.toolTx, p.refused = f.stmts, f.comments, f.count, f.toolTx, f.refused
 			}()
 		}
 	}()
@@ -1021,7 +1061,7 @@ func lintSet(set *migrations.Set, opt Options, res *Result) {
 			}
 			continue
 		}
-		f := &rules.File{Path: m.Path, Tool: m.Tool, Stmts: stmts, ToolTx: p.toolTx, Unordered: unnumbered(m) && unversioned > 1}
+		f := &rules.File{Path: m.Path, Tool: m.Tool, Stmts: stmts, ToolTx: p.toolTx, Refused: p.refused, Unordered: unnumbered(m) && unversioned > 1}
 		if continues {
 			f.Prev = prevFile
 		}

@@ -146,7 +146,7 @@ func txWhy(p *rules.Pass) string {
 	case migrations.GolangMigrate, migrations.Prisma:
 		return fmt.Sprintf("%s sends the file as one multi-statement query, which PostgreSQL runs as one transaction", p.File.Tool)
 	case migrations.Flyway:
-		return "Flyway runs a file that mixes it with other statements in one transaction"
+		return "Flyway runs this script in a transaction, not knowing the statement as one that must run outside one (executeInTransaction=false in the script's .conf runs it outside)"
 	case migrations.Goose:
 		return "goose runs this file in a transaction (no -- +goose NO TRANSACTION)"
 	case migrations.Dbmate:

@@ -136,8 +136,11 @@ func TestClaimsOnPostgres(t *testing.T) {
 					}
 				}
 				// The statement for real, as the next one's context (one
-				// run in autocommit already ran for real).
-				if obs.inTx {
+				// run in autocommit already ran for real). One that fails
+				// in its transaction stops the migration there: run for
+				// real outside it, it would do what the tool never does
+				// (CREATE DATABASE, ALTER SYSTEM, DISCARD ALL).
+				if obs.inTx && obs.sqlstate == "" {
 					if _, err := conn.Exec(ctx, s.Text); err != nil {
 						t.Logf("line %d: the statement itself fails here (%v); the next statements run without it", s.Pos.Line, err)
 					}
@@ -179,8 +182,10 @@ func TestClaimsOnPostgres(t *testing.T) {
 
 // unclaimedRules are findings that claim nothing a server here can show:
 // PG119 warns of a bug of PostgreSQL 14.0 to 14.3 (concurrent index builds
-// that miss rows), and the test server is 15.
-var unclaimedRules = map[string]bool{"PG119": true}
+// that miss rows), and the test server is 15; PG125 is Flyway refusing a
+// script before the server sees it (Flyway, a Java tool from Maven, cannot
+// be installed here: the findings follow its parser's own patterns).
+var unclaimedRules = map[string]bool{"PG119": true, "PG125": true}
 
 // serverMajor is the test server's major version.
 const serverMajor = 15

@@ -117,6 +117,37 @@ var txNesting = &rules.Rule{
 	},
 }
 
+var flywayMixed = &rules.Rule{
+	Code: "PG125", Name: "flyway-mixed-statements", Engine: ir.Postgres, Severity: rules.Error,
+	Doc: rules.Doc{
+		Title: "Flyway script that mixes statements it runs outside a transaction with others",
+		Why: "Flyway runs a script outside a transaction when every statement in it is one it recognises as " +
+			"needing that (CREATE or DROP INDEX CONCURRENTLY, REINDEX SCHEMA, DATABASE or SYSTEM, VACUUM, DISCARD " +
+			"ALL, CREATE or DROP DATABASE, TABLESPACE or SUBSCRIPTION, ALTER SYSTEM), and in a transaction " +
+			"otherwise. A script with both kinds it refuses before running any of it (\"Detected both " +
+			"transactional and non-transactional statements within the same migration (even though mixed is " +
+			"false)\"), whatever executeInTransaction says: the deploy fails. With mixed=true it runs the whole " +
+			"script outside a transaction instead, so a failure halfway leaves the statements before it applied.",
+		Bad:      "-- V7__email_index.sql\nALTER TABLE users ADD COLUMN email_verified boolean;\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);",
+		Good:     "-- V7__email_verified.sql\nALTER TABLE users ADD COLUMN email_verified boolean;\n\n-- V8__email_index.sql (Flyway runs it outside a transaction)\nCREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON users (email);",
+		Versions: "All supported versions; Flyway 5.2 and later (the mixed setting).",
+	},
+	Check: func(p *rules.Pass) {
+		section := 0
+		if p.Stmt.Down {
+			section = 1
+		}
+		if p.OpIndex != 0 || p.File.Refused[section] != p.Stmt {
+			return
+		}
+		what := ir.NoTxBlock(p.Op)
+		if what == "" {
+			what = "this statement" // a subscription's
+		}
+		p.Report(fmt.Sprintf("Flyway refuses this script before running any of it: it runs %s outside a transaction, and the script's other statements in one (mixed is false by default); move it to a migration of its own", what), nil)
+	},
+}
+
 // toolTxEnded reports whether a COMMIT or ROLLBACK before the pass's op
 // ended the transaction the tool runs the section in: in such a section
 // the first one does, a BEGIN before it being ignored.
