@@ -4,8 +4,8 @@
 package lint
 
 import (
-	"cmp"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
