@@ -16,6 +16,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -656,37 +657,25 @@ func changedFiles(ref string, paths []string) (branchChange, error) {
 		if err != nil {
 			var ee *exec.ExitError
 			if errors.As(err, &ee) {
-				return "", fmt.Errorf("git %s: %s", strings.Join(args, " "), strings.TrimSpace(string(ee.Stderr)))
+				return string(out), fmt.Errorf("git %s: %s", strings.Join(args, " "), strings.TrimSpace(string(ee.Stderr)))
 			}
 			return "", err
 		}
 		return string(out), nil
 	}
-	root, err := git("rev-parse", "--show-toplevel")
-	if err != nil {
-		return branchChange{}, err
+	// One rev-parse for the top level and the commit, then the merge
+	// base, the diff from it and the untracked files at once: each git
+	// process costs a few milliseconds to start, on every pull request.
+	out, err := git("rev-parse", "--show-toplevel", "--verify", "--quiet", "--end-of-options", ref+"^{commit}")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) == 0 || lines[0] == "" {
+		return branchChange{}, err // not a git work tree: git's own words
 	}
-	root = strings.TrimSpace(root)
-	commit, err := git("rev-parse", "--verify", "--quiet", "--end-of-options", ref+"^{commit}")
-	if err != nil {
+	root := lines[0]
+	if err != nil || len(lines) != 2 {
 		return branchChange{}, fmt.Errorf("%q is not a commit in %s", ref, root)
 	}
-	// What the branch changed since it left ref (REF...HEAD), plus the work
-	// tree: edits made on ref since then are not the branch's.
-	base, err := git("merge-base", strings.TrimSpace(commit), "HEAD")
-	if err != nil {
-		if shallow, _ := git("rev-parse", "--is-shallow-repository"); strings.TrimSpace(shallow) == "true" {
-			return branchChange{}, fmt.Errorf("%q and HEAD have no common commit in this shallow clone: fetch the history (actions/checkout with fetch-depth: 0)", ref)
-		}
-		return branchChange{}, fmt.Errorf("%q and HEAD have no common commit: %w", ref, err)
-	}
-	c := branchChange{files: map[string]bool{}, base: strings.TrimSpace(base), differing: map[string]bool{}}
-	// "<status>\0<path>\0" per file; without rename detection a rename is
-	// a deletion and an addition.
-	diff, err := git("diff", "-z", "--name-status", "--no-renames", c.base, "--")
-	if err != nil {
-		return branchChange{}, err
-	}
+	commit := lines[1]
 	// Untracked files are listed under the migration paths only: listing
 	// the whole tree walks every directory.
 	list := []string{"ls-files", "-z", "--others", "--exclude-standard", "--full-name", "--"}
@@ -707,11 +696,39 @@ func changedFiles(ref string, paths []string) (branchChange, error) {
 			list = append(list, ":(top,literal)"+filepath.ToSlash(rel))
 		}
 	}
-	var untracked string
+	// What the branch changed since it left ref (REF...HEAD), plus the work
+	// tree: edits made on ref since then are not the branch's. The diff is
+	// "<status>\0<path>\0" per file; without rename detection a rename is
+	// a deletion and an addition.
+	cmds := [][]string{{"merge-base", commit, "HEAD"}, {"diff", "-z", "--name-status", "--no-renames", "--merge-base", commit, "--"}}
 	if list[len(list)-1] != "--" {
-		if untracked, err = git(list...); err != nil {
+		cmds = append(cmds, list)
+	}
+	outs, errs := make([]string, len(cmds)), make([]error, len(cmds))
+	var wg sync.WaitGroup
+	for i, args := range cmds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = git(args...)
+		}()
+	}
+	wg.Wait()
+	if errs[0] != nil {
+		if shallow, _ := git("rev-parse", "--is-shallow-repository"); strings.TrimSpace(shallow) == "true" {
+			return branchChange{}, fmt.Errorf("%q and HEAD have no common commit in this shallow clone: fetch the history (actions/checkout with fetch-depth: 0)", ref)
+		}
+		return branchChange{}, fmt.Errorf("%q and HEAD have no common commit: %w", ref, errs[0])
+	}
+	for _, err := range errs[1:] {
+		if err != nil {
 			return branchChange{}, err
 		}
+	}
+	c := branchChange{files: map[string]bool{}, base: strings.TrimSpace(outs[0]), differing: map[string]bool{}}
+	diff, untracked := outs[1], ""
+	if len(outs) > 2 {
+		untracked = outs[2]
 	}
 	fields := strings.Split(strings.TrimSuffix(diff, "\x00"), "\x00")
 	for i := 0; i+1 < len(fields); i += 2 {
