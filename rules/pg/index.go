@@ -258,35 +258,50 @@ var concurrentlyInTx = &rules.Rule{
 				return
 			}
 			msg := "CREATE INDEX CONCURRENTLY cannot run inside a transaction block, and " + txWhy(p) + ": the migration fails with SQLSTATE 25001"
-			p.Report(msg, buildIndexPlan(p, op.Index)).Claims(rules.Fails("25001", op.Index.Table))
+			p.Report(msg, outsideTxPlan(p)).Claims(rules.Fails("25001", op.Index.Table))
 		case ir.Drop:
 			if op.Kind != ir.KindIndex || !op.Concurrently {
 				return
 			}
-			steps := concurrentDrops(p, op.Names, "in its own migration outside a transaction")
 			msg := "DROP INDEX CONCURRENTLY cannot run inside a transaction block, and " + txWhy(p) + ": the migration fails with SQLSTATE 25001"
-			p.Report(msg, &rules.Plan{Title: "move the drop outside the transaction", Steps: steps}).Claims(rules.Fails("25001", op.Names[0]))
+			p.Report(msg, outsideTxPlan(p)).Claims(rules.Fails("25001", op.Names[0]))
 		default:
 			what := ir.NoTxBlock(p.Op)
 			if what == "" {
 				return
 			}
 			msg := what + " cannot run inside a transaction block, and " + txWhy(p) + ": the migration fails with SQLSTATE 25001"
-			var plan *rules.Plan
-			switch p.Op.(type) {
-			case ir.Reindex, ir.Other:
-				if what == "REINDEX CONCURRENTLY" || what == "VACUUM" {
-					// Neither changes the schema: nothing to undo.
-					plan = &rules.Plan{Title: "move the statement outside the transaction", Steps: []rules.Step{
-						migration(p, "in its own migration outside a transaction", p.Stmt.Text+";", "", "", true)}}
-				}
-			}
+			plan := outsideTxPlan(p)
 			if plan == nil {
 				msg += "; run it in a migration of its own outside a transaction"
 			}
 			p.Report(msg, plan).Claims(rules.Fails("25001", ir.QName{}))
 		}
 	},
+}
+
+// outsideTxPlan moves the pass's statement, one that must run outside a
+// transaction, to a migration of its own that runs outside one, where its
+// rollback is known: nil for the statements on databases, tablespaces and
+// the server's configuration, and for DETACH PARTITION (PG115 plans it).
+func outsideTxPlan(p *rules.Pass) *rules.Plan {
+	switch op := p.Op.(type) {
+	case ir.CreateIndex:
+		if op.Concurrently {
+			return buildIndexPlan(p, op.Index)
+		}
+	case ir.Drop:
+		if op.Kind == ir.KindIndex && op.Concurrently {
+			return &rules.Plan{Title: "move the drop outside the transaction", Steps: concurrentDrops(p, op.Names, "in its own migration outside a transaction")}
+		}
+	}
+	switch ir.NoTxBlock(p.Op) {
+	case "REINDEX CONCURRENTLY", "VACUUM":
+		// Neither changes the schema: nothing to undo.
+		return &rules.Plan{Title: "move the statement outside the transaction", Steps: []rules.Step{
+			migration(p, "in its own migration outside a transaction", p.Stmt.Text+";", "", "", true)}}
+	}
+	return nil
 }
 
 func joinList(items []string) string {

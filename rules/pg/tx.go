@@ -144,7 +144,12 @@ var flywayMixed = &rules.Rule{
 		if what == "" {
 			what = "this statement" // a subscription's
 		}
-		p.Report(fmt.Sprintf("Flyway refuses this script before running any of it: it runs %s outside a transaction, and the script's other statements in one (mixed is false by default); move it to a migration of its own", what), nil)
+		msg := fmt.Sprintf("Flyway refuses this script before running any of it: it runs %s outside a transaction, and the script's other statements in one (mixed is false by default)", what)
+		plan := outsideTxPlan(p)
+		if plan == nil {
+			msg += "; move it to a migration of its own"
+		}
+		p.Report(msg, plan)
 	},
 }
 
