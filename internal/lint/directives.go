@@ -46,6 +46,7 @@ var squawkRules = map[string][]string{
 	"adding-field-with-default":                    {"PG202"},
 	"changing-column-type":                         {"PG203"},
 	"ban-drop-column":                              {"PG301"},
+	"ban-drop-not-null":                            {"PG308"},
 	"ban-drop-table":                               {"PG302"},
 	"renaming-column":                              {"PG303"},
 	"renaming-table":                               {"PG304"},

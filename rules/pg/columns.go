@@ -369,3 +369,70 @@ func recreateColumn(p *rules.Pass, table ir.QName, column string) (string, strin
 	}
 	return strings.Join(sqls, "\n"), note + ". The column comes back as the table's last column."
 }
+
+var dropNotNull = &rules.Rule{
+	Code: "PG308", Name: "drop-not-null", Engine: ir.Postgres, Severity: rules.Warning, Destructive: true,
+	WithRefs: nullableRefs,
+	Doc: rules.Doc{
+		Title: "DROP NOT NULL on an existing column",
+		Why: "Code deployed before the change reads the column as never null. Once a NULL is written there (by the " +
+			"new code, a backfill, an import), that code breaks where it reads the row: Go's database/sql cannot scan " +
+			"NULL into a string or an int, a non-optional field fails to decode in Rust's sqlx or diesel, and " +
+			"TypeScript types promise a value that is not there. The change itself is instant but takes an ACCESS " +
+			"EXCLUSIVE lock; undoing it (SET NOT NULL) scans the whole table and fails once any NULL is there.",
+		Bad:      "ALTER TABLE users ALTER COLUMN email DROP NOT NULL;",
+		Good:     "First deploy code that reads the column as nullable (sql.NullString or a pointer in Go, Option<T> in Rust, T | null in TypeScript). Then drop NOT NULL under lock_timeout, and write NULLs only in a later deploy.",
+		Versions: "All supported versions.",
+	},
+	Check: func(p *rules.Pass) {
+		rules.AlterCmds(p, func(table ir.QName, d ir.DropNotNull) {
+			t := p.Catalog.Table(table)
+			if t == nil || !p.Existing(table) || p.Catalog.IsNewColumn(table, d.Column) {
+				return
+			}
+			col := t.Column(d.Column)
+			if col == nil || !col.NotNull || col.Identity != "" || slices.Contains(t.PrimaryKey(), col) {
+				return // unknown, nullable already, or the statement fails (an identity or primary key column)
+			}
+			msg := fmt.Sprintf("DROP NOT NULL on %q of existing table %s: code deployed now reads it as never null, and breaks on the first NULL written to it", d.Column, tableLabel(table))
+			f := p.Report(msg, dropNotNullPlan(p, table, d.Column)).Claims(rules.Takes(rules.AccessExclusive, table))
+			f.Uses = rules.ColumnUses(p, table, d.Column)
+		})
+	},
+}
+
+// dropNotNullPlan makes the readers ready for NULL before the column
+// accepts it, and writes NULL only after.
+func dropNotNullPlan(p *rules.Pass, table ir.QName, column string) *rules.Plan {
+	t, c := sqlgen.Name(table), sqlgen.Ident(column)
+	read := rules.Step{Kind: rules.StepCodeDeploy, SeparateDeploy: true,
+		Title: fmt.Sprintf("deploy code that reads %s.%s as nullable", table.Name, column),
+		Note:  "Every read of the column must accept NULL: sql.NullString or a pointer in Go, Option<T> in Rust, T | null in TypeScript. What writes NULL waits for step 3."}
+	drop := migration(p, "drop NOT NULL",
+		withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL;", t, c)),
+		withLockTimeout(p, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL;", t, c)), rules.AccessExclusive, false)
+	drop.SeparateDeploy = true
+	drop.Note = "The rollback works only while no row holds NULL, and scans the whole table under its ACCESS EXCLUSIVE lock (PG104 has the plan without the long lock)."
+	write := rules.Step{Kind: rules.StepCodeDeploy, SeparateDeploy: true,
+		Title: fmt.Sprintf("deploy the code that writes NULL to %s.%s", table.Name, column)}
+	return &rules.Plan{Title: "read it as nullable first, then drop NOT NULL", Steps: []rules.Step{read, drop, write}}
+}
+
+// nullableRefs lists where the code uses the column, each to be checked
+// for reading NULL safely; none of them is an error by itself.
+func nullableRefs(f *rules.Finding, refs []rules.Related, ignored bool) {
+	f.Related = refs
+	if len(refs) == 0 || f.Plan == nil {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Check that each place that uses it reads NULL safely (%d):", len(refs))
+	for i, r := range refs {
+		if i == 8 {
+			fmt.Fprintf(&b, "\n  ... and %d more (the JSON report lists all)", len(refs)-i)
+			break
+		}
+		fmt.Fprintf(&b, "\n  %s:%d %s", r.Path, r.Line, r.Message)
+	}
+	f.Plan.Steps[0].Note = rules.JoinNotes(b.String(), f.Plan.Steps[0].Note)
+}

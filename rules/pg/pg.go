@@ -15,7 +15,7 @@ func Rules() []*rules.Rule {
 	rs := []*rules.Rule{createIndex, dropIndex, failsOnServer, concurrentlyInTx, setNotNull, addCheck, addForeignKey, validateSameTx, attachPartition, detachPartition,
 		enumAddValue, excludeConstraint, setLogged, strongLocks, pg14Concurrent,
 		addUniqueOrPK, foreignKeyWithoutIndex, reindex, refreshMatView, rebuild, lockTimeout, addRequiredColumn, addColumnRewrite, alterColumnType,
-		unbatchedDML, dropColumn, dropTable, renameColumn, renameTable, truncate, alterDomain, txLeftOpen, txNesting, renameEnumValue, identifierTooLong, addJSONColumn, flywayMixed}
+		unbatchedDML, dropColumn, dropTable, renameColumn, renameTable, truncate, alterDomain, txLeftOpen, txNesting, renameEnumValue, identifierTooLong, addJSONColumn, flywayMixed, dropNotNull}
 	rules.Sort(rs)
 	return rs
 }

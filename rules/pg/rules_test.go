@@ -42,7 +42,7 @@ func TestPlansOnPostgres(t *testing.T) {
 // TestPlansLintClean lints every plan's own SQL with fluxlint (see
 // plantest.LintClean); a plan may trigger its point of no return's drop.
 func TestPlansLintClean(t *testing.T) {
-	plantest.LintClean(t, fixtures(t), pgrules.Rules(), "PG301", "PG302")
+	plantest.LintClean(t, fixtures(t), pgrules.Rules(), "PG301", "PG302", "PG308")
 }
 
 // pgDB is a fresh database on the test PostgreSQL.
