@@ -130,7 +130,7 @@ var flywayMixed = &rules.Rule{
 			"script outside a transaction instead, so a failure halfway leaves the statements before it applied.",
 		Bad:      "-- V7__email_index.sql\nALTER TABLE users ADD COLUMN email_verified boolean;\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);",
 		Good:     "-- V7__email_verified.sql\nALTER TABLE users ADD COLUMN email_verified boolean;\n\n-- V8__email_index.sql (Flyway runs it outside a transaction)\nCREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON users (email);",
-		Versions: "All supported versions; Flyway 5.2 and later (the mixed setting).",
+		Versions: "All supported PostgreSQL versions; the patterns are those of Flyway's PostgreSQL parser (flyway-database-postgresql).",
 	},
 	Check: func(p *rules.Pass) {
 		section := 0
