@@ -724,6 +724,18 @@ func Find(rs []*Rule, codeOrName string) *Rule {
 	return nil
 }
 
+// ListRefs writes refs to b a line each, the first 8 of them: the text box
+// stays short, and the JSON report has them all.
+func ListRefs(b *strings.Builder, refs []Related) {
+	for i, r := range refs {
+		if i == 8 {
+			fmt.Fprintf(b, "\n  ... and %d more (the JSON report lists all)", len(refs)-i)
+			return
+		}
+		fmt.Fprintf(b, "\n  %s:%d %s", r.Path, r.Line, r.Message)
+	}
+}
+
 // AttachRefs is the WithRefs of the rules about dropping or renaming: the
 // code references become related locations, listed in the plan's code
 // deploy step, and decide the severity. A verified use (a parsed query or
@@ -763,13 +775,7 @@ func AttachRefs(f *Finding, refs []Related, ignored bool) {
 		} else {
 			fmt.Fprintf(&b, many, len(rs))
 		}
-		for i, r := range rs {
-			if i == 8 {
-				fmt.Fprintf(&b, "\n  ... and %d more (the JSON report lists all)", len(rs)-i)
-				break
-			}
-			fmt.Fprintf(&b, "\n  %s:%d %s", r.Path, r.Line, r.Message)
-		}
+		ListRefs(&b, rs)
 	}
 	switch {
 	case ignored:

@@ -427,12 +427,6 @@ func nullableRefs(f *rules.Finding, refs []rules.Related, ignored bool) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Check that each place that uses it reads NULL safely (%d):", len(refs))
-	for i, r := range refs {
-		if i == 8 {
-			fmt.Fprintf(&b, "\n  ... and %d more (the JSON report lists all)", len(refs)-i)
-			break
-		}
-		fmt.Fprintf(&b, "\n  %s:%d %s", r.Path, r.Line, r.Message)
-	}
+	rules.ListRefs(&b, refs)
 	f.Plan.Steps[0].Note = rules.JoinNotes(b.String(), f.Plan.Steps[0].Note)
 }

@@ -252,31 +252,20 @@ var concurrentlyInTx = &rules.Rule{
 		if !p.Stmt.InTx {
 			return
 		}
-		switch op := p.Op.(type) {
-		case ir.CreateIndex:
-			if !op.Concurrently {
-				return
-			}
-			msg := "CREATE INDEX CONCURRENTLY cannot run inside a transaction block, and " + txWhy(p) + ": the migration fails with SQLSTATE 25001"
-			p.Report(msg, outsideTxPlan(p)).Claims(rules.Fails("25001", op.Index.Table))
-		case ir.Drop:
-			if op.Kind != ir.KindIndex || !op.Concurrently {
-				return
-			}
-			msg := "DROP INDEX CONCURRENTLY cannot run inside a transaction block, and " + txWhy(p) + ": the migration fails with SQLSTATE 25001"
-			p.Report(msg, outsideTxPlan(p)).Claims(rules.Fails("25001", op.Names[0]))
-		default:
-			what := ir.NoTxBlock(p.Op)
-			if what == "" {
-				return
-			}
-			msg := what + " cannot run inside a transaction block, and " + txWhy(p) + ": the migration fails with SQLSTATE 25001"
-			plan := outsideTxPlan(p)
-			if plan == nil {
-				msg += "; run it in a migration of its own outside a transaction"
-			}
-			p.Report(msg, plan).Claims(rules.Fails("25001", ir.QName{}))
+		what := ir.NoTxBlock(p.Op)
+		if what == "" {
+			return
 		}
+		msg := what + " cannot run inside a transaction block, and " + txWhy(p) + ": the migration fails with SQLSTATE 25001"
+		plan := outsideTxPlan(p)
+		if plan == nil {
+			msg += "; run it in a migration of its own outside a transaction"
+		}
+		var table ir.QName // the table or index it is about, where it names one
+		if names := ir.TablesOf(p.Op); len(names) > 0 {
+			table = names[0]
+		}
+		p.Report(msg, plan).Claims(rules.Fails("25001", table))
 	},
 }
 

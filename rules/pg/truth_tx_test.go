@@ -117,7 +117,9 @@ func applyAsWritten(ctx context.Context, t *testing.T, srv *pgtest.Server, c *fi
 		// The status after statement k, and which statement failed, are
 		// those of a query that ends with it.
 		for k, i := range idx {
-			if !c.Stmts[i].IsTxControl() && (failure == nil || run.failed >= 0) {
+			statusAsked := c.Stmts[i].IsTxControl() // only transaction control changes the status
+			failedUnknown := failure != nil && run.failed < 0
+			if !statusAsked && !failedUnknown {
 				continue
 			}
 			prefix, err := connect()

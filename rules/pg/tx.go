@@ -104,7 +104,7 @@ var txNesting = &rules.Rule{
 				parts = []string{fmt.Sprintf("ROLLBACK undoes every statement before it in the transaction %s runs this file in", tool),
 					fmt.Sprintf("%s still records the migration as applied", tool)}
 			}
-			if _, more := nextOp(p); more {
+			if hasNextOp(p) {
 				parts = append(parts, map[migrations.AfterCommit]string{
 					migrations.Autocommit:  "the statements after it run outside any transaction, each committed on its own",
 					migrations.Rebegun:     "the driver opens another transaction for the statements after it",
@@ -165,15 +165,14 @@ func toolTxEnded(p *rules.Pass) bool {
 	}) != nil
 }
 
-// nextOp is the op after the pass's in its section, if any.
-func nextOp(p *rules.Pass) (rules.OpRef, bool) {
-	var next rules.OpRef
+// hasNextOp reports whether an op follows the pass's in its section.
+func hasNextOp(p *rules.Pass) bool {
 	found := false
-	p.After(func(ref rules.OpRef) bool {
-		next, found = ref, true
+	p.After(func(rules.OpRef) bool {
+		found = true
 		return true
 	})
-	return next, found
+	return found
 }
 
 // txEnd finds the COMMIT or ROLLBACK that ends the transaction open at the
